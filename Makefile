@@ -1,0 +1,105 @@
+# strays: build, test, demo and benchmark.
+#   make          build/libstrays.so (the preload, also linkable) and build/strays (the CLI)
+#   make demo     run the bundled leaky example under strays
+#   make test     unit and end-to-end tests
+#   make bench    overhead of the preload, plain vs preloaded, as ratios
+# `demo`, `test` and `bench` install missing Debian packages first (scripts/install-deps.sh).
+
+CC      ?= cc
+CXX     ?= c++
+B       := build
+WARN    := -Wall -Wextra -Werror
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -pthread -Iinclude -MMD -MP
+LDLIBS  := -ldl -pthread
+
+CORE_SRC := $(filter-out src/json.c src/report_parse.c,$(wildcard src/*.c))
+PRELOAD_SRC := $(wildcard preload/*.c)
+# What the CLI needs of the core: the report model, its readers and writers.
+CLI_CORE := src/arena.c src/out.c src/sort.c src/report.c src/report_json.c src/report_text.c \
+            src/options.c src/log.c src/sys.c \
+            src/json.c src/report_parse.c
+CLI_SRC := $(wildcard src/cli/*.c)
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+CORE_OBJ := $(call obj,$(CORE_SRC))
+PRELOAD_OBJ := $(call obj,$(PRELOAD_SRC))
+CLI_OBJ := $(call obj,$(CLI_SRC) $(CLI_CORE))
+
+UNIT_SRC := $(wildcard tests/unit/*.c)
+E2E_SRC := $(wildcard tests/e2e/*.c)
+FIXTURES_C := $(wildcard tests/fixtures/*.c)
+FIXTURES_CXX := $(wildcard tests/fixtures/*.cc)
+FIXTURES := $(patsubst tests/fixtures/%.c,$(B)/fixtures/%,$(FIXTURES_C)) \
+            $(patsubst tests/fixtures/%.cc,$(B)/fixtures/%,$(FIXTURES_CXX))
+
+.PHONY: all deps demo test test-unit test-e2e bench clean
+all: $(B)/libstrays.so $(B)/strays
+
+deps:
+	@scripts/install-deps.sh
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# Tests reach into the core's private headers.
+$(B)/obj/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Isrc -c $< -o $@
+
+$(B)/libstrays.so: $(PRELOAD_OBJ) $(CORE_OBJ)
+	$(CC) -shared -Wl,-soname,libstrays.so -Wl,-z,defs -o $@ $^ $(LDLIBS)
+
+$(B)/strays: $(CLI_OBJ)
+	$(CC) -o $@ $^ $(LDLIBS)
+
+# Tests link the core directly, without the preload.
+$(B)/libstrays_core.a: $(call obj,$(wildcard src/*.c))
+	rm -f $@
+	ar rcs $@ $^
+
+$(B)/test_unit: $(call obj,$(UNIT_SRC)) $(B)/libstrays_core.a
+	$(CC) -o $@ $^ -lcriterion $(LDLIBS)
+
+$(B)/test_e2e: $(call obj,$(E2E_SRC)) $(B)/libstrays_core.a
+	$(CC) -o $@ $^ -lcriterion $(LDLIBS)
+
+FIXTURE_FLAGS := -O0 -g -fno-omit-frame-pointer -pthread -Wall -Werror
+$(B)/fixtures/%: tests/fixtures/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -o $@ $< -lrt
+
+$(B)/fixtures/%: tests/fixtures/%.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 $(FIXTURE_FLAGS) -o $@ $<
+
+$(B)/examples/%: examples/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O0 -g -pthread -Wall -Werror -o $@ $<
+
+demo: deps all $(B)/examples/demo
+	@echo "== build/strays run -- build/examples/demo"
+	@$(B)/strays run -- $(B)/examples/demo; status=$$?; \
+	  echo "== exit status $$status (23: the program exited 0 but left threads behind)"; \
+	  test $$status -eq 23
+
+test: deps all $(B)/test_unit $(B)/test_e2e $(FIXTURES)
+	$(B)/test_unit --jobs 2
+	$(B)/test_e2e --jobs 2
+
+$(B)/bench_ops: tests/bench/bench_ops.c
+	@mkdir -p $(B)
+	$(CC) -std=gnu11 -O2 $(WARN) -pthread -o $@ $< -lrt
+
+$(B)/bench_run: tests/bench/bench_run.c
+	@mkdir -p $(B)
+	$(CC) -std=gnu11 -O2 $(WARN) -pthread -o $@ $<
+
+bench: deps all $(B)/bench_ops $(B)/bench_run
+	$(B)/bench_run --lib $(B)/libstrays.so --ops $(B)/bench_ops
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,65 @@
+/* Interposers for the ways out of a process. The exit status is noted on
+ * every path (a return from main is seen by wrapping main through
+ * __libc_start_main); the final report is written after the program's own
+ * exit handlers (see preload.c), or right here for _exit and _Exit, which
+ * run none. */
+#define _GNU_SOURCE
+#include "interpose.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+static int (*program_main)(int, char **, char **);
+
+static int main_wrapper(int argc, char **argv, char **envp)
+{
+    int status = program_main(argc, argv, envp);
+    st_runtime_note_exit(status);
+    exit(status);
+}
+
+INTERPOSER int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
+                                 void (*init)(void), void (*fini)(void),
+                                 void (*rtld_fini)(void), void *stack_end)
+{
+    program_main = main;
+    return REAL(__libc_start_main)(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
+}
+
+INTERPOSER void exit(int status)
+{
+    st_runtime_note_exit(status);
+    REAL(exit)(status);
+    __builtin_unreachable();
+}
+
+INTERPOSER void quick_exit(int status)
+{
+    st_runtime_note_exit(status);
+    REAL(quick_exit)(status);
+    __builtin_unreachable();
+}
+
+/* _exit runs no handlers: report now. A vfork child shares strays' memory
+ * and must not touch it (st_runtime_final_report checks the pid). */
+INTERPOSER void _exit(int status)
+{
+    int final = status;
+    if (st_runtime_state == ST_READY && st_guard_depth == 0 && !st_runtime_foreign_process()) {
+        st_runtime_note_exit(status);
+        final = st_runtime_final_report(status & 0xff);
+    }
+    REAL(_exit)(final);
+    __builtin_unreachable();
+}
+
+INTERPOSER void _Exit(int status)
+{
+    int final = status;
+    if (st_runtime_state == ST_READY && st_guard_depth == 0 && !st_runtime_foreign_process()) {
+        st_runtime_note_exit(status);
+        final = st_runtime_final_report(status & 0xff);
+    }
+    REAL(_Exit)(final);
+    __builtin_unreachable();
+}

@@ -1,0 +1,103 @@
+/* Interposers for thread creation, joining and exit (POSIX and C11). The
+ * registry (src/registry_thread.c) does the bookkeeping; these only call
+ * the real function and tell it what happened. */
+#define _GNU_SOURCE
+#include "interpose.h"
+
+#include "../src/registry_thread.h"
+
+INTERPOSER int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
+                              void *(*start)(void *), void *arg)
+{
+    if (!st_active())
+        return REAL(pthread_create)(thread, attr, start, arg);
+    struct st_thread *rec;
+    CORE(rec = st_thread_prepare(start, arg, attr));
+    if (!rec)
+        return REAL(pthread_create)(thread, attr, start, arg);
+    int rc = REAL(pthread_create)(thread, attr, st_thread_trampoline, rec);
+    CORE(st_thread_created(rec, rc, rc == 0 ? *thread : 0));
+    return rc;
+}
+
+/* The four joins differ only in how they wait; the record is looked up
+ * before the real call because the handle may be reused the moment it
+ * returns. */
+#define JOIN_HOOK(name, params, ...)                                                       \
+    INTERPOSER int name params                                                             \
+    {                                                                                      \
+        if (!st_active())                                                                  \
+            return REAL(name)(__VA_ARGS__);                                                \
+        struct st_thread *rec;                                                             \
+        CORE(rec = st_thread_join_begin(thread));                                          \
+        int rc = REAL(name)(__VA_ARGS__);                                                  \
+        CORE(st_thread_join_end(rec, rc));                                                 \
+        return rc;                                                                         \
+    }
+
+JOIN_HOOK(pthread_join, (pthread_t thread, void **ret), thread, ret)
+JOIN_HOOK(pthread_tryjoin_np, (pthread_t thread, void **ret), thread, ret)
+JOIN_HOOK(pthread_timedjoin_np, (pthread_t thread, void **ret, const struct timespec *abstime),
+          thread, ret, abstime)
+JOIN_HOOK(pthread_clockjoin_np,
+          (pthread_t thread, void **ret, clockid_t clock, const struct timespec *abstime), thread,
+          ret, clock, abstime)
+
+INTERPOSER int pthread_detach(pthread_t thread)
+{
+    int rc = REAL(pthread_detach)(thread);
+    if (rc == 0 && st_active())
+        CORE(st_thread_detached(thread));
+    return rc;
+}
+
+INTERPOSER void pthread_exit(void *retval)
+{
+    if (st_active())
+        CORE(st_thread_exiting());
+    REAL(pthread_exit)(retval);
+    __builtin_unreachable();
+}
+
+/* C11 threads: glibc implements them on its own internal pthread calls,
+ * which no pthread hook sees, so they are hooked by their own names. */
+INTERPOSER int thrd_create(thrd_t *thread, thrd_start_t start, void *arg)
+{
+    if (!st_active())
+        return REAL(thrd_create)(thread, start, arg);
+    struct st_thread *rec;
+    /* Stored as the pthread type; st_thread_trampoline_c11 casts it back. */
+    CORE(rec = st_thread_prepare((void *(*)(void *))(void (*)(void))start, arg, NULL));
+    if (!rec)
+        return REAL(thrd_create)(thread, start, arg);
+    int rc = REAL(thrd_create)(thread, st_thread_trampoline_c11, rec);
+    CORE(st_thread_created(rec, rc == thrd_success ? 0 : -1, rc == thrd_success ? *thread : 0));
+    return rc;
+}
+
+INTERPOSER int thrd_join(thrd_t thread, int *res)
+{
+    if (!st_active())
+        return REAL(thrd_join)(thread, res);
+    struct st_thread *rec;
+    CORE(rec = st_thread_join_begin(thread));
+    int rc = REAL(thrd_join)(thread, res);
+    CORE(st_thread_join_end(rec, rc == thrd_success ? 0 : -1));
+    return rc;
+}
+
+INTERPOSER int thrd_detach(thrd_t thread)
+{
+    int rc = REAL(thrd_detach)(thread);
+    if (rc == thrd_success && st_active())
+        CORE(st_thread_detached(thread));
+    return rc;
+}
+
+INTERPOSER void thrd_exit(int res)
+{
+    if (st_active())
+        CORE(st_thread_exiting());
+    REAL(thrd_exit)(res);
+    __builtin_unreachable();
+}

@@ -1,0 +1,9 @@
+/* The preload's entry and exit points. The constructor initialises strays
+ * (unless a hook already did); the destructor runs from _dl_fini, which
+ * libc registers before main runs and so calls after every exit handler
+ * the program registered: the right moment for the final report. */
+#include "interpose.h"
+
+__attribute__((constructor)) static void strays_preload_init(void) { (void)st_active(); }
+
+__attribute__((destructor)) static void strays_preload_fini(void) { st_runtime_at_unload(); }

@@ -1,0 +1,41 @@
+#!/bin/sh
+# Installs what strays needs to build and test on Debian 12, and nothing else.
+# Called by `make deps` (and so by `make demo` / `make test`); safe to run again.
+set -eu
+
+# Debian package -> a file that proves it is installed.
+need() { [ -e "$2" ] || missing="$missing $1"; }
+missing=""
+need gcc               /usr/bin/gcc
+need g++               /usr/bin/g++
+need make              /usr/bin/make
+need pkg-config        /usr/bin/pkg-config
+need libunwind8        /usr/lib/x86_64-linux-gnu/libunwind.so.8
+need uthash-dev        /usr/include/uthash.h
+need libcriterion-dev  /usr/include/criterion/criterion.h
+need libdw-dev         /usr/include/elfutils/libdwfl.h
+need libdw1            /usr/lib/x86_64-linux-gnu/libdw.so.1
+
+[ -z "$missing" ] && exit 0
+
+echo "strays: installing missing build dependencies:$missing" >&2
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+        SUDO=sudo
+    else
+        echo "strays: cannot install$missing: not root and no passwordless sudo." >&2
+        echo "strays: run as root: apt-get install$missing" >&2
+        exit 1
+    fi
+else
+    SUDO=
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "strays: no apt-get on this machine; install by hand:$missing" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "strays: dependencies installed." >&2

@@ -1,0 +1,21 @@
+/* A bump allocator over mmap for building reports: one free releases the
+ * whole report, and since mmap is async-signal-safe the crash path can use
+ * it too. */
+#ifndef STRAYS_ARENA_H
+#define STRAYS_ARENA_H
+
+#include <stddef.h>
+
+struct st_arena_chunk;
+
+struct st_arena {
+    struct st_arena_chunk *head;
+};
+
+/* Zeroed memory, or NULL when the system is out of memory. */
+void *st_arena_alloc(struct st_arena *a, size_t size);
+char *st_arena_strdup(struct st_arena *a, const char *s);
+char *st_arena_strndup(struct st_arena *a, const char *s, size_t n);
+void st_arena_free(struct st_arena *a);
+
+#endif

@@ -1,0 +1,366 @@
+/* `strays run`: runs a command with the preload, collects the JSON reports
+ * it writes into a private directory, prints them, and exits with the
+ * command's status (23 when it succeeded but leaked). */
+#define _GNU_SOURCE
+#include "cli.h"
+
+#include "../options.h"
+#include "../report_parse.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char run_usage[] =
+    "usage: strays run [--json FILE] [--text FILE] [-o OPTION=VALUE]... -- CMD [ARGS]\n"
+    "Runs CMD with build/libstrays.so preloaded (prepended to any LD_PRELOAD),\n"
+    "prints the text report on stderr (or --text FILE), writes the JSON report\n"
+    "of CMD's process to --json FILE, and exits with CMD's status, or with the\n"
+    "exitcode option (23) when CMD exited 0 but left something behind.\n"
+    "-o passes an option as in STRAYS_OPTIONS (strays --help lists them);\n"
+    "format and log_path are the run command's own to set.\n";
+
+struct run_args {
+    const char *json_path;
+    const char *text_path;
+    char options[4096];
+    int exitcode;
+    char **command;
+};
+
+static pid_t child_pid;
+
+static void forward_signal(int sig)
+{
+    if (child_pid > 0)
+        kill(child_pid, sig);
+}
+
+static void ignore_option_error(void *ctx, const char *message)
+{
+    (void)ctx;
+    (void)message;
+}
+
+static void report_bad_option(void *ctx, const char *message)
+{
+    (void)ctx;
+    cli_error("run: -o: %s", message);
+}
+
+/* Checks opt with the preload's own parser, so a bad one is reported once,
+ * here, and dropped: the command still runs, with that option's default. */
+static int add_option(struct run_args *a, const char *opt)
+{
+    if (!strncmp(opt, "log_path=", 9) || !strncmp(opt, "format=", 7)) {
+        cli_error("run: -o %s: the run command sets log_path and format itself; use --json "
+                  "FILE or --text FILE",
+                  opt);
+        return -1;
+    }
+    struct st_options parsed;
+    st_options_defaults(&parsed);
+    st_options_parse(&parsed, getenv("STRAYS_OPTIONS"), report_bad_option, NULL);
+    if (st_options_parse(&parsed, opt, report_bad_option, NULL) != 0)
+        return 0;
+    a->exitcode = parsed.exitcode;
+    size_t used = strlen(a->options);
+    if (used + strlen(opt) + 2 >= sizeof a->options) {
+        cli_error("run: too many -o options");
+        return -1;
+    }
+    snprintf(a->options + used, sizeof a->options - used, "%s%s", used ? ":" : "", opt);
+    return 0;
+}
+
+static int parse_run_args(int argc, char **argv, struct run_args *a)
+{
+    memset(a, 0, sizeof *a);
+    struct st_options env_options; /* the preload reports bad ones itself */
+    st_options_defaults(&env_options);
+    st_options_parse(&env_options, getenv("STRAYS_OPTIONS"), ignore_option_error, NULL);
+    a->exitcode = env_options.exitcode;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "--")) {
+            i++;
+            break;
+        }
+        if (!strcmp(arg, "--help"))
+            return 1;
+        if (i + 1 >= argc || arg[0] != '-') {
+            if (arg[0] != '-')
+                break; /* the command itself, without "--" */
+            cli_error("run: %s needs a value", arg);
+            return -1;
+        }
+        if (!strcmp(arg, "--json"))
+            a->json_path = argv[++i];
+        else if (!strcmp(arg, "--text"))
+            a->text_path = argv[++i];
+        else if (!strcmp(arg, "-o")) {
+            if (add_option(a, argv[++i]) != 0)
+                return -1;
+        } else {
+            cli_error("run: unknown argument '%s'", arg);
+            return -1;
+        }
+    }
+    if (i >= argc) {
+        cli_error("run: no command given");
+        return -1;
+    }
+    a->command = argv + i;
+    return 0;
+}
+
+/* The preload beside this executable (build tree), or in ../lib (installed). */
+static int find_library(char *out, size_t len)
+{
+    const char *env = getenv("STRAYS_LIB");
+    if (env && *env) {
+        snprintf(out, len, "%s", env);
+        return access(out, R_OK) == 0 ? 0 : -errno;
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0)
+        return -errno;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    *slash = '\0';
+    static const char *const candidates[] = {"%s/libstrays.so", "%s/../lib/libstrays.so",
+                                             "%s/../lib/strays/libstrays.so"};
+    for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+        snprintf(out, len, candidates[i], self);
+        if (access(out, R_OK) == 0)
+            return 0;
+    }
+    return -ENOENT;
+}
+
+static int set_environment(const struct run_args *a, const char *lib, const char *dir)
+{
+    char *opts;
+    const char *old = getenv("STRAYS_OPTIONS");
+    if (asprintf(&opts, "%s%s%s%sformat=json:log_path=%s/report", old ? old : "",
+                 old && *old ? ":" : "", a->options, *a->options ? ":" : "", dir) < 0)
+        return -1;
+    char *preload;
+    const char *old_preload = getenv("LD_PRELOAD");
+    if (asprintf(&preload, "%s%s%s", lib, old_preload && *old_preload ? ":" : "",
+                 old_preload ? old_preload : "") < 0)
+        return -1;
+    int rc = setenv("STRAYS_OPTIONS", opts, 1) | setenv("LD_PRELOAD", preload, 1);
+    free(opts);
+    free(preload);
+    return rc;
+}
+
+/* Starts the command and waits for it; returns its wait status. */
+static int run_command(char **command)
+{
+    child_pid = fork();
+    if (child_pid < 0) {
+        cli_error("run: fork: %s", strerror(errno));
+        return -1;
+    }
+    if (child_pid == 0) {
+        execvp(command[0], command);
+        cli_error("run: cannot run %s: %s", command[0], strerror(errno));
+        _exit(errno == ENOENT ? 127 : 126);
+    }
+    struct sigaction sa = {.sa_handler = forward_signal};
+    sigemptyset(&sa.sa_mask);
+    int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+    for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+        sigaction(forwarded[i], &sa, NULL);
+    int status;
+    while (waitpid(child_pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return status;
+}
+
+struct collected {
+    struct st_report *reports;
+    char **paths;
+    int count;
+    int main_index; /* the command's own process, or -1 */
+};
+
+static int by_name(const struct dirent **a, const struct dirent **b)
+{
+    return strverscmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Loads every complete report in dir; notes incomplete ones. */
+static void collect_reports(const char *dir, pid_t main_pid, struct collected *c)
+{
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, by_name);
+    memset(c, 0, sizeof *c);
+    c->main_index = -1;
+    if (n < 0)
+        return;
+    c->reports = calloc((size_t)n + 1, sizeof *c->reports);
+    c->paths = calloc((size_t)n + 1, sizeof *c->paths);
+    for (int i = 0; i < n; i++) {
+        const char *name = names[i]->d_name;
+        size_t len = strlen(name);
+        char path[PATH_MAX + 256], err[600];
+        snprintf(path, sizeof path, "%s/%s", dir, name);
+        if (len > 4 && !strcmp(name + len - 4, ".tmp"))
+            cli_error("run: an incomplete report was left behind (%s); the process died while "
+                      "writing it",
+                      name);
+        else if (c->reports && len > 5 && !strcmp(name + len - 5, ".json")) {
+            if (st_report_load(&c->reports[c->count], path, err, sizeof err) != 0) {
+                cli_error("%s", err);
+            } else {
+                c->paths[c->count] = strdup(path);
+                if (c->reports[c->count].pid == main_pid)
+                    c->main_index = c->count;
+                c->count++;
+            }
+        }
+        free(names[i]);
+    }
+    free(names);
+}
+
+static int copy_file(const char *from, const char *to)
+{
+    FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+    char buf[65536];
+    size_t n;
+    int rc = in && out ? 0 : -1;
+    while (rc == 0 && (n = fread(buf, 1, sizeof buf, in)) > 0)
+        if (fwrite(buf, 1, n, out) != n)
+            rc = -1;
+    if (in)
+        fclose(in);
+    if (out && fclose(out) != 0)
+        rc = -1;
+    return rc;
+}
+
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[PATH_MAX + 256];
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+static int write_outputs(const struct run_args *a, struct collected *c)
+{
+    int rc = 0;
+    int fd = 2;
+    if (a->text_path) {
+        FILE *f = fopen(a->text_path, "w");
+        if (!f) {
+            cli_error("run: cannot write %s: %s; printing the report on stderr instead",
+                      a->text_path, strerror(errno));
+            rc = -1;
+        } else {
+            cli_print_text(c->reports, c->count, fileno(f));
+            fclose(f);
+            fd = -1;
+        }
+    }
+    if (fd >= 0)
+        cli_print_text(c->reports, c->count, fd);
+    if (a->json_path && c->main_index >= 0 &&
+        copy_file(c->paths[c->main_index], a->json_path) != 0) {
+        cli_error("run: cannot write %s: %s", a->json_path, strerror(errno));
+        rc = -1;
+    }
+    return rc;
+}
+
+/* The command's status as a shell would give it. */
+static int exit_status_of(int wait_status)
+{
+    if (WIFEXITED(wait_status))
+        return WEXITSTATUS(wait_status);
+    if (WIFSIGNALED(wait_status))
+        return 128 + WTERMSIG(wait_status);
+    return CLI_INTERNAL;
+}
+
+int cli_run(int argc, char **argv)
+{
+    struct run_args a;
+    int rc = parse_run_args(argc, argv, &a);
+    if (rc > 0) {
+        fputs(run_usage, stdout);
+        return CLI_OK;
+    }
+    if (rc < 0)
+        return CLI_USAGE;
+    char lib[PATH_MAX];
+    if (find_library(lib, sizeof lib) != 0) {
+        cli_error("run: cannot find libstrays.so beside %s or in ../lib (set STRAYS_LIB)",
+                  "the strays executable");
+        return CLI_INTERNAL;
+    }
+    const char *tmp = getenv("TMPDIR");
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/strays.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir)) {
+        cli_error("run: cannot create a directory for reports in %s: %s",
+                  tmp && *tmp ? tmp : "/tmp", strerror(errno));
+        return CLI_INTERNAL;
+    }
+    if (set_environment(&a, lib, dir) != 0) {
+        remove_dir(dir);
+        return CLI_INTERNAL;
+    }
+    int wait_status = run_command(a.command);
+    if (wait_status < 0) {
+        remove_dir(dir);
+        return CLI_INTERNAL;
+    }
+    struct collected c;
+    collect_reports(dir, child_pid, &c);
+    if (c.main_index < 0 && WIFSIGNALED(wait_status))
+        cli_error("run: no report from %s (pid %d): killed by signal %d (%s) before it could "
+                  "write one",
+                  a.command[0], (int)child_pid, WTERMSIG(wait_status),
+                  strsignal(WTERMSIG(wait_status)));
+    else if (c.main_index < 0 && exit_status_of(wait_status) < 126)
+        cli_error("run: no report from %s (pid %d): strays was not loaded into it "
+                  "(statically linked or setuid programs ignore LD_PRELOAD)",
+                  a.command[0], (int)child_pid);
+    write_outputs(&a, &c);
+    unsigned leaks = 0;
+    for (int i = 0; i < c.count; i++) {
+        leaks += st_report_leak_count(&c.reports[i]);
+        st_report_free(&c.reports[i]);
+        free(c.paths[i]);
+    }
+    free(c.reports);
+    free(c.paths);
+    remove_dir(dir);
+    int status = exit_status_of(wait_status);
+    if (status == 0 && leaks > 0 && a.exitcode != 0)
+        status = a.exitcode;
+    return status;
+}

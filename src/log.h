@@ -1,0 +1,19 @@
+/* strays' own channel for messages (bad options, internal trouble). It writes
+ * to a private duplicate of stderr taken at start-up, so messages and reports
+ * still arrive when the program closes or redirects its stderr. */
+#ifndef STRAYS_LOG_H
+#define STRAYS_LOG_H
+
+/* Takes the private copy of stderr; called once at initialisation. */
+void st_log_init(void);
+/* The private stderr copy, or -1 if the program started without stderr. */
+int st_log_fd(void);
+/* The lowest fd number strays uses for its own files. */
+int st_private_fd_floor(void);
+/* Moves fd to strays' high fd range with close-on-exec; returns the new fd
+ * (the old one is closed) or the old one when the move is not possible. */
+int st_fd_hide(int fd);
+/* One line "strays: ..." on the private channel. */
+void st_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,41 @@
+/* strays' options: one table (options.def) gives the struct, the parser and
+ * the help text. Values come from STRAYS_OPTIONS in the sanitizers' syntax. */
+#ifndef STRAYS_OPTIONS_H
+#define STRAYS_OPTIONS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum st_format { ST_FORMAT_TEXT, ST_FORMAT_JSON };
+
+typedef bool st_opt_bool_t;
+typedef enum st_format st_opt_format_t;
+typedef char st_opt_path_t[512];
+typedef int st_opt_exitcode_t;
+typedef int st_opt_depth_t;
+typedef int st_opt_verbosity_t;
+
+struct st_options {
+#define ST_OPT(type, name, def, help) st_opt_##type##_t name;
+#include "options.def"
+#undef ST_OPT
+};
+
+/* The options in force (defaults until st_options_init runs). */
+extern struct st_options st_opt;
+
+/* Called with one message per bad key or value; the message names it. */
+typedef void (*st_option_error_fn)(void *ctx, const char *message);
+
+/* Sets every option to its default. */
+void st_options_defaults(struct st_options *o);
+/* Applies "k=v:k=v" on top of o. A bad pair is reported through err and
+ * leaves that option at the value it had; the rest still apply. Returns the
+ * number of bad pairs. */
+int st_options_parse(struct st_options *o, const char *text, st_option_error_fn err, void *ctx);
+/* Writes the options table (name, default, help) to fd. */
+void st_options_print_help(int fd);
+/* Reads STRAYS_OPTIONS into st_opt, complaining on strays' channel. */
+void st_options_init(void);
+
+#endif

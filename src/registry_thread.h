@@ -1,0 +1,87 @@
+/* The registry of threads the program created: one record per thread from
+ * pthread_create (or thrd_create) until it is joined, or until it finishes
+ * if detached. Records are keyed by pthread_t, which glibc reuses at once, so
+ * every operation holds the record it looked up rather than the key. */
+#ifndef STRAYS_REGISTRY_THREAD_H
+#define STRAYS_REGISTRY_THREAD_H
+
+#include "stack.h"
+#include "uthash_st.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum st_thread_state {
+    ST_THREAD_STARTING, /* created; its start routine has not run yet */
+    ST_THREAD_RUNNING,
+    ST_THREAD_EXITED, /* finished (returned, pthread_exit, cancelled) but not joined */
+};
+
+struct st_thread {
+    UT_hash_handle hh; /* keyed by handle */
+    pthread_t handle;
+    const struct st_stack *created_by;
+    uint64_t created_ns; /* st_uptime_ns() at creation */
+    int tid;
+    int parent_tid;
+    uint8_t state;     /* enum st_thread_state */
+    bool detached;
+    bool in_table;     /* reachable by handle (false once finished) */
+    bool finished;     /* joined, or detached and exited, or its handle reused */
+    bool creator_done; /* pthread_create has returned to the creating hook */
+    uint8_t joiners;   /* join calls under way on this record */
+    union {
+        struct {
+            void *(*fn)(void *);
+            void *arg;
+        } start;       /* until the thread runs */
+        char name[16]; /* after it exits: its name then (live threads are read from /proc) */
+    } u;
+};
+
+/* Creates the record for a thread about to be created, with the caller's
+ * stack; NULL when it cannot be tracked (no memory). */
+struct st_thread *st_thread_prepare(void *(*fn)(void *), void *arg, const pthread_attr_t *attr);
+/* The start routine to hand to the real pthread_create with the record. */
+void *st_thread_trampoline(void *record);
+/* The same for thrd_create, whose start routine returns int (the record
+ * holds it cast to the pthread type). */
+int st_thread_trampoline_c11(void *record);
+/* After the real pthread_create: rc is its result, handle the new thread. */
+void st_thread_created(struct st_thread *rec, int rc, pthread_t handle);
+
+/* Join: begin before the real call (returns the record, or NULL if the
+ * thread is unknown), end after it with the call's result. */
+struct st_thread *st_thread_join_begin(pthread_t handle);
+void st_thread_join_end(struct st_thread *rec, int rc);
+/* After a successful pthread_detach. */
+void st_thread_detached(pthread_t handle);
+/* The calling thread is leaving through pthread_exit or thrd_exit. */
+void st_thread_exiting(void);
+
+/* Copy of one record, as a report sees it. */
+struct st_thread_view {
+    pthread_t handle;
+    const struct st_stack *created_by;
+    uint64_t created_ns;
+    int tid;
+    int parent_tid;
+    enum st_thread_state state;
+    bool detached;
+    char name[16];
+};
+/* Calls fn for every record, under the registry lock (fn must not call
+ * back into strays). Returns how many records there were. With try_only,
+ * gives up (returns -1) rather than wait for the lock. */
+int st_thread_foreach(void (*fn)(const struct st_thread_view *, void *), void *ctx, bool try_only);
+/* Number of records. */
+unsigned st_thread_count(void);
+/* Creates the thread-exit key; called once at initialisation. */
+int st_thread_registry_init(void);
+/* Fork, in the child: only the forking thread exists there. */
+void st_thread_after_fork_child(void);
+void st_thread_before_fork(void);
+void st_thread_after_fork_parent(void);
+
+#endif

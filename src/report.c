@@ -1,0 +1,26 @@
+/* Small helpers shared by everything that handles a report model. */
+#include "report.h"
+
+unsigned st_report_leak_count(const struct st_report *r) { return r->nthreads; }
+
+void st_report_free(struct st_report *r)
+{
+    st_arena_free(&r->arena);
+    r->threads = NULL;
+    r->nthreads = 0;
+    r->stacks = NULL;
+    r->nstacks = 0;
+}
+
+const char *st_report_thread_state_name(enum st_report_thread_state s)
+{
+    switch (s) {
+    case ST_RT_RUNNING:
+        return "running";
+    case ST_RT_BLOCKED:
+        return "blocked";
+    case ST_RT_EXITED:
+        return "exited";
+    }
+    return "running";
+}

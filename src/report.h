@@ -1,0 +1,77 @@
+/* The report model: what a report says, independent of how it is written.
+ * The preload fills it from the registries (report_build.c); the CLI fills
+ * it from a JSON report (report_parse.c); both write it with the same
+ * writers (report_json.c, report_text.c). All memory lives in one arena. */
+#ifndef STRAYS_REPORT_H
+#define STRAYS_REPORT_H
+
+#include "arena.h"
+#include "out.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct st_frame {
+    uint64_t address;     /* return address as captured */
+    const char *module;   /* path of the module it lies in, or NULL */
+    uint64_t offset;      /* address - module load base */
+    const char *build_id; /* hex, or NULL */
+    const char *function; /* NULL when unknown */
+    const char *file;     /* NULL when unknown */
+    int line;             /* 0 when unknown */
+};
+
+struct st_report_stack {
+    uint32_t depth;
+    struct st_frame *frames;
+};
+
+enum st_report_thread_state { ST_RT_RUNNING, ST_RT_BLOCKED, ST_RT_EXITED };
+
+struct st_report_thread {
+    int tid;
+    int parent_tid;
+    const char *name;
+    enum st_report_thread_state state;
+    bool detached;
+    int created_by; /* index into stacks, or -1 */
+    int stack;      /* index into stacks (where it stands), or -1 */
+    uint64_t created_ms;
+};
+
+struct st_report_untracked {
+    int tid;
+    const char *name;
+};
+
+struct st_report {
+    const char *version;
+    int pid;
+    const char *exe;     /* /proc/self/exe */
+    const char *command; /* argv[0] */
+    const char *reason;  /* "exit", ... */
+    int exit_status;     /* -1 when not known or not an exit */
+    uint64_t time_ms;    /* wall clock, ms since the epoch */
+    uint64_t uptime_ms;  /* since strays started watching */
+    struct st_report_thread *threads;
+    uint32_t nthreads;
+    struct st_report_untracked *untracked;
+    uint32_t nuntracked;
+    struct st_report_stack *stacks;
+    uint32_t nstacks;
+    struct st_arena arena;
+};
+
+/* Number of leaked objects the report holds (what makes a run fail). */
+unsigned st_report_leak_count(const struct st_report *r);
+void st_report_free(struct st_report *r);
+
+void st_report_write_json(const struct st_report *r, struct st_out *o);
+void st_report_write_text(const struct st_report *r, struct st_out *o);
+/* The one-line summary that ends a text report, without newline. */
+void st_report_write_summary(const struct st_report *r, struct st_out *o);
+
+/* Names of thread states as reports spell them. */
+const char *st_report_thread_state_name(enum st_report_thread_state s);
+
+#endif

@@ -1,0 +1,242 @@
+/* Builds a report model from the live registries: copies the records under
+ * their locks, then, without locks, turns interned stacks into the report's
+ * stacks table (module, offset, build-id, symbols) and reads what only
+ * /proc knows (names of live threads, threads strays never saw created). */
+#define _GNU_SOURCE
+#include "report_build.h"
+
+#include "modules.h"
+#include "registry_thread.h"
+#include "runtime.h"
+#include "st.h"
+#include "symbolize.h"
+#include "sys.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Maps interned stack pointers to indexes of the report's stacks table. */
+struct stack_index {
+    const struct st_stack **keys;
+    int *values;
+    size_t mask;
+    const struct st_stack **order; /* index -> stack */
+    uint32_t count;
+};
+
+static int stack_index_init(struct stack_index *si, size_t objects, struct st_arena *a)
+{
+    size_t size = 16;
+    while (size < objects * 2)
+        size *= 2;
+    si->keys = st_arena_alloc(a, size * sizeof *si->keys);
+    si->values = st_arena_alloc(a, size * sizeof *si->values);
+    si->order = st_arena_alloc(a, (objects + 1) * sizeof *si->order);
+    si->mask = size - 1;
+    si->count = 0;
+    return si->keys && si->values && si->order ? 0 : -ENOMEM;
+}
+
+static int stack_index_of(struct stack_index *si, const struct st_stack *s)
+{
+    if (!s)
+        return -1;
+    size_t h = ((uintptr_t)s >> 4) * 0x9e3779b97f4a7c15ull;
+    for (size_t i = h & si->mask;; i = (i + 1) & si->mask) {
+        if (si->keys[i] == s)
+            return si->values[i];
+        if (!si->keys[i]) {
+            si->keys[i] = s;
+            si->values[i] = (int)si->count;
+            si->order[si->count] = s;
+            return (int)si->count++;
+        }
+    }
+}
+
+struct thread_copy {
+    struct st_thread_view *views;
+    uint32_t count, capacity;
+    struct st_arena *arena;
+};
+
+static void copy_thread(const struct st_thread_view *v, void *ctx)
+{
+    struct thread_copy *c = ctx;
+    if (c->count == c->capacity) {
+        uint32_t cap = c->capacity ? c->capacity * 2 : 64;
+        struct st_thread_view *grown = st_arena_alloc(c->arena, cap * sizeof *grown);
+        if (!grown)
+            return;
+        if (c->count)
+            memcpy(grown, c->views, c->count * sizeof *grown);
+        c->views = grown;
+        c->capacity = cap;
+    }
+    c->views[c->count++] = *v;
+}
+
+static const char *thread_name(int tid, struct st_arena *a)
+{
+    char path[64], buf[64];
+    memcpy(path, "/proc/self/task/", 16);
+    int n = 16;
+    char digits[16];
+    int d = 0;
+    do {
+        digits[d++] = (char)('0' + tid % 10);
+        tid /= 10;
+    } while (tid && d < 15);
+    while (d)
+        path[n++] = digits[--d];
+    memcpy(path + n, "/comm", 6);
+    long len = st_sys_read_file(path, buf, sizeof buf);
+    if (len <= 0)
+        return "";
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\0'))
+        len--;
+    return st_arena_strndup(a, buf, (size_t)len);
+}
+
+static void fill_threads(struct st_report *r, const struct thread_copy *c, struct stack_index *si)
+{
+    r->threads = st_arena_alloc(&r->arena, (c->count + 1) * sizeof *r->threads);
+    if (!r->threads)
+        return;
+    for (uint32_t i = 0; i < c->count; i++) {
+        const struct st_thread_view *v = &c->views[i];
+        struct st_report_thread *t = &r->threads[r->nthreads++];
+        t->tid = v->tid;
+        t->parent_tid = v->parent_tid;
+        t->detached = v->detached;
+        t->state = v->state == ST_THREAD_EXITED ? ST_RT_EXITED : ST_RT_RUNNING;
+        t->name = v->state == ST_THREAD_EXITED ? st_arena_strdup(&r->arena, v->name)
+                                                : thread_name(v->tid, &r->arena);
+        t->created_by = stack_index_of(si, v->created_by);
+        t->stack = -1;
+        t->created_ms = v->created_ns / 1000000u;
+    }
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static bool known_tid(const int *sorted, uint32_t n, int tid)
+{
+    return bsearch(&tid, sorted, n, sizeof *sorted, cmp_int) != NULL;
+}
+
+/* Threads in /proc/self/task that strays did not see created: the main
+ * thread and strays' own are left out, the rest are listed as untracked. */
+static void fill_untracked(struct st_report *r)
+{
+    int *tids = st_arena_alloc(&r->arena, (r->nthreads + 1) * sizeof *tids);
+    if (!tids)
+        return;
+    for (uint32_t i = 0; i < r->nthreads; i++)
+        tids[i] = r->threads[i].tid;
+    qsort(tids, r->nthreads, sizeof *tids, cmp_int);
+    long fd = st_sys_open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return;
+    uint32_t cap = 0;
+    char buf[4096];
+    long n;
+    while ((n = st_sys_getdents((int)fd, buf, sizeof buf)) > 0) {
+        for (long off = 0; off < n;) {
+            struct dirent64 *d = (struct dirent64 *)(buf + off);
+            off += d->d_reclen;
+            char *end;
+            long tid = strtol(d->d_name, &end, 10);
+            if (*end || tid <= 0 || tid == r->pid || known_tid(tids, r->nthreads, (int)tid) ||
+                st_runtime_is_own_thread((int)tid))
+                continue;
+            if (r->nuntracked == cap) {
+                cap = cap ? cap * 2 : 16;
+                struct st_report_untracked *grown =
+                    st_arena_alloc(&r->arena, cap * sizeof *grown);
+                if (!grown)
+                    break;
+                if (r->nuntracked)
+                    memcpy(grown, r->untracked, r->nuntracked * sizeof *grown);
+                r->untracked = grown;
+            }
+            r->untracked[r->nuntracked].tid = (int)tid;
+            r->untracked[r->nuntracked++].name = thread_name((int)tid, &r->arena);
+        }
+    }
+    st_sys_close((int)fd);
+}
+
+static void fill_stacks(struct st_report *r, const struct stack_index *si, bool symbolize)
+{
+    struct st_module_map map;
+    st_modules_snapshot(&map, &r->arena);
+    struct st_symbolizer *sym = symbolize ? st_symbolizer_open_self() : NULL;
+    r->stacks = st_arena_alloc(&r->arena, (si->count + 1) * sizeof *r->stacks);
+    if (!r->stacks)
+        goto out;
+    for (uint32_t i = 0; i < si->count; i++) {
+        const struct st_stack *s = si->order[i];
+        struct st_report_stack *rs = &r->stacks[r->nstacks++];
+        rs->frames = st_arena_alloc(&r->arena, (s->depth + 1) * sizeof *rs->frames);
+        if (!rs->frames)
+            continue;
+        for (uint32_t j = 0; j < s->depth; j++) {
+            struct st_frame *f = &rs->frames[rs->depth++];
+            f->address = s->frames[j];
+            const struct st_module *m = st_modules_find(&map, s->frames[j]);
+            if (m) {
+                f->module = m->path;
+                f->offset = s->frames[j] - m->base;
+                f->build_id = m->build_id;
+            }
+            if (sym)
+                st_symbolize_frame(sym, f, &r->arena);
+        }
+    }
+out:
+    if (sym)
+        st_symbolizer_close(sym);
+}
+
+static void fill_header(struct st_report *r, const char *reason, int exit_status)
+{
+    r->version = STRAYS_VERSION;
+    r->pid = getpid();
+    r->reason = reason;
+    r->exit_status = exit_status;
+    char buf[PATH_MAX];
+    long n = st_sys_readlink("/proc/self/exe", buf, sizeof buf - 1);
+    r->exe = n > 0 ? st_arena_strndup(&r->arena, buf, (size_t)n) : NULL;
+    n = st_sys_read_file("/proc/self/cmdline", buf, sizeof buf);
+    r->command = n > 0 ? st_arena_strdup(&r->arena, buf) : r->exe;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    r->time_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+    r->uptime_ms = st_uptime_ns() / 1000000u;
+}
+
+int st_report_build(struct st_report *r, const char *reason, int exit_status, bool symbolize)
+{
+    memset(r, 0, sizeof *r);
+    fill_header(r, reason, exit_status);
+    struct thread_copy copy = {NULL, 0, 0, &r->arena};
+    st_thread_foreach(copy_thread, &copy, false);
+    struct stack_index si;
+    if (stack_index_init(&si, copy.count, &r->arena) != 0)
+        return -ENOMEM;
+    fill_threads(r, &copy, &si);
+    fill_untracked(r);
+    fill_stacks(r, &si, symbolize);
+    return 0;
+}

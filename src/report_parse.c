@@ -1,0 +1,343 @@
+/* JSON report -> report model; see report_parse.h. The schema is in
+ * docs/report.schema.json; this reader accepts exactly what it promises
+ * and says which field broke it when a file does not. */
+#include "report_parse.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct loader {
+    struct st_report *r;
+    char *err;
+    size_t errlen;
+};
+
+static int fail(struct loader *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct loader *l, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(l->err, l->errlen, fmt, ap);
+    va_end(ap);
+    return -EINVAL;
+}
+
+/* A string member copied into the arena; NULL (absent or null) allowed when optional. */
+static int get_str(struct loader *l, const struct st_json *obj, const char *key, bool optional,
+                   const char **out, const char *where)
+{
+    const struct st_json *v = st_json_get(obj, key);
+    const char *s;
+    if ((!v || v->type == ST_JSON_NULL) && optional) {
+        *out = NULL;
+        return 0;
+    }
+    if (!st_json_as_string(v, &s))
+        return fail(l, "%s: \"%s\" must be a string", where, key);
+    *out = st_arena_strdup(&l->r->arena, s);
+    return *out ? 0 : -ENOMEM;
+}
+
+static int get_int(struct loader *l, const struct st_json *obj, const char *key, int64_t min,
+                   int64_t max, int64_t *out, const char *where)
+{
+    if (!st_json_as_int(st_json_get(obj, key), out) || *out < min || *out > max)
+        return fail(l, "%s: \"%s\" must be an integer from %lld to %lld", where, key,
+                    (long long)min, (long long)max);
+    return 0;
+}
+
+/* A stack index: an integer below the number of stacks, or null. */
+static int get_index(struct loader *l, const struct st_json *obj, const char *key, int *out,
+                     const char *where)
+{
+    const struct st_json *v = st_json_get(obj, key);
+    if (!v || v->type == ST_JSON_NULL) {
+        *out = -1;
+        return 0;
+    }
+    int64_t n;
+    if (!st_json_as_int(v, &n) || n < 0 || n >= (int64_t)l->r->nstacks)
+        return fail(l, "%s: \"%s\" must be null or a stack index below %u", where, key,
+                    l->r->nstacks);
+    *out = (int)n;
+    return 0;
+}
+
+static int get_hex(struct loader *l, const struct st_json *obj, const char *key, uint64_t *out,
+                   const char *where)
+{
+    const char *s;
+    if (!st_json_as_string(st_json_get(obj, key), &s) || strncmp(s, "0x", 2) != 0 || !s[2])
+        return fail(l, "%s: \"%s\" must be a hex string \"0x...\"", where, key);
+    char *end;
+    errno = 0;
+    *out = strtoull(s + 2, &end, 16);
+    if (*end || errno)
+        return fail(l, "%s: \"%s\" is not a valid hex number", where, key);
+    return 0;
+}
+
+static int load_frame(struct loader *l, const struct st_json *f, struct st_frame *out,
+                      const char *where)
+{
+    if (!f || f->type != ST_JSON_OBJECT)
+        return fail(l, "%s: must be an object", where);
+    int rc = get_hex(l, f, "address", &out->address, where);
+    if (!rc)
+        rc = get_str(l, f, "module", true, &out->module, where);
+    if (!rc && out->module)
+        rc = get_hex(l, f, "offset", &out->offset, where);
+    if (!rc)
+        rc = get_str(l, f, "build_id", true, &out->build_id, where);
+    if (!rc)
+        rc = get_str(l, f, "function", true, &out->function, where);
+    if (!rc)
+        rc = get_str(l, f, "file", true, &out->file, where);
+    int64_t line = 0;
+    if (!rc && out->file)
+        rc = get_int(l, f, "line", 0, INT32_MAX, &line, where);
+    out->line = (int)line;
+    return rc;
+}
+
+static const struct st_json *get_array(struct loader *l, const struct st_json *obj,
+                                       const char *key)
+{
+    const struct st_json *v = st_json_get(obj, key);
+    if (!v || v->type != ST_JSON_ARRAY) {
+        fail(l, "\"%s\" must be an array", key);
+        return NULL;
+    }
+    return v;
+}
+
+static int load_stacks(struct loader *l, const struct st_json *root)
+{
+    const struct st_json *stacks = get_array(l, root, "stacks");
+    if (!stacks)
+        return -EINVAL;
+    struct st_report *r = l->r;
+    r->stacks = st_arena_alloc(&r->arena, (stacks->length + 1) * sizeof *r->stacks);
+    if (!r->stacks)
+        return -ENOMEM;
+    for (size_t i = 0; i < stacks->length; i++) {
+        const struct st_json *s = stacks->items[i];
+        if (s->type != ST_JSON_ARRAY)
+            return fail(l, "stacks[%zu]: must be an array of frames", i);
+        struct st_report_stack *rs = &r->stacks[r->nstacks++];
+        rs->frames = st_arena_alloc(&r->arena, (s->length + 1) * sizeof *rs->frames);
+        if (!rs->frames)
+            return -ENOMEM;
+        for (size_t j = 0; j < s->length; j++) {
+            char where[64];
+            snprintf(where, sizeof where, "stacks[%zu][%zu]", i, j);
+            int rc = load_frame(l, s->items[j], &rs->frames[rs->depth++], where);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+static int parse_state(const char *s, enum st_report_thread_state *out)
+{
+    static const enum st_report_thread_state all[] = {ST_RT_RUNNING, ST_RT_BLOCKED,
+                                                      ST_RT_EXITED};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (!strcmp(s, st_report_thread_state_name(all[i]))) {
+            *out = all[i];
+            return 0;
+        }
+    return -EINVAL;
+}
+
+static int load_thread(struct loader *l, const struct st_json *t, struct st_report_thread *out,
+                       const char *where)
+{
+    if (t->type != ST_JSON_OBJECT)
+        return fail(l, "%s: must be an object", where);
+    int64_t tid, parent = 0, created = 0;
+    const char *state;
+    int rc = get_int(l, t, "tid", 0, INT32_MAX, &tid, where);
+    if (!rc)
+        rc = get_str(l, t, "name", true, &out->name, where);
+    if (!rc)
+        rc = get_str(l, t, "state", false, &state, where);
+    if (!rc && parse_state(state, &out->state))
+        rc = fail(l, "%s: unknown state \"%s\"", where, state);
+    if (!rc && !st_json_as_bool(st_json_get(t, "detached"), &out->detached))
+        rc = fail(l, "%s: \"detached\" must be true or false", where);
+    if (!rc)
+        rc = get_index(l, t, "created_by", &out->created_by, where);
+    if (!rc)
+        rc = get_index(l, t, "stack", &out->stack, where);
+    if (!rc)
+        rc = get_int(l, t, "created_ms", 0, INT64_MAX, &created, where);
+    if (!rc)
+        rc = get_int(l, t, "parent_tid", 0, INT32_MAX, &parent, where);
+    out->tid = (int)tid;
+    out->parent_tid = (int)parent;
+    out->created_ms = (uint64_t)created;
+    return rc;
+}
+
+static int load_threads(struct loader *l, const struct st_json *root)
+{
+    const struct st_json *threads = get_array(l, root, "threads");
+    if (!threads)
+        return -EINVAL;
+    struct st_report *r = l->r;
+    r->threads = st_arena_alloc(&r->arena, (threads->length + 1) * sizeof *r->threads);
+    if (!r->threads)
+        return -ENOMEM;
+    for (size_t i = 0; i < threads->length; i++) {
+        char where[32];
+        snprintf(where, sizeof where, "threads[%zu]", i);
+        int rc = load_thread(l, threads->items[i], &r->threads[r->nthreads++], where);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int load_untracked(struct loader *l, const struct st_json *root)
+{
+    const struct st_json *list = st_json_get(root, "untracked_threads");
+    if (!list)
+        return 0; /* optional */
+    if (list->type != ST_JSON_ARRAY)
+        return fail(l, "\"untracked_threads\" must be an array");
+    struct st_report *r = l->r;
+    r->untracked = st_arena_alloc(&r->arena, (list->length + 1) * sizeof *r->untracked);
+    if (!r->untracked)
+        return -ENOMEM;
+    for (size_t i = 0; i < list->length; i++) {
+        char where[40];
+        snprintf(where, sizeof where, "untracked_threads[%zu]", i);
+        struct st_report_untracked *u = &r->untracked[r->nuntracked++];
+        int64_t tid;
+        if (list->items[i]->type != ST_JSON_OBJECT)
+            return fail(l, "%s: must be an object", where);
+        int rc = get_int(l, list->items[i], "tid", 0, INT32_MAX, &tid, where);
+        if (!rc)
+            rc = get_str(l, list->items[i], "name", true, &u->name, where);
+        if (rc)
+            return rc;
+        u->tid = (int)tid;
+    }
+    return 0;
+}
+
+static int load_header(struct loader *l, const struct st_json *root)
+{
+    const char *tool;
+    int64_t pid, status = -1, time_ms = 0, uptime = 0;
+    if (get_str(l, root, "tool", false, &tool, "report") || strcmp(tool, "strays") != 0)
+        return fail(l, "not a strays report (\"tool\" is not \"strays\")");
+    int rc = get_str(l, root, "version", false, &l->r->version, "report");
+    if (!rc)
+        rc = get_int(l, root, "pid", 0, INT32_MAX, &pid, "report");
+    if (!rc)
+        rc = get_str(l, root, "exe", true, &l->r->exe, "report");
+    if (!rc)
+        rc = get_str(l, root, "command", true, &l->r->command, "report");
+    if (!rc)
+        rc = get_str(l, root, "reason", false, &l->r->reason, "report");
+    const struct st_json *st = st_json_get(root, "exit_status");
+    if (!rc && st && st->type != ST_JSON_NULL)
+        rc = get_int(l, root, "exit_status", 0, 255, &status, "report");
+    if (!rc)
+        rc = get_int(l, root, "time", 0, INT64_MAX, &time_ms, "report");
+    if (!rc)
+        rc = get_int(l, root, "uptime_ms", 0, INT64_MAX, &uptime, "report");
+    l->r->pid = (int)pid;
+    l->r->exit_status = (int)status;
+    l->r->time_ms = (uint64_t)time_ms;
+    l->r->uptime_ms = (uint64_t)uptime;
+    return rc;
+}
+
+int st_report_from_json(struct st_report *r, const struct st_json *root, char *err,
+                        size_t errlen)
+{
+    struct loader l = {r, err, errlen};
+    memset(r, 0, sizeof *r);
+    if (!root || root->type != ST_JSON_OBJECT)
+        return fail(&l, "a report must be a JSON object");
+    int rc = load_header(&l, root);
+    /* Stacks first: threads refer to them by index. */
+    if (!rc)
+        rc = load_stacks(&l, root);
+    if (!rc)
+        rc = load_threads(&l, root);
+    if (!rc)
+        rc = load_untracked(&l, root);
+    if (rc == -ENOMEM)
+        fail(&l, "out of memory");
+    return rc;
+}
+
+static int read_all(const char *path, char **text, size_t *len)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    size_t cap = 65536, used = 0;
+    char *buf = malloc(cap);
+    ssize_t n = 0;
+    while (buf && (n = read(fd, buf + used, cap - used)) > 0) {
+        used += (size_t)n;
+        if (used == cap) {
+            char *grown = realloc(buf, cap *= 2);
+            if (!grown)
+                free(buf);
+            buf = grown;
+        }
+    }
+    int saved = n < 0 ? errno : 0;
+    close(fd);
+    if (!buf)
+        return -ENOMEM;
+    if (saved) {
+        free(buf);
+        return -saved;
+    }
+    *text = buf;
+    *len = used;
+    return 0;
+}
+
+int st_report_load(struct st_report *r, const char *path, char *err, size_t errlen)
+{
+    char *text = NULL;
+    size_t len = 0;
+    memset(r, 0, sizeof *r);
+    int rc = read_all(path, &text, &len);
+    if (rc) {
+        snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-rc));
+        return rc;
+    }
+    struct st_json_error jerr;
+    struct st_json *root = st_json_parse(text, len, &jerr);
+    free(text);
+    if (!root) {
+        snprintf(err, errlen, "%s:%d:%d: not a valid JSON report: %s", path, jerr.line,
+                 jerr.column, jerr.message);
+        return -EINVAL;
+    }
+    char why[400];
+    rc = st_report_from_json(r, root, why, sizeof why);
+    st_json_free(root);
+    if (rc) {
+        snprintf(err, errlen, "%s: not a valid strays report: %s", path, why);
+        st_report_free(r);
+    }
+    return rc;
+}

@@ -1,0 +1,173 @@
+/* strays' life cycle; see runtime.h. The state machine follows the
+ * sanitizers: uninitialised, initialising (every hook passes straight
+ * through, including the ones dlopen and libunwind trigger), ready. */
+#define _GNU_SOURCE
+#include "runtime.h"
+
+#include "log.h"
+#include "modules.h"
+#include "options.h"
+#include "registry_thread.h"
+#include "report_build.h"
+#include "report_sink.h"
+#include "stack.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+int st_runtime_state = ST_UNINIT;
+static int exit_status = -1;
+static int final_done;
+static pid_t own_pid;
+
+static void before_fork(void)
+{
+    st_guard_enter();
+    st_stack_before_fork();
+    st_thread_before_fork();
+}
+
+static void after_fork_parent(void)
+{
+    st_thread_after_fork_parent();
+    st_stack_after_fork_parent();
+    st_guard_leave();
+}
+
+static void after_fork_child(void)
+{
+    own_pid = getpid();
+    st_clock_after_fork();
+    st_stack_after_fork_child();
+    st_thread_after_fork_child();
+    exit_status = -1;
+    final_done = 0;
+    st_guard_leave();
+}
+
+static void at_quick_exit_handler(void)
+{
+    int status = st_runtime_exit_status();
+    int final = st_runtime_final_report(status < 0 ? 0 : status);
+    if (status >= 0 && final != status)
+        _exit(final);
+}
+
+/* Tells the stack capture which code is strays' own, so creation stacks
+ * start at the program's call and not inside the hook. */
+static void find_own_code(void)
+{
+    uintptr_t lo, hi;
+    int is_main;
+    if (st_modules_span_of((uintptr_t)&find_own_code, &lo, &hi, &is_main) == 0 && !is_main)
+        st_stack_set_own_range(lo, hi);
+}
+
+static void initialise(void)
+{
+    st_uptime_ns();
+    own_pid = getpid();
+    st_log_init();
+    st_options_init();
+    if (getauxval(AT_SECURE)) {
+        /* setuid/setgid: the environment is not to be trusted with paths. */
+        __atomic_store_n(&st_runtime_state, ST_OFF, __ATOMIC_RELEASE);
+        return;
+    }
+    find_own_code();
+    if (st_stack_capture_init() != 0)
+        st_logf("libunwind.so.8 not found; capturing stacks with glibc's backtrace()");
+    if (st_thread_registry_init() != 0)
+        st_logf("cannot create the thread-exit key; thread exits may be missed");
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    at_quick_exit(at_quick_exit_handler);
+    if (st_opt.verbosity >= 1)
+        st_logf("strays %s watching pid %d", STRAYS_VERSION, (int)own_pid);
+    __atomic_store_n(&st_runtime_state, ST_READY, __ATOMIC_RELEASE);
+}
+
+bool st_runtime_activate(void)
+{
+    int expected = ST_UNINIT;
+    if (!__atomic_compare_exchange_n(&st_runtime_state, &expected, ST_INITIALIZING, false,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return expected == ST_READY && st_guard_depth == 0;
+    st_guard_enter();
+    initialise();
+    st_guard_leave();
+    return __atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) == ST_READY &&
+           st_guard_depth == 0;
+}
+
+void st_runtime_note_exit(int status)
+{
+    int expected = -1;
+    __atomic_compare_exchange_n(&exit_status, &expected, status & 0xff, false, __ATOMIC_ACQ_REL,
+                                __ATOMIC_ACQUIRE);
+}
+
+int st_runtime_exit_status(void) { return __atomic_load_n(&exit_status, __ATOMIC_ACQUIRE); }
+
+bool st_runtime_foreign_process(void) { return own_pid != 0 && getpid() != own_pid; }
+
+bool st_runtime_is_own_thread(int tid)
+{
+    (void)tid;
+    return false;
+}
+
+int st_runtime_emit_report(const char *reason, int exit_status, bool force)
+{
+    struct st_report r;
+    if (st_report_build(&r, reason, exit_status, st_opt.symbolize) != 0) {
+        st_report_free(&r);
+        st_logf("out of memory while building the %s report", reason);
+        return -12;
+    }
+    int leaks = (int)st_report_leak_count(&r);
+    /* A clean exit says nothing on a terminal, like LeakSanitizer; report
+     * files are always written, so tools can tell "clean" from "absent". */
+    if (leaks > 0 || force || st_opt.verbosity >= 1 || st_sink_is_file(st_opt.log_path)) {
+        struct st_sink sink;
+        st_sink_open(&sink, st_opt.log_path, st_opt.format);
+        struct st_out out;
+        st_out_init(&out, sink.fd);
+        if (st_opt.format == ST_FORMAT_JSON)
+            st_report_write_json(&r, &out);
+        else
+            st_report_write_text(&r, &out);
+        st_out_flush(&out);
+        st_sink_close(&sink, out.error);
+    }
+    st_report_free(&r);
+    return leaks;
+}
+
+int st_runtime_final_report(int status)
+{
+    if (__atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) != ST_READY ||
+        st_runtime_foreign_process())
+        return status;
+    if (__atomic_exchange_n(&final_done, 1, __ATOMIC_ACQ_REL))
+        return status;
+    st_guard_enter();
+    int leaks = st_runtime_emit_report("exit", status, false);
+    st_guard_leave();
+    if (leaks > 0 && status == 0 && st_opt.exitcode != 0)
+        return st_opt.exitcode;
+    return status;
+}
+
+void st_runtime_at_unload(void)
+{
+    int status = st_runtime_exit_status();
+    /* Unknown means libc called exit itself: the last thread of a program
+     * whose main called pthread_exit, which exits with 0. */
+    if (status < 0)
+        status = 0;
+    int final = st_runtime_final_report(status);
+    if (final != status)
+        exit(final); /* nested exit: libc still flushes stdio, then _exit(final) */
+}

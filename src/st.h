@@ -1,0 +1,36 @@
+/* Common definitions for the strays core: attributes, the thread-local
+ * recursion guard, and the small helpers every file uses. The core never
+ * calls a symbol that strays interposes; see sys.h for its raw syscalls. */
+#ifndef STRAYS_ST_H
+#define STRAYS_ST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ST_EXPORT __attribute__((visibility("default")))
+#define ST_TLS __thread __attribute__((tls_model("initial-exec")))
+#define ST_LIKELY(x) __builtin_expect(!!(x), 1)
+#define ST_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define ST_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+#define STRAYS_VERSION "0.1.0"
+
+/* Depth of strays' own activity on this thread. While it is non-zero every
+ * hook passes straight through: strays' own opens, closes, thread starts and
+ * locks (and those of libunwind or libdw on its behalf) are never tracked. */
+extern ST_TLS int st_guard_depth;
+
+static inline void st_guard_enter(void) { st_guard_depth++; }
+static inline void st_guard_leave(void) { st_guard_depth--; }
+
+/* Monotonic time in nanoseconds from a cheap (vDSO, coarse) clock. */
+uint64_t st_now_ns(void);
+/* Nanoseconds since strays started watching this process. */
+uint64_t st_uptime_ns(void);
+/* The calling thread's kernel tid, cached per thread. */
+int st_gettid(void);
+/* Forgets the cached tid and start time after fork (child side). */
+void st_clock_after_fork(void);
+
+#endif

@@ -1,0 +1,40 @@
+/* Stack capture and interning. Hooks capture return addresses with
+ * libunwind's unw_backtrace (loaded privately, see stack_capture.c) and intern
+ * them: identical stacks are stored once and records keep a pointer. */
+#ifndef STRAYS_STACK_H
+#define STRAYS_STACK_H
+
+#include "uthash_st.h"
+
+#include <stdint.h>
+
+#define ST_STACK_MAX 128
+
+struct st_stack {
+    UT_hash_handle hh;
+    uint32_t depth;
+    uintptr_t frames[]; /* return addresses, innermost first */
+};
+
+/* Loads libunwind and warms it up (its first use takes a lock and opens a
+ * pipe). Returns 0, or -errno when only glibc's backtrace() is available. */
+int st_stack_capture_init(void);
+/* Fills frames with up to max return addresses of the caller's stack,
+ * leaving out strays' own frames. Returns how many. */
+int st_stack_capture(uintptr_t *frames, int max);
+/* Treats [lo, hi) as strays' own code, whose frames capture leaves out. */
+void st_stack_set_own_range(uintptr_t lo, uintptr_t hi);
+
+/* The one stored copy of this frame array (created on first sight), or NULL
+ * when memory runs out. Never freed: stacks are few and records point at them. */
+const struct st_stack *st_stack_intern(const uintptr_t *frames, int depth);
+/* Captures the caller's stack (st_opt.stack_depth frames) and interns it. */
+const struct st_stack *st_stack_here(void);
+/* Number of distinct stacks interned so far. */
+unsigned st_stack_interned_count(void);
+/* Fork: the table's lock is held across fork so the child's copy is whole. */
+void st_stack_before_fork(void);
+void st_stack_after_fork_parent(void);
+void st_stack_after_fork_child(void);
+
+#endif

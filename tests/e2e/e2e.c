@@ -1,0 +1,201 @@
+/* The end-to-end harness; see e2e.h. */
+#define _GNU_SOURCE
+#include "e2e.h"
+
+#include "../../src/report_parse.h"
+
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define E2E_TIMEOUT_MS 60000
+
+const char *e2e_build_path(const char *name)
+{
+    static __thread char path[4096];
+    const char *build = getenv("STRAYS_BUILD");
+    char dir[2048];
+    if (!realpath(build && *build ? build : "build", dir))
+        cr_assert_fail("build directory not found (run from the repository root)");
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return path;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return strdup("");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        fwrite(chunk, 1, n, mem);
+    fclose(f);
+    fclose(mem);
+    return buf;
+}
+
+/* environ with the strays variables replaced. */
+static char **make_env(const char *options, bool preload)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + 3, sizeof *env);
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "STRAYS_OPTIONS=", 15) && strncmp(environ[i], "LD_PRELOAD=", 11))
+            env[used++] = environ[i];
+    if (preload && asprintf(&env[used], "LD_PRELOAD=%s", e2e_build_path("libstrays.so")) > 0)
+        used++;
+    if (options && asprintf(&env[used], "STRAYS_OPTIONS=%s", options) > 0)
+        used++;
+    return env;
+}
+
+static void load_reports(struct e2e_run *run)
+{
+    struct dirent **names;
+    int n = scandir(run->dir, &names, NULL, versionsort);
+    for (int i = 0; i < n; i++) {
+        const char *name = names[i]->d_name;
+        size_t len = strlen(name);
+        if (len > 5 && !strcmp(name + len - 5, ".json") && run->nreports < 8) {
+            char path[600], err[700];
+            snprintf(path, sizeof path, "%s/%s", run->dir, name);
+            if (st_report_load(&run->reports[run->nreports], path, err, sizeof err) != 0)
+                cr_assert_fail("report does not load: %s", err);
+            run->nreports++;
+        }
+        free(names[i]);
+    }
+    free(names);
+}
+
+void e2e_run_raw(struct e2e_run *run, const char *fixture, const char *strays_options,
+                 const char *const *args, bool preload)
+{
+    memset(run, 0, sizeof *run);
+    snprintf(run->dir, sizeof run->dir, "/tmp/strays-e2e.XXXXXX");
+    cr_assert_not_null(mkdtemp(run->dir));
+    char fixture_path[4096], out_path[300], err_path[300];
+    snprintf(fixture_path, sizeof fixture_path, "%s", e2e_build_path(fixture));
+    snprintf(out_path, sizeof out_path, "%s/stdout", run->dir);
+    snprintf(err_path, sizeof err_path, "%s/stderr", run->dir);
+    const char *argv[32] = {fixture_path};
+    for (int i = 0; args && args[i] && i < 30; i++)
+        argv[i + 1] = args[i];
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    char **env = make_env(strays_options, preload);
+    pid_t pid;
+    int rc = posix_spawn(&pid, fixture_path, &fa, NULL, (char **)argv, env);
+    cr_assert_eq(rc, 0, "cannot start %s: %s", fixture_path, strerror(rc));
+    /* A fixture that hangs (a deadlocked hook, say) fails its test instead of
+     * hanging the whole suite. */
+    int ws = 0;
+    bool hung = false;
+    for (int waited_ms = 0;; waited_ms += 10) {
+        pid_t got = waitpid(pid, &ws, WNOHANG);
+        cr_assert_neq(got, -1, "waitpid: %s", strerror(errno));
+        if (got == pid)
+            break;
+        if (waited_ms >= E2E_TIMEOUT_MS && !hung) {
+            kill(pid, SIGKILL);
+            hung = true;
+        }
+        usleep(10 * 1000);
+    }
+    cr_assert(!hung, "%s hung: killed after %d ms", fixture, E2E_TIMEOUT_MS);
+    run->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    run->out = slurp(out_path);
+    run->err = slurp(err_path);
+    posix_spawn_file_actions_destroy(&fa);
+    free(env);
+    load_reports(run);
+}
+
+void e2e_run(struct e2e_run *run, const char *fixture, const char *options,
+             const char *const *args)
+{
+    char dir[256], opts[1024];
+    snprintf(dir, sizeof dir, "/tmp/strays-e2e-reports.XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(opts, sizeof opts, "format=json:log_path=%s/r%s%s", dir, options ? ":" : "",
+             options ? options : "");
+    e2e_run_raw(run, fixture, opts, args, true);
+    /* Reports went to the separate directory: load them from there. */
+    char saved[256];
+    snprintf(saved, sizeof saved, "%s", run->dir);
+    snprintf(run->dir, sizeof run->dir, "%s", dir);
+    load_reports(run);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", dir, saved);
+    cr_assert_eq(system(cmd), 0);
+}
+
+void e2e_free(struct e2e_run *run)
+{
+    for (int i = 0; i < run->nreports; i++)
+        st_report_free(&run->reports[i]);
+    free(run->out);
+    free(run->err);
+}
+
+const struct st_report *e2e_report(const struct e2e_run *run, int pid)
+{
+    for (int i = 0; i < run->nreports; i++)
+        if (pid == 0 || run->reports[i].pid == pid)
+            return &run->reports[i];
+    return NULL;
+}
+
+int e2e_count_threads_named(const struct st_report *r, const char *name)
+{
+    int n = 0;
+    for (uint32_t i = 0; i < r->nthreads; i++)
+        if (r->threads[i].name && !strcmp(r->threads[i].name, name))
+            n++;
+    return n;
+}
+
+const struct st_report_thread *e2e_thread_named(const struct st_report *r, const char *name)
+{
+    for (uint32_t i = 0; i < r->nthreads; i++)
+        if (r->threads[i].name && !strcmp(r->threads[i].name, name))
+            return &r->threads[i];
+    return NULL;
+}
+
+int e2e_frame_of(const struct st_report *r, int stack, const char *function)
+{
+    if (stack < 0 || (uint32_t)stack >= r->nstacks)
+        return -1;
+    for (uint32_t i = 0; i < r->stacks[stack].depth; i++) {
+        const char *f = r->stacks[stack].frames[i].function;
+        if (f && !strcmp(f, function))
+            return (int)i;
+    }
+    return -1;
+}
+
+bool e2e_stack_has(const struct st_report *r, int stack, const char *function)
+{
+    return e2e_frame_of(r, stack, function) >= 0;
+}

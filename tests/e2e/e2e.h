@@ -1,0 +1,41 @@
+/* Harness for end-to-end tests: runs a fixture program under the preload
+ * with JSON reports written to a private directory, and hands back its
+ * exit status, its output and its report, loaded as the CLI loads it. */
+#ifndef STRAYS_E2E_H
+#define STRAYS_E2E_H
+
+#include "../../src/report.h"
+
+#include <stdbool.h>
+
+struct e2e_run {
+    int status;        /* exit code, or 128 + signal */
+    char *out;         /* the program's stdout */
+    char *err;         /* its stderr (strays' messages land here) */
+    int nreports;      /* report files written */
+    struct st_report reports[8];
+    char dir[256];
+};
+
+/* Runs build/fixtures/NAME with args (NULL-terminated, may be NULL) and
+ * STRAYS_OPTIONS="format=json:log_path=DIR/r:" + options. */
+void e2e_run(struct e2e_run *run, const char *fixture, const char *options,
+             const char *const *args);
+/* Runs with exactly the given STRAYS_OPTIONS (NULL: unset) and no log dir. */
+void e2e_run_raw(struct e2e_run *run, const char *fixture, const char *strays_options,
+                 const char *const *args, bool preload);
+void e2e_free(struct e2e_run *run);
+
+/* The report written by pid (or the only one when pid is 0); NULL if none. */
+const struct st_report *e2e_report(const struct e2e_run *run, int pid);
+/* Threads of r whose name is name. */
+int e2e_count_threads_named(const struct st_report *r, const char *name);
+const struct st_report_thread *e2e_thread_named(const struct st_report *r, const char *name);
+/* True when stack index holds a frame of function (exact match). */
+bool e2e_stack_has(const struct st_report *r, int stack, const char *function);
+/* Index of the first frame of function in stack, or -1. */
+int e2e_frame_of(const struct st_report *r, int stack, const char *function);
+/* Path of a build product ("fixtures/x", "libstrays.so"). */
+const char *e2e_build_path(const char *name);
+
+#endif

@@ -1,0 +1,247 @@
+/* End-to-end: thread leaks found at exit in unmodified fixture programs,
+ * checked field by field in their JSON reports. */
+#define _GNU_SOURCE
+#include "e2e.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct st_report *only_report(const struct e2e_run *run)
+{
+    cr_assert_eq(run->nreports, 1, "expected one report, got %d; stderr:\n%s", run->nreports,
+                 run->err);
+    return &run->reports[0];
+}
+
+Test(threads, blocked_worker_is_reported_running_with_its_creation_site)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/thread_blocked_on_cond", NULL, NULL);
+    const struct st_report *r = only_report(&run);
+    cr_assert_eq(run.status, 23, "leak must turn exit 0 into 23, got %d", run.status);
+    cr_assert_str_eq(run.out, "done\n");
+    cr_assert_str_eq(r->reason, "exit");
+    cr_assert_eq(r->exit_status, 0);
+    cr_assert_eq(r->nthreads, 1);
+    const struct st_report_thread *t = &r->threads[0];
+    cr_assert_str_eq(t->name, "cond-worker");
+    cr_assert_eq(t->state, ST_RT_RUNNING);
+    cr_assert_eq(t->detached, false);
+    cr_assert_gt(t->tid, 0);
+    cr_assert_neq(t->tid, r->pid);
+    cr_assert_eq(t->parent_tid, r->pid, "created by the main thread");
+    cr_assert_eq(t->stack, -1);
+    cr_assert_eq(e2e_frame_of(r, t->created_by, "start_worker"), 0,
+                 "innermost frame is the caller of pthread_create");
+    cr_assert(e2e_stack_has(r, t->created_by, "main"));
+    const struct st_frame *f = &r->stacks[t->created_by].frames[0];
+    cr_assert_not_null(f->module);
+    cr_assert_not_null(strstr(f->module, "thread_blocked_on_cond"));
+    cr_assert_not_null(f->build_id);
+    cr_assert_eq(strlen(f->build_id), 40);
+    cr_assert_not_null(f->file);
+    cr_assert_not_null(strstr(f->file, "thread_blocked_on_cond.c"));
+    cr_assert_eq(f->line, 22, "the pthread_create line");
+    cr_assert_eq(f->offset, f->address - (f->address - f->offset));
+    e2e_free(&run);
+}
+
+Test(threads, finished_thread_never_joined_is_reported_exited)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/thread_exited_unjoined", NULL, NULL);
+    const struct st_report *r = only_report(&run);
+    cr_assert_eq(run.status, 23);
+    cr_assert_eq(r->nthreads, 1);
+    cr_assert_eq(r->threads[0].state, ST_RT_EXITED);
+    cr_assert_str_eq(r->threads[0].name, "short-lived", "name taken when it exited");
+    cr_assert_eq(e2e_frame_of(r, r->threads[0].created_by, "start_helper"), 0);
+    e2e_free(&run);
+}
+
+Test(threads, detached_sleeper_is_reported_detached)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/thread_detached_sleeper", NULL, NULL);
+    const struct st_report *r = only_report(&run);
+    cr_assert_eq(r->nthreads, 1);
+    cr_assert_str_eq(r->threads[0].name, "sleeper");
+    cr_assert_eq(r->threads[0].detached, true);
+    cr_assert_eq(r->threads[0].state, ST_RT_RUNNING);
+    cr_assert_eq(e2e_frame_of(r, r->threads[0].created_by, "start_sleeper"), 0);
+    e2e_free(&run);
+}
+
+Test(threads, thousand_identical_workers_share_one_stack)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/thread_many_identical", NULL, NULL);
+    const struct st_report *r = only_report(&run);
+    cr_assert_eq(run.status, 23);
+    cr_assert_eq(r->nthreads, 1000);
+    cr_assert_eq(r->nstacks, 1, "interned: one stack for one call site");
+    for (uint32_t i = 0; i < r->nthreads; i++)
+        cr_assert_eq(r->threads[i].created_by, 0);
+    cr_assert(e2e_stack_has(r, 0, "start_pool"));
+    e2e_free(&run);
+}
+
+Test(threads, thousand_identical_workers_print_one_group_in_text)
+{
+    struct e2e_run run;
+    e2e_run_raw(&run, "fixtures/thread_many_identical", "", NULL, true);
+    cr_assert_eq(run.status, 23);
+    cr_assert_not_null(strstr(run.err, "1000 threads running, created at:"), "%s", run.err);
+    cr_assert_not_null(strstr(run.err, "(+992 more)"));
+    char *first = strstr(run.err, "start_pool (thread_many_identical.c:");
+    cr_assert_not_null(first);
+    cr_assert_null(strstr(first + 1, "start_pool ("), "the stack is printed once");
+    cr_assert_not_null(strstr(run.err, "strays: 1000 leaked threads in 1 group (pid "));
+    e2e_free(&run);
+}
+
+Test(threads, churn_of_reused_handles_then_one_leak_reports_exactly_one)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/thread_churn_then_leak", NULL, NULL);
+    const struct st_report *r = only_report(&run);
+    cr_assert_eq(run.status, 23);
+    cr_assert_eq(r->nthreads, 1, "5000 joined threads must leave no record");
+    cr_assert_str_eq(r->threads[0].name, "the-leak");
+    e2e_free(&run);
+}
+
+Test(threads, thread_started_by_atexit_handler_is_reported)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/thread_from_atexit", NULL, NULL);
+    const struct st_report *r = only_report(&run);
+    cr_assert_eq(run.status, 23);
+    cr_assert_eq(r->nthreads, 1);
+    cr_assert_str_eq(r->threads[0].name, "from-atexit");
+    cr_assert_eq(e2e_frame_of(r, r->threads[0].created_by, "start_in_handler"), 0);
+    e2e_free(&run);
+}
+
+Test(threads, cxx_std_thread_is_reported_with_demangled_site)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/thread_cxx_std_thread", NULL, NULL);
+    const struct st_report *r = only_report(&run);
+    cr_assert_eq(r->nthreads, 1);
+    cr_assert_str_eq(r->threads[0].name, "std-thread");
+    cr_assert(e2e_stack_has(r, r->threads[0].created_by, "start_background()"),
+              "the caller, demangled");
+    e2e_free(&run);
+}
+
+Test(threads, clean_program_reports_nothing)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/thread_clean", NULL, NULL);
+    const struct st_report *r = only_report(&run);
+    cr_assert_eq(run.status, 0, "stderr: %s", run.err);
+    cr_assert_str_eq(run.out, "clean\n");
+    cr_assert_eq(r->nthreads, 0);
+    cr_assert_eq(r->nstacks, 0);
+    e2e_free(&run);
+}
+
+Test(threads, clean_program_prints_nothing_on_stderr)
+{
+    struct e2e_run run;
+    e2e_run_raw(&run, "fixtures/thread_clean", NULL, NULL, true);
+    cr_assert_eq(run.status, 0);
+    cr_assert_str_eq(run.err, "", "a clean run says nothing, like LeakSanitizer");
+    e2e_free(&run);
+}
+
+Test(threads, try_and_timed_joins_and_late_detach_leave_nothing)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/thread_joins_late", NULL, NULL);
+    const struct st_report *r = only_report(&run);
+    cr_assert_str_eq(run.out, "rc 0\n");
+    cr_assert_eq(r->nthreads, 0);
+    cr_assert_eq(run.status, 0);
+    e2e_free(&run);
+}
+
+Test(threads, report_reaches_stderr_when_program_closed_it)
+{
+    struct e2e_run run;
+    e2e_run_raw(&run, "fixtures/thread_closes_stderr", NULL, NULL, true);
+    cr_assert_eq(run.status, 23);
+    cr_assert_str_eq(run.out, "closing\n");
+    cr_assert_not_null(strstr(run.err, "1 thread running, created at:"), "stderr: %s", run.err);
+    cr_assert_not_null(strstr(run.err, "\"lingerer\""));
+    e2e_free(&run);
+}
+
+static void check_exit_path(const char *how, int want_status, const char *want_out)
+{
+    struct e2e_run run;
+    const char *args[] = {how, NULL};
+    e2e_run(&run, "fixtures/thread_exit_paths", NULL, args);
+    const struct st_report *r = only_report(&run);
+    cr_assert_eq(run.status, want_status, "%s: status %d", how, run.status);
+    cr_assert_str_eq(run.out, want_out, "%s: output changed", how);
+    cr_assert_eq(e2e_count_threads_named(r, "lingerer"), 1, "%s", how);
+    e2e_free(&run);
+}
+
+Test(exit_paths, return_from_main) { check_exit_path("return", 23, "leaving by return\n"); }
+Test(exit_paths, exit) { check_exit_path("exit", 23, "leaving by exit\n"); }
+Test(exit_paths, underscore_exit) { check_exit_path("_exit", 23, "leaving by _exit\n"); }
+Test(exit_paths, underscore_Exit) { check_exit_path("_Exit", 23, "leaving by _Exit\n"); }
+Test(exit_paths, quick_exit) { check_exit_path("quick_exit", 23, "leaving by quick_exit\n"); }
+Test(exit_paths, c11_thread) { check_exit_path("c11", 23, "leaving by c11\n"); }
+Test(exit_paths, failing_status_is_never_masked)
+{
+    check_exit_path("fail", 3, "leaving by fail\n");
+}
+
+Test(exit_paths, exit_from_a_non_main_thread)
+{
+    check_exit_path("exit-from-thread", 23, "leaving by exit-from-thread\n");
+}
+
+Test(exit_paths, main_calls_pthread_exit)
+{
+    check_exit_path("main-pthread-exit", 23, "leaving by main-pthread-exit\n");
+}
+
+Test(exit_paths, exitcode_option_changes_the_leak_status)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/thread_blocked_on_cond", "exitcode=0", NULL);
+    cr_assert_eq(run.status, 0);
+    cr_assert_eq(only_report(&run)->nthreads, 1);
+    e2e_free(&run);
+    e2e_run(&run, "fixtures/thread_blocked_on_cond", "exitcode=99", NULL);
+    cr_assert_eq(run.status, 99);
+    e2e_free(&run);
+}
+
+Test(fork, child_report_does_not_hold_the_parents_threads)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/thread_fork_child", NULL, NULL);
+    cr_assert_eq(run.nreports, 2, "one report per process; stderr: %s", run.err);
+    int child_pid = 0;
+    cr_assert_eq(sscanf(run.out, "child %d exited 0", &child_pid), 1, "%s", run.out);
+    const struct st_report *child = e2e_report(&run, child_pid);
+    cr_assert_not_null(child);
+    cr_assert_eq(child->nthreads, 0);
+    cr_assert_eq(child->exit_status, 0);
+    const struct st_report *parent = NULL;
+    for (int i = 0; i < run.nreports; i++)
+        if (run.reports[i].pid != child_pid)
+            parent = &run.reports[i];
+    cr_assert_not_null(parent);
+    cr_assert_eq(e2e_count_threads_named(parent, "parent-thread"), 1);
+    cr_assert_eq(run.status, 23);
+    e2e_free(&run);
+}
