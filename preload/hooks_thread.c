@@ -22,24 +22,25 @@ INTERPOSER int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 
 /* The four joins differ only in how they wait; the record is looked up
  * before the real call because the handle may be reused the moment it
- * returns. */
-#define JOIN_HOOK(name, params, ...)                                                       \
+ * returns. pthread_join waits for the end (the wait_ pair of calls), the
+ * others may give up. */
+#define JOIN_HOOK(name, kind, params, ...)                                                 \
     INTERPOSER int name params                                                             \
     {                                                                                      \
         if (!st_active())                                                                  \
             return REAL(name)(__VA_ARGS__);                                                \
         struct st_thread *rec;                                                             \
-        CORE(rec = st_thread_join_begin(thread));                                          \
+        CORE(rec = st_thread_##kind##begin(thread));                                       \
         int rc = REAL(name)(__VA_ARGS__);                                                  \
-        CORE(st_thread_join_end(rec, rc));                                                 \
+        CORE(st_thread_##kind##end(rec, rc));                                              \
         return rc;                                                                         \
     }
 
-JOIN_HOOK(pthread_join, (pthread_t thread, void **ret), thread, ret)
-JOIN_HOOK(pthread_tryjoin_np, (pthread_t thread, void **ret), thread, ret)
-JOIN_HOOK(pthread_timedjoin_np, (pthread_t thread, void **ret, const struct timespec *abstime),
-          thread, ret, abstime)
-JOIN_HOOK(pthread_clockjoin_np,
+JOIN_HOOK(pthread_join, join_wait_, (pthread_t thread, void **ret), thread, ret)
+JOIN_HOOK(pthread_tryjoin_np, join_, (pthread_t thread, void **ret), thread, ret)
+JOIN_HOOK(pthread_timedjoin_np, join_,
+          (pthread_t thread, void **ret, const struct timespec *abstime), thread, ret, abstime)
+JOIN_HOOK(pthread_clockjoin_np, join_,
           (pthread_t thread, void **ret, clockid_t clock, const struct timespec *abstime), thread,
           ret, clock, abstime)
 
@@ -80,9 +81,9 @@ INTERPOSER int thrd_join(thrd_t thread, int *res)
     if (!st_active())
         return REAL(thrd_join)(thread, res);
     struct st_thread *rec;
-    CORE(rec = st_thread_join_begin(thread));
+    CORE(rec = st_thread_join_wait_begin(thread));
     int rc = REAL(thrd_join)(thread, res);
-    CORE(st_thread_join_end(rec, rc == thrd_success ? 0 : -1));
+    CORE(st_thread_join_wait_end(rec, rc == thrd_success ? 0 : -1));
     return rc;
 }
 

@@ -10,18 +10,36 @@
 #include <unistd.h>
 
 #define HOOK(ret, name, params) st_real_##name##_t st_real_##name;
+#define VHOOK(ret, name, tag, version, params) st_real_##name##_##tag##_t st_real_##name##_##tag;
 #include "hooks.def"
 #undef HOOK
+#undef VHOOK
+
+static _Noreturn void missing(const char *name, const char *version)
+{
+    static const char msg[] = "strays: cannot find the real ";
+    st_sys_write_all(2, msg, sizeof msg - 1);
+    st_sys_write_all(2, name, strlen(name));
+    if (version) {
+        st_sys_write_all(2, "@", 1);
+        st_sys_write_all(2, version, strlen(version));
+    }
+    st_sys_write_all(2, "\n", 1);
+    abort();
+}
+
+void *st_interpose_resolve_version(const char *name, const char *version)
+{
+    void *fn = dlvsym(RTLD_NEXT, name, version);
+    if (!fn)
+        missing(name, version);
+    return fn;
+}
 
 void *st_interpose_resolve(const char *name)
 {
     void *fn = dlsym(RTLD_NEXT, name);
-    if (!fn) {
-        static const char msg[] = "strays: cannot find the real ";
-        st_sys_write_all(2, msg, sizeof msg - 1);
-        st_sys_write_all(2, name, strlen(name));
-        st_sys_write_all(2, "\n", 1);
-        abort();
-    }
+    if (!fn)
+        missing(name, NULL);
     return fn;
 }

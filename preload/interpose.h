@@ -7,26 +7,54 @@
 
 #include "../src/runtime.h"
 #include "../src/st.h"
+#include "../src/waits.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
 #include <threads.h>
 #include <time.h>
+#include <sys/timerfd.h>
+#include <poll.h>
+#include <semaphore.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/select.h>
+#include <sys/sem.h>
 
 #define HOOK(ret, name, params)                                                            \
     typedef ret(*st_real_##name##_t) params;                                               \
     extern st_real_##name##_t st_real_##name;
+#define VHOOK(ret, name, tag, version, params)                                             \
+    typedef ret(*st_real_##name##_##tag##_t) params;                                       \
+    extern st_real_##name##_##tag##_t st_real_##name##_##tag;
 #include "hooks.def"
 #undef HOOK
+#undef VHOOK
 
 /* Looks up the next definition of name after strays; aborts with a message
  * if there is none, since the program could not have run without it. */
 void *st_interpose_resolve(const char *name);
+/* The same for one version of a versioned symbol. */
+void *st_interpose_resolve_version(const char *name, const char *version);
 
 #define REAL(name)                                                                         \
     (__atomic_load_n(&st_real_##name, __ATOMIC_RELAXED)                                    \
          ? st_real_##name                                                                  \
          : (st_real_##name = (st_real_##name##_t)st_interpose_resolve(#name)))
+
+#define REAL_V(name, tag, version)                                                         \
+    (__atomic_load_n(&st_real_##name##_##tag, __ATOMIC_RELAXED)                            \
+         ? st_real_##name##_##tag                                                          \
+         : (st_real_##name##_##tag = (st_real_##name##_##tag##_t)                          \
+                st_interpose_resolve_version(#name, version)))
+
+/* Exports fn as symbol@version ("name@V", or "name@@V" for the default). */
+#define SYMVER(fn, symbol) __asm__(".symver " #fn "," symbol)
 
 #define CORE(...)                                                                          \
     do {                                                                                   \
@@ -36,6 +64,14 @@ void *st_interpose_resolve(const char *name);
         st_guard_leave();                                                                  \
         errno = saved_errno_;                                                              \
     } while (0)
+
+/* A wait starts and ends; see src/waits.h. The hook's own return and frame
+ * addresses identify the program's call site for the stack cache. */
+#define WAIT_BEGIN(call, object, fd, timeout_ns)                                           \
+    CORE(st_wait_begin(call, object, fd, timeout_ns,                                       \
+                       (uintptr_t)__builtin_return_address(0),                             \
+                       (uintptr_t)__builtin_frame_address(0)))
+#define WAIT_END(timed_out) CORE(st_wait_end(timed_out))
 
 #define INTERPOSER ST_EXPORT
 

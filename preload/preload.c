@@ -2,6 +2,7 @@
  * (unless a hook already did); the destructor runs from _dl_fini, which
  * libc registers before main runs and so calls after every exit handler
  * the program registered: the right moment for the final report. */
+#define _GNU_SOURCE
 #include "interpose.h"
 
 __attribute__((constructor)) static void strays_preload_init(void) { (void)st_active(); }

@@ -15,6 +15,7 @@ need uthash-dev        /usr/include/uthash.h
 need libcriterion-dev  /usr/include/criterion/criterion.h
 need libdw-dev         /usr/include/elfutils/libdwfl.h
 need libdw1            /usr/lib/x86_64-linux-gnu/libdw.so.1
+need python3-jsonschema /usr/lib/python3/dist-packages/jsonschema/__init__.py
 
 [ -z "$missing" ] && exit 0
 

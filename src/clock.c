@@ -2,6 +2,7 @@
  * is the coarse vDSO one, the tid is cached per thread. */
 #include "st.h"
 
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,10 +32,42 @@ uint64_t st_uptime_ns(void)
     return now > start ? now - start : 0;
 }
 
+/* glibc keeps every thread's kernel tid in its descriptor (the kernel
+ * writes it there at clone), and pthread_getcpuclockid encodes it in the
+ * clock id it returns, following the kernel's CPU-clock ABI: ~tid << 3 |
+ * CPUCLOCK_PERTHREAD_MASK (4) | CPUCLOCK_SCHED (2); see glibc's
+ * kernel-posix-cpu-timers.h and the kernel's CPUCLOCK_PID(). That reads
+ * the tid without a system call, which matters: gettid(2) costs about a
+ * microsecond in some VMs, more than all the rest of a thread's bookkeeping.
+ * The encoding is checked once against gettid(2) before it is trusted. */
+static int tid_from_clock(void)
+{
+    clockid_t clock;
+    if (pthread_getcpuclockid(pthread_self(), &clock) != 0 || (clock & 7) != 6)
+        return -1;
+    return ~(clock >> 3);
+}
+
+static int tid_uncached(void)
+{
+    /* 0 unchecked, 1 the clock id is right, -1 it is not: use the syscall. */
+    static int clock_ok;
+    int ok = __atomic_load_n(&clock_ok, __ATOMIC_RELAXED);
+    if (ok > 0) {
+        int tid = tid_from_clock();
+        if (ST_LIKELY(tid > 0))
+            return tid;
+    }
+    int tid = (int)syscall(SYS_gettid);
+    if (ok == 0)
+        __atomic_store_n(&clock_ok, tid_from_clock() == tid ? 1 : -1, __ATOMIC_RELAXED);
+    return tid;
+}
+
 int st_gettid(void)
 {
     if (ST_UNLIKELY(cached_tid == 0))
-        cached_tid = (int)syscall(SYS_gettid);
+        cached_tid = tid_uncached();
     return cached_tid;
 }
 

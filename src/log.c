@@ -48,6 +48,30 @@ void st_log_init(void)
 
 int st_log_fd(void) { return log_fd; }
 
+bool st_fd_is_private(int fd) { return fd >= 0 && fd == __atomic_load_n(&log_fd, __ATOMIC_RELAXED); }
+
+void st_fd_private_evacuate(int fd)
+{
+    if (!st_fd_is_private(fd))
+        return;
+    long moved = st_sys_fcntl(fd, F_DUPFD_CLOEXEC, st_private_fd_floor());
+    if (moved < 0 || moved == fd)
+        moved = st_sys_fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    /* The old number is the program's now; it is closed by the call that
+     * takes it (dup2 replaces it atomically). */
+    __atomic_store_n(&log_fd, moved < 0 ? -1 : (int)moved, __ATOMIC_RELAXED);
+}
+
+int st_fd_private_in_range(unsigned first, unsigned last, int *out, int max)
+{
+    int fd = __atomic_load_n(&log_fd, __ATOMIC_RELAXED);
+    if (fd >= 0 && max > 0 && (unsigned)fd >= first && (unsigned)fd <= last) {
+        out[0] = fd;
+        return 1;
+    }
+    return 0;
+}
+
 void st_logf(const char *fmt, ...)
 {
     char line[1024];

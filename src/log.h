@@ -4,6 +4,8 @@
 #ifndef STRAYS_LOG_H
 #define STRAYS_LOG_H
 
+#include <stdbool.h>
+
 /* Takes the private copy of stderr; called once at initialisation. */
 void st_log_init(void);
 /* The private stderr copy, or -1 if the program started without stderr. */
@@ -13,6 +15,15 @@ int st_private_fd_floor(void);
 /* Moves fd to strays' high fd range with close-on-exec; returns the new fd
  * (the old one is closed) or the old one when the move is not possible. */
 int st_fd_hide(int fd);
+/* Whether fd is one of strays' own (the private stderr copy). The program
+ * does not know these exist: closing one must look as it would without
+ * strays (EBADF), and replacing one (dup2 onto it) moves strays' copy away. */
+bool st_fd_is_private(int fd);
+/* Moves strays' own fd away from fd (the program is about to take it). */
+void st_fd_private_evacuate(int fd);
+/* strays' own fds in [first, last], in increasing order; returns how many. */
+int st_fd_private_in_range(unsigned first, unsigned last, int *out, int max);
+
 /* One line "strays: ..." on the private channel. */
 void st_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -75,6 +75,80 @@ static const char *parse_verbosity(const char *v, int *out)
     return parse_int_range(v, 0, 2, out, "expected 0, 1 or 2");
 }
 
+static const char *parse_track(const char *v, unsigned *out)
+{
+    static const char *const names[] = {"threads", "timers", "fds"};
+    unsigned bits = 0;
+    for (const char *p = v; *p;) {
+        size_t len = strcspn(p, ",");
+        unsigned i = 0;
+        while (i < 3 && (strlen(names[i]) != len || strncmp(p, names[i], len)))
+            i++;
+        if (i == 3)
+            return "expected threads, timers and/or fds, separated by commas";
+        bits |= 1u << i;
+        p += len + (p[len] == ',');
+    }
+    *out = bits;
+    return NULL;
+}
+
+/* "500ms", "30s", "10m", "1h", "250us", "100ns"; a bare number is seconds. */
+static const char *parse_duration(const char *v, uint64_t *out)
+{
+    static const struct {
+        const char *unit;
+        uint64_t ns;
+    } units[] = {{"ns", 1},           {"us", 1000},           {"ms", 1000000},
+                 {"s", 1000000000ull}, {"m", 60000000000ull}, {"h", 3600000000000ull},
+                 {"", 1000000000ull}};
+    const char *expected = "expected a duration such as 500ms, 30s or 10m";
+    char *end;
+    errno = 0;
+    double n = strtod(v, &end);
+    if (end == v || errno || n < 0 || n > 1e9 || *v == '-' || *v == '+')
+        return expected;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (!strcmp(end, units[i].unit)) {
+            *out = (uint64_t)(n * (double)units[i].ns);
+            return NULL;
+        }
+    return expected;
+}
+
+/* A list option's value goes on over commas ("track=threads,fds"). */
+static bool is_list_option(const char *key) { return !strcmp(key, "track"); }
+
+/* Each formatter writes a value back as the parser reads it, for messages. */
+static void format_bool(const bool *v, char *buf, size_t len) { snprintf(buf, len, "%d", *v); }
+static void format_int(const int *v, char *buf, size_t len) { snprintf(buf, len, "%d", *v); }
+#define format_exitcode format_int
+#define format_depth format_int
+#define format_verbosity format_int
+static void format_format(const enum st_format *v, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", *v == ST_FORMAT_JSON ? "json" : "text");
+}
+static void format_path(const st_opt_path_t *v, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", *v);
+}
+static void format_duration(const uint64_t *v, char *buf, size_t len)
+{
+    if (*v % 1000000000ull == 0)
+        snprintf(buf, len, "%llus", (unsigned long long)(*v / 1000000000ull));
+    else
+        snprintf(buf, len, "%llums", (unsigned long long)(*v / 1000000ull));
+}
+
+static void format_track(const unsigned *v, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s%s%s%s", *v & ST_TRACK_THREADS ? "threads" : "",
+             (*v & ST_TRACK_THREADS) && (*v & 6) ? "," : "", *v & ST_TRACK_TIMERS ? "timers" : "",
+             (*v & ST_TRACK_TIMERS) && (*v & ST_TRACK_FDS) ? "," : "",
+             *v & ST_TRACK_FDS ? "fds" : "");
+}
+
 /* Sets option `key` from `value`; returns NULL or an error message. */
 static const char *set_option(struct st_options *o, const char *key, const char *value,
                               char *msg, size_t msg_len)
@@ -84,8 +158,10 @@ static const char *set_option(struct st_options *o, const char *key, const char 
         const char *why = parse_##type(value, &o->name);                                   \
         if (!why)                                                                          \
             return NULL;                                                                   \
+        char kept[600];                                                                    \
+        format_##type(&o->name, kept, sizeof kept);                                        \
         snprintf(msg, msg_len, "bad value '%s' for option %s: %s; keeping %s", value, key, \
-                 why, def);                                                                \
+                 why, kept);                                                               \
         return msg;                                                                        \
     }
 #include "options.def"
@@ -131,7 +207,7 @@ static const char *read_token(const char *p, char *buf, size_t len, bool stop_at
 
 int st_options_parse(struct st_options *o, const char *text, st_option_error_fn err, void *ctx)
 {
-    char key[64], value[1024], msg[1400];
+    char key[64], value[1024], msg[2200];
     int bad = 0;
     const char *p = text ? text : "";
     while (*p) {
@@ -140,8 +216,17 @@ int st_options_parse(struct st_options *o, const char *text, st_option_error_fn 
             continue;
         }
         p = read_token(p, key, sizeof key, true);
-        if (p && *p == '=')
+        if (p && *p == '=') {
             p = read_token(p + 1, value, sizeof value, false);
+            /* In a list, a comma followed by a word with no '=' continues it. */
+            while (p && *p == ',' && is_list_option(key) && p[1] && !is_separator(p[1]) &&
+                   strcspn(p + 1, "=:, \t\n") == strcspn(p + 1, ":, \t\n")) {
+                size_t used = strlen(value);
+                if (used + 1 < sizeof value)
+                    value[used++] = ',';
+                p = read_token(p + 1, value + used, sizeof value - used, false);
+            }
+        }
         else if (p) {
             snprintf(msg, sizeof msg, "option '%s' has no value (expected %s=VALUE)", key, key);
             err(ctx, msg);
@@ -169,7 +254,7 @@ void st_options_print_help(int fd)
                      "strays options (STRAYS_OPTIONS=\"key=value:key=value\"):\n");
     st_sys_write_all(fd, line, (size_t)n);
 #define ST_OPT(type, name, def, help)                                                      \
-    n = snprintf(line, sizeof line, "  %-12s default %-7s %s\n", #name, def, help);      \
+    n = snprintf(line, sizeof line, "  %-12s default %-18s %s\n", #name, def, help);      \
     st_sys_write_all(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 #include "options.def"
 #undef ST_OPT
@@ -181,8 +266,20 @@ static void log_option_error(void *ctx, const char *message)
     st_logf("%s", message);
 }
 
+static bool initialised;
+
+/* st_opt holds the defaults before st_options_init runs (the core linked
+ * into a program, or a hook asking before strays is ready). A hook in
+ * another library's constructor may have initialised strays already. */
+__attribute__((constructor)) static void options_defaults_at_load(void)
+{
+    if (!__atomic_load_n(&initialised, __ATOMIC_ACQUIRE))
+        st_options_defaults(&st_opt);
+}
+
 void st_options_init(void)
 {
+    __atomic_store_n(&initialised, true, __ATOMIC_RELEASE);
     st_options_defaults(&st_opt);
     st_options_parse(&st_opt, getenv("STRAYS_OPTIONS"), log_option_error, NULL);
     if (st_opt.help)

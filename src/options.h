@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 enum st_format { ST_FORMAT_TEXT, ST_FORMAT_JSON };
 
@@ -14,6 +15,10 @@ typedef char st_opt_path_t[512];
 typedef int st_opt_exitcode_t;
 typedef int st_opt_depth_t;
 typedef int st_opt_verbosity_t;
+/* Bits of the track option. */
+enum { ST_TRACK_THREADS = 1, ST_TRACK_TIMERS = 2, ST_TRACK_FDS = 4 };
+typedef unsigned st_opt_track_t;
+typedef uint64_t st_opt_duration_t; /* nanoseconds */
 
 struct st_options {
 #define ST_OPT(type, name, def, help) st_opt_##type##_t name;

@@ -81,6 +81,16 @@ void st_out_seconds(struct st_out *o, uint64_t ns)
     st_out_uint(o, tenths % 10);
 }
 
+void st_out_seconds_ms(struct st_out *o, uint64_t ns)
+{
+    uint64_t ms = (ns + 500000u) / 1000000u;
+    st_out_uint(o, ms / 1000);
+    st_out_char(o, '.');
+    st_out_char(o, (char)('0' + ms / 100 % 10));
+    st_out_char(o, (char)('0' + ms / 10 % 10));
+    st_out_char(o, (char)('0' + ms % 10));
+}
+
 static void two_digits(struct st_out *o, uint64_t v)
 {
     st_out_char(o, (char)('0' + v / 10 % 10));

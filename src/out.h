@@ -27,6 +27,8 @@ void st_out_hex(struct st_out *o, unsigned long long v);
 void st_out_duration(struct st_out *o, uint64_t ns);
 /* Seconds with one decimal ("192.4"), for JSON. */
 void st_out_seconds(struct st_out *o, uint64_t ns);
+/* Seconds with three decimals ("192.412"), for JSON. */
+void st_out_seconds_ms(struct st_out *o, uint64_t ns);
 /* A JSON string literal, quotes included; bytes that are not valid UTF-8
  * are written as \ufffd so the output always parses. */
 void st_out_json_str(struct st_out *o, const char *s);

@@ -1,18 +1,38 @@
 /* The thread registry; see registry_thread.h. Thread exit is seen by a
  * pthread_key destructor, the one place glibc runs for every way out of a
- * thread (return, pthread_exit, cancellation). */
+ * thread (return, pthread_exit, cancellation).
+ *
+ * The table is split in shards by handle, each with its own lock, so
+ * threads that create and join threads do not queue on one lock. A record
+ * belongs to the shard of its handle: the creator (from pthread_create's
+ * result) and the new thread (from pthread_self) reach the same shard, and
+ * that shard's lock guards the record's fields. */
 #include "registry_thread.h"
 
 #include "lock.h"
+#include "options.h"
 #include "st.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 
-static struct st_thread *table;
-static unsigned record_count;
-static st_lock_t lock = ST_LOCK_INIT;
+#define SHARD_BITS 4
+#define SHARDS (1u << SHARD_BITS)
+
+/* Each shard chains its records in buckets by handle. The buckets stay
+ * when the shard empties (a thread churn would otherwise free and
+ * reallocate them every time) and double when chains average two. */
+static struct shard {
+    st_lock_t lock;
+    uint32_t mask;  /* buckets - 1 */
+    unsigned count; /* records in this shard */
+    struct st_thread **buckets;
+} __attribute__((aligned(64))) shards[SHARDS];
+
+#define MIN_BUCKETS 16u
+#define MAX_BUCKETS (1u << 20)
+
 static pthread_key_t exit_key;
 static bool exit_key_ready;
 
@@ -20,6 +40,86 @@ static bool exit_key_ready;
 static ST_TLS struct st_thread *self_record;
 
 static void on_thread_exit(void *record);
+
+/* pthread_t is the address of glibc's thread descriptor, in page-aligned
+ * regions, so its low bits say little. Fibonacci hashing: the top bits of
+ * the product choose the shard, the next ones the bucket. */
+static uint64_t hash_handle(pthread_t handle)
+{
+    return (uint64_t)(uintptr_t)handle * 0x9e3779b97f4a7c15u;
+}
+
+static struct shard *shard_of(pthread_t handle)
+{
+    return &shards[hash_handle(handle) >> (64 - SHARD_BITS)];
+}
+
+/* ---------------------------------------------------------------- buckets */
+/* Shard lock held for all of these. */
+
+static struct st_thread **bucket_of(const struct shard *s, pthread_t handle)
+{
+    return &s->buckets[(uint32_t)(hash_handle(handle) >> (64 - SHARD_BITS - 20)) & s->mask];
+}
+
+static struct st_thread *lookup_locked(const struct shard *s, pthread_t handle)
+{
+    if (!s->buckets)
+        return NULL;
+    struct st_thread *rec = *bucket_of(s, handle);
+    while (rec && !pthread_equal(rec->handle, handle))
+        rec = rec->next;
+    return rec;
+}
+
+static void rehash_locked(struct shard *s, uint32_t nbuckets)
+{
+    struct st_thread **buckets = calloc(nbuckets, sizeof *buckets);
+    if (!buckets)
+        return; /* keep the old ones: longer chains, still correct */
+    struct shard old = *s;
+    s->buckets = buckets;
+    s->mask = nbuckets - 1;
+    if (!old.buckets)
+        return;
+    for (uint32_t i = 0; i <= old.mask; i++) {
+        struct st_thread *rec = old.buckets[i], *next;
+        for (; rec; rec = next) {
+            next = rec->next;
+            struct st_thread **b = bucket_of(s, rec->handle);
+            rec->next = *b;
+            *b = rec;
+        }
+    }
+    free(old.buckets);
+}
+
+/* False only when the shard has no buckets and none can be had. */
+static bool link_locked(struct shard *s, struct st_thread *rec)
+{
+    if (!s->buckets)
+        rehash_locked(s, MIN_BUCKETS);
+    else if (s->count >= 2 * (s->mask + 1) && s->mask + 1 < MAX_BUCKETS)
+        rehash_locked(s, 2 * (s->mask + 1));
+    if (!s->buckets)
+        return false;
+    struct st_thread **b = bucket_of(s, rec->handle);
+    rec->next = *b;
+    *b = rec;
+    __atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED); /* st_thread_count reads it */
+    return true;
+}
+
+static void unlink_locked(struct shard *s, struct st_thread *rec)
+{
+    struct st_thread **p = bucket_of(s, rec->handle);
+    while (*p != rec)
+        p = &(*p)->next;
+    *p = rec->next;
+    __atomic_store_n(&s->count, s->count - 1, __ATOMIC_RELAXED);
+}
+
+/* ---------------------------------------------------------------- records */
 
 int st_thread_registry_init(void)
 {
@@ -33,6 +133,8 @@ int st_thread_registry_init(void)
 
 struct st_thread *st_thread_prepare(void *(*fn)(void *), void *arg, const pthread_attr_t *attr)
 {
+    if (!(st_opt.track & ST_TRACK_THREADS))
+        return NULL;
     struct st_thread *rec = calloc(1, sizeof *rec);
     if (!rec)
         return NULL;
@@ -50,55 +152,62 @@ struct st_thread *st_thread_prepare(void *(*fn)(void *), void *arg, const pthrea
 
 /* A record is freed once the thread is gone for good (finished) and no
  * hook still holds it: neither the creator, before pthread_create returns,
- * nor a joiner. Lock held for all three helpers. */
+ * nor a joiner. Every operation calls this once, last, and does not touch
+ * the record after it. Shard lock held for the helpers below. */
 static void release_locked(struct st_thread *rec)
 {
     if (rec->finished && rec->creator_done && rec->joiners == 0)
         free(rec);
 }
 
-static void finish_locked(struct st_thread *rec)
+static void finish_locked(struct shard *s, struct st_thread *rec)
 {
     if (rec->in_table) {
-        HASH_DELETE(hh, table, rec);
-        rec->in_table = false;
-        record_count--;
+        unlink_locked(s, rec);
+        __atomic_store_n(&rec->in_table, false, __ATOMIC_RELAXED);
     }
     rec->finished = true;
-    release_locked(rec);
 }
 
 /* Puts rec in the table under its handle. A record already there under the
  * same handle belongs to a thread whose handle glibc has since reused: it
  * was joined or detached behind strays' back, or its joiner has not yet
  * taken it out. */
-static void insert_locked(struct st_thread *rec)
+static void insert_locked(struct shard *s, struct st_thread *rec)
 {
     if (rec->in_table || rec->finished)
         return;
-    struct st_thread *old;
-    HASH_FIND(hh, table, &rec->handle, sizeof rec->handle, old);
-    if (old)
-        finish_locked(old);
-    HASH_ADD(hh, table, handle, sizeof rec->handle, rec);
-    IF_HASH_NONFATAL_OOM(if (!rec->hh.tbl) return;)
-    rec->in_table = true;
-    record_count++;
+    struct st_thread *old = lookup_locked(s, rec->handle);
+    if (old) {
+        finish_locked(s, old);
+        release_locked(old);
+    }
+    if (!link_locked(s, rec))
+        return;
+    /* Release: the new thread, seeing it set, skips the lock. */
+    __atomic_store_n(&rec->in_table, true, __ATOMIC_RELEASE);
 }
 
 /* First thing a tracked thread does: note its tid and make sure the record
  * is in the table. The creator inserts too, after pthread_create returns;
- * whoever comes first does it, so a join from any thread finds it. */
+ * whoever comes first does it, so a join from any thread finds it. The
+ * creator is usually first: then the lock is not needed, since only this
+ * thread writes tid and state, and its record cannot go before it ends. */
 static void thread_started(struct st_thread *rec)
 {
     self_record = rec;
-    st_lock(&lock);
-    rec->tid = st_gettid();
-    rec->state = ST_THREAD_RUNNING;
-    if (!rec->in_table)
-        rec->handle = pthread_self();
-    insert_locked(rec);
-    st_unlock(&lock);
+    __atomic_store_n(&rec->tid, st_gettid(), __ATOMIC_RELAXED);
+    __atomic_store_n(&rec->state, ST_THREAD_RUNNING, __ATOMIC_RELAXED);
+    if (!__atomic_load_n(&rec->in_table, __ATOMIC_ACQUIRE)) {
+        pthread_t self = pthread_self();
+        struct shard *s = shard_of(self);
+        st_lock(&s->lock);
+        if (!rec->in_table && !rec->finished) {
+            rec->handle = self;
+            insert_locked(s, rec);
+        }
+        st_unlock(&s->lock);
+    }
     pthread_setspecific(exit_key, rec);
 }
 
@@ -126,31 +235,40 @@ void st_thread_created(struct st_thread *rec, int rc, pthread_t handle)
         free(rec); /* no thread was started, so nobody else has seen rec */
         return;
     }
-    st_lock(&lock);
+    struct shard *s = shard_of(handle);
+    st_lock(&s->lock);
     rec->creator_done = true;
-    if (rec->state == ST_THREAD_EXITED && rec->detached) {
-        finish_locked(rec); /* detached and already finished */
-    } else if (!rec->finished) {
-        if (!rec->in_table)
-            rec->handle = handle;
-        insert_locked(rec);
+    if (!rec->finished && !rec->in_table) {
+        rec->handle = handle;
+        insert_locked(s, rec);
     }
     release_locked(rec);
-    st_unlock(&lock);
+    st_unlock(&s->lock);
 }
 
 static void on_thread_exit(void *record)
 {
     struct st_thread *rec = record;
-    char name[16] = "";
-    prctl(PR_GET_NAME, name, 0, 0, 0);
     self_record = NULL;
-    st_lock(&lock);
-    rec->state = ST_THREAD_EXITED;
+    /* The name is kept for the report of a thread that ended and was never
+     * joined. Reading it is a system call (about 1 us in some VMs, a tenth
+     * of a whole pthread_create and join), skipped when no such report can
+     * come: a detached thread's record goes now, and a join already waiting
+     * returns as soon as this thread is gone. Read without the lock: a
+     * detach or a join that comes later only makes the name unneeded. */
+    char name[16] = "";
+    if (!__atomic_load_n(&rec->detached, __ATOMIC_RELAXED) &&
+        __atomic_load_n(&rec->waiters, __ATOMIC_RELAXED) == 0)
+        prctl(PR_GET_NAME, name, 0, 0, 0);
+    struct shard *s = shard_of(pthread_self());
+    st_lock(&s->lock);
+    __atomic_store_n(&rec->state, ST_THREAD_EXITED, __ATOMIC_RELAXED);
+    rec->ended = true;
     memcpy(rec->u.name, name, sizeof name);
     if (rec->detached)
-        finish_locked(rec);
-    st_unlock(&lock);
+        finish_locked(s, rec);
+    release_locked(rec);
+    st_unlock(&s->lock);
 }
 
 void st_thread_exiting(void)
@@ -158,48 +276,67 @@ void st_thread_exiting(void)
     struct st_thread *rec = self_record;
     if (!rec)
         return;
-    st_lock(&lock);
+    struct shard *s = shard_of(pthread_self());
+    st_lock(&s->lock);
     if (rec->state == ST_THREAD_RUNNING)
-        rec->state = ST_THREAD_EXITED;
-    st_unlock(&lock);
+        __atomic_store_n(&rec->state, ST_THREAD_EXITED, __ATOMIC_RELAXED);
+    st_unlock(&s->lock);
 }
 
-struct st_thread *st_thread_join_begin(pthread_t handle)
+static struct st_thread *join_begin(pthread_t handle, bool waits)
 {
-    struct st_thread *rec;
-    st_lock(&lock);
-    HASH_FIND(hh, table, &handle, sizeof handle, rec);
-    if (rec)
+    struct shard *s = shard_of(handle);
+    st_lock(&s->lock);
+    struct st_thread *rec = lookup_locked(s, handle);
+    if (rec) {
         rec->joiners++;
-    st_unlock(&lock);
+        if (waits)
+            __atomic_store_n(&rec->waiters, rec->waiters + 1, __ATOMIC_RELAXED);
+    }
+    st_unlock(&s->lock);
     return rec;
 }
 
-void st_thread_join_end(struct st_thread *rec, int rc)
+static void join_end(struct st_thread *rec, int rc, bool waits)
 {
     if (!rec)
         return;
-    st_lock(&lock);
+    /* A record's handle never changes once it is in the table. */
+    struct shard *s = shard_of(rec->handle);
+    st_lock(&s->lock);
     rec->joiners--;
+    if (waits)
+        __atomic_store_n(&rec->waiters, rec->waiters - 1, __ATOMIC_RELAXED);
     if (rc == 0)
-        finish_locked(rec);
-    else
-        release_locked(rec);
-    st_unlock(&lock);
+        finish_locked(s, rec);
+    release_locked(rec);
+    st_unlock(&s->lock);
 }
+
+struct st_thread *st_thread_join_begin(pthread_t handle) { return join_begin(handle, false); }
+
+void st_thread_join_end(struct st_thread *rec, int rc) { join_end(rec, rc, false); }
+
+struct st_thread *st_thread_join_wait_begin(pthread_t handle) { return join_begin(handle, true); }
+
+void st_thread_join_wait_end(struct st_thread *rec, int rc) { join_end(rec, rc, true); }
 
 void st_thread_detached(pthread_t handle)
 {
-    struct st_thread *rec;
-    st_lock(&lock);
-    HASH_FIND(hh, table, &handle, sizeof handle, rec);
+    struct shard *s = shard_of(handle);
+    st_lock(&s->lock);
+    struct st_thread *rec = lookup_locked(s, handle);
     if (rec) {
-        rec->detached = true;
-        /* Detaching a finished thread frees it at once: so do we. */
-        if (rec->state == ST_THREAD_EXITED)
-            finish_locked(rec);
+        __atomic_store_n(&rec->detached, true, __ATOMIC_RELAXED);
+        /* Detaching a thread that has ended frees it at once: so do we. One
+         * that called pthread_exit but still runs its destructors is not
+         * gone yet; its exit destructor finishes the record. */
+        if (rec->ended) {
+            finish_locked(s, rec);
+            release_locked(rec);
+        }
     }
-    st_unlock(&lock);
+    st_unlock(&s->lock);
 }
 
 static void fill_view(const struct st_thread *rec, struct st_thread_view *v)
@@ -207,42 +344,68 @@ static void fill_view(const struct st_thread *rec, struct st_thread_view *v)
     v->handle = rec->handle;
     v->created_by = rec->created_by;
     v->created_ns = rec->created_ns;
-    v->tid = rec->tid;
+    v->tid = __atomic_load_n(&rec->tid, __ATOMIC_RELAXED);
     v->parent_tid = rec->parent_tid;
-    v->state = (enum st_thread_state)rec->state;
+    v->state = (enum st_thread_state)__atomic_load_n(&rec->state, __ATOMIC_RELAXED);
     v->detached = rec->detached;
-    if (rec->state == ST_THREAD_EXITED)
+    if (rec->ended)
         memcpy(v->name, rec->u.name, sizeof v->name);
     else
         v->name[0] = '\0';
 }
 
+static void unlock_first(unsigned n)
+{
+    while (n > 0)
+        st_unlock(&shards[--n].lock);
+}
+
+/* Takes every shard's lock, in order (the only place that holds more than
+ * one, so the order cannot deadlock); with try_only, all or none. */
+static bool lock_all(bool try_only)
+{
+    for (unsigned i = 0; i < SHARDS; i++) {
+        if (!try_only) {
+            st_lock(&shards[i].lock);
+        } else if (!st_trylock(&shards[i].lock)) {
+            unlock_first(i);
+            return false;
+        }
+    }
+    return true;
+}
+
 int st_thread_foreach(void (*fn)(const struct st_thread_view *, void *), void *ctx, bool try_only)
 {
-    if (try_only) {
-        if (!st_trylock(&lock))
-            return -1;
-    } else {
-        st_lock(&lock);
-    }
+    if (!lock_all(try_only))
+        return -1;
     int n = 0;
-    struct st_thread *rec, *tmp;
-    HASH_ITER(hh, table, rec, tmp)
-    {
-        struct st_thread_view v;
-        fill_view(rec, &v);
-        fn(&v, ctx);
-        n++;
+    for (unsigned i = 0; i < SHARDS; i++) {
+        const struct shard *s = &shards[i];
+        for (uint32_t b = 0; s->buckets && b <= s->mask; b++) {
+            for (const struct st_thread *rec = s->buckets[b]; rec; rec = rec->next) {
+                struct st_thread_view v;
+                fill_view(rec, &v);
+                fn(&v, ctx);
+                n++;
+            }
+        }
     }
-    st_unlock(&lock);
+    unlock_first(SHARDS);
     return n;
 }
 
-unsigned st_thread_count(void) { return __atomic_load_n(&record_count, __ATOMIC_RELAXED); }
+unsigned st_thread_count(void)
+{
+    unsigned n = 0;
+    for (unsigned i = 0; i < SHARDS; i++)
+        n += __atomic_load_n(&shards[i].count, __ATOMIC_RELAXED);
+    return n;
+}
 
-void st_thread_before_fork(void) { st_lock(&lock); }
+void st_thread_before_fork(void) { lock_all(false); }
 
-void st_thread_after_fork_parent(void) { st_unlock(&lock); }
+void st_thread_after_fork_parent(void) { unlock_first(SHARDS); }
 
 void st_thread_after_fork_child(void)
 {
@@ -250,21 +413,26 @@ void st_thread_after_fork_child(void)
      * tracked one: it is the child's only thread now, not a leak, and its
      * exit destructor must still find its record, so that one is kept,
      * marked so the destructor frees it. */
-    st_lock_reset(&lock);
-    struct st_thread *rec, *tmp;
-    HASH_ITER(hh, table, rec, tmp)
-    {
-        HASH_DELETE(hh, table, rec);
-        rec->in_table = false;
-        if (rec != self_record)
-            free(rec);
+    for (unsigned i = 0; i < SHARDS; i++) {
+        struct shard *s = &shards[i];
+        st_lock_reset(&s->lock);
+        for (uint32_t b = 0; s->buckets && b <= s->mask; b++) {
+            struct st_thread *rec = s->buckets[b], *next;
+            for (; rec; rec = next) {
+                next = rec->next;
+                rec->in_table = false;
+                if (rec != self_record)
+                    free(rec);
+            }
+            s->buckets[b] = NULL;
+        }
+        s->count = 0;
     }
-    table = NULL;
-    record_count = 0;
     if (self_record) {
         self_record->finished = true;
         self_record->creator_done = true;
         self_record->joiners = 0;
+        self_record->waiters = 0;
         self_record->detached = true;
     }
 }

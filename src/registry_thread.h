@@ -6,7 +6,6 @@
 #define STRAYS_REGISTRY_THREAD_H
 
 #include "stack.h"
-#include "uthash_st.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -19,7 +18,7 @@ enum st_thread_state {
 };
 
 struct st_thread {
-    UT_hash_handle hh; /* keyed by handle */
+    struct st_thread *next; /* in its shard's hash chain (registry_thread.c) */
     pthread_t handle;
     const struct st_stack *created_by;
     uint64_t created_ns; /* st_uptime_ns() at creation */
@@ -30,7 +29,9 @@ struct st_thread {
     bool in_table;     /* reachable by handle (false once finished) */
     bool finished;     /* joined, or detached and exited, or its handle reused */
     bool creator_done; /* pthread_create has returned to the creating hook */
+    bool ended;        /* its exit destructor has run: the thread is as good as gone */
     uint8_t joiners;   /* join calls under way on this record */
+    uint8_t waiters;   /* those of them that wait for the end (pthread_join, thrd_join) */
     union {
         struct {
             void *(*fn)(void *);
@@ -55,6 +56,11 @@ void st_thread_created(struct st_thread *rec, int rc, pthread_t handle);
  * thread is unknown), end after it with the call's result. */
 struct st_thread *st_thread_join_begin(pthread_t handle);
 void st_thread_join_end(struct st_thread *rec, int rc);
+/* The same for a join that waits for the thread's end, however long
+ * (pthread_join, thrd_join, not the timed or try joins): it will succeed,
+ * so a thread that ends while one waits need not keep its name. */
+struct st_thread *st_thread_join_wait_begin(pthread_t handle);
+void st_thread_join_wait_end(struct st_thread *rec, int rc);
 /* After a successful pthread_detach. */
 void st_thread_detached(pthread_t handle);
 /* The calling thread is leaving through pthread_exit or thrd_exit. */

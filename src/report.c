@@ -1,7 +1,10 @@
 /* Small helpers shared by everything that handles a report model. */
 #include "report.h"
 
-unsigned st_report_leak_count(const struct st_report *r) { return r->nthreads; }
+unsigned st_report_leak_count(const struct st_report *r)
+{
+    return r->nthreads + r->ntimers + r->nfds;
+}
 
 void st_report_free(struct st_report *r)
 {
@@ -10,6 +13,14 @@ void st_report_free(struct st_report *r)
     r->nthreads = 0;
     r->stacks = NULL;
     r->nstacks = 0;
+    r->timers = NULL;
+    r->ntimers = 0;
+    r->fds = NULL;
+    r->nfds = 0;
+    r->untracked = NULL;
+    r->nuntracked = 0;
+    r->deadlocks = NULL;
+    r->ndeadlocks = 0;
 }
 
 const char *st_report_thread_state_name(enum st_report_thread_state s)

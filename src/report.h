@@ -28,6 +28,26 @@ struct st_report_stack {
 
 enum st_report_thread_state { ST_RT_RUNNING, ST_RT_BLOCKED, ST_RT_EXITED };
 
+/* What a blocked thread waits in. */
+struct st_report_blocked {
+    const char *call;     /* "pthread_mutex_lock", "read", ... */
+    uint64_t object;      /* the mutex, condition, semaphore...; 0 for I/O and sleeps */
+    int fd;               /* -1 unless I/O on one fd */
+    const char *target;   /* the fd's target, or NULL */
+    uint64_t blocked_ns;  /* for how long, at report time */
+    uint64_t timeout_ns;  /* length of a timed wait, 0 if untimed */
+    int64_t deadline_ms;  /* when the timed wait ends (same clock as created_ms), -1 if untimed */
+    uint32_t timeouts;    /* timed waits in a row that timed out */
+    int owner_tid;        /* the lock's holder, 0 if none or not a lock */
+    bool stuck;           /* blocked longer than blocked_threshold */
+};
+
+/* Threads waiting on each other in a cycle. */
+struct st_report_cycle {
+    uint32_t n;
+    int *tids;
+};
+
 struct st_report_thread {
     int tid;
     int parent_tid;
@@ -36,6 +56,32 @@ struct st_report_thread {
     bool detached;
     int created_by; /* index into stacks, or -1 */
     int stack;      /* index into stacks (where it stands), or -1 */
+    uint64_t created_ms;
+    const struct st_report_blocked *blocked; /* NULL unless state is blocked */
+};
+
+/* A timer left alive: a POSIX timer, or a timerfd (then fd >= 0). */
+struct st_report_timer {
+    const char *id;     /* "0x..." as the program holds it, or "fd:N" */
+    const char *clock;  /* "CLOCK_MONOTONIC", ... */
+    const char *notify; /* "signal:SIGALRM", "thread", "none", "thread_id:TID:SIGNAL", "fd" */
+    bool armed;
+    uint64_t interval_ns; /* 0: one-shot */
+    int fd;               /* -1 unless a timerfd */
+    int tid;              /* creating thread */
+    int created_by;
+    uint64_t created_ms;
+};
+
+/* An fd left open. */
+struct st_report_fd {
+    int fd;
+    const char *kind;   /* file, dir, socket, pipe, eventfd, epoll, signalfd, inotify, memfd, other */
+    const char *target; /* what it refers to, as a person reads it */
+    const char *stream; /* "FILE", "DIR", "popen" (the stdio/dirent object it belongs to), or NULL */
+    uint64_t stream_address;
+    int tid;
+    int created_by;
     uint64_t created_ms;
 };
 
@@ -55,8 +101,14 @@ struct st_report {
     uint64_t uptime_ms;  /* since strays started watching */
     struct st_report_thread *threads;
     uint32_t nthreads;
+    struct st_report_timer *timers;
+    uint32_t ntimers;
+    struct st_report_fd *fds;
+    uint32_t nfds;
     struct st_report_untracked *untracked;
     uint32_t nuntracked;
+    struct st_report_cycle *deadlocks;
+    uint32_t ndeadlocks;
     struct st_report_stack *stacks;
     uint32_t nstacks;
     struct st_arena arena;

@@ -21,31 +21,40 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Maps interned stack pointers to indexes of the report's stacks table. */
-struct stack_index {
-    const struct st_stack **keys;
-    int *values;
-    size_t mask;
-    const struct st_stack **order; /* index -> stack */
-    uint32_t count;
-};
-
-static int stack_index_init(struct stack_index *si, size_t objects, struct st_arena *a)
+/* Open addressing on the stack's address; grows by rehashing. */
+static int stack_index_grow(struct st_stack_index *si)
 {
-    size_t size = 16;
-    while (size < objects * 2)
-        size *= 2;
-    si->keys = st_arena_alloc(a, size * sizeof *si->keys);
-    si->values = st_arena_alloc(a, size * sizeof *si->values);
-    si->order = st_arena_alloc(a, (objects + 1) * sizeof *si->order);
+    uint32_t cap = si->capacity ? si->capacity * 2 : 64;
+    size_t size = (size_t)cap * 2;
+    const struct st_stack **keys = st_arena_alloc(si->arena, size * sizeof *keys);
+    int *values = st_arena_alloc(si->arena, size * sizeof *values);
+    const struct st_stack **order = st_arena_alloc(si->arena, cap * sizeof *order);
+    if (!keys || !values || !order)
+        return -ENOMEM;
+    memset(keys, 0, size * sizeof *keys);
+    if (si->count)
+        memcpy(order, si->order, si->count * sizeof *order);
+    si->keys = keys;
+    si->values = values;
+    si->order = order;
     si->mask = size - 1;
-    si->count = 0;
-    return si->keys && si->values && si->order ? 0 : -ENOMEM;
+    si->capacity = cap;
+    for (uint32_t i = 0; i < si->count; i++) {
+        size_t h = ((uintptr_t)order[i] >> 4) * 0x9e3779b97f4a7c15ull;
+        size_t j = h & si->mask;
+        while (keys[j])
+            j = (j + 1) & si->mask;
+        keys[j] = order[i];
+        values[j] = (int)i;
+    }
+    return 0;
 }
 
-static int stack_index_of(struct stack_index *si, const struct st_stack *s)
+int st_stack_index_of(struct st_stack_index *si, const struct st_stack *s)
 {
     if (!s)
+        return -1;
+    if (si->count >= si->capacity && stack_index_grow(si) != 0)
         return -1;
     size_t h = ((uintptr_t)s >> 4) * 0x9e3779b97f4a7c15ull;
     for (size_t i = h & si->mask;; i = (i + 1) & si->mask) {
@@ -104,7 +113,7 @@ static const char *thread_name(int tid, struct st_arena *a)
     return st_arena_strndup(a, buf, (size_t)len);
 }
 
-static void fill_threads(struct st_report *r, const struct thread_copy *c, struct stack_index *si)
+static void fill_threads(struct st_report *r, const struct thread_copy *c, struct st_stack_index *si)
 {
     r->threads = st_arena_alloc(&r->arena, (c->count + 1) * sizeof *r->threads);
     if (!r->threads)
@@ -118,7 +127,7 @@ static void fill_threads(struct st_report *r, const struct thread_copy *c, struc
         t->state = v->state == ST_THREAD_EXITED ? ST_RT_EXITED : ST_RT_RUNNING;
         t->name = v->state == ST_THREAD_EXITED ? st_arena_strdup(&r->arena, v->name)
                                                 : thread_name(v->tid, &r->arena);
-        t->created_by = stack_index_of(si, v->created_by);
+        t->created_by = st_stack_index_of(si, v->created_by);
         t->stack = -1;
         t->created_ms = v->created_ns / 1000000u;
     }
@@ -177,7 +186,7 @@ static void fill_untracked(struct st_report *r)
     st_sys_close((int)fd);
 }
 
-static void fill_stacks(struct st_report *r, const struct stack_index *si, bool symbolize)
+static void fill_stacks(struct st_report *r, const struct st_stack_index *si, bool symbolize)
 {
     struct st_module_map map;
     st_modules_snapshot(&map, &r->arena);
@@ -232,11 +241,11 @@ int st_report_build(struct st_report *r, const char *reason, int exit_status, bo
     fill_header(r, reason, exit_status);
     struct thread_copy copy = {NULL, 0, 0, &r->arena};
     st_thread_foreach(copy_thread, &copy, false);
-    struct stack_index si;
-    if (stack_index_init(&si, copy.count, &r->arena) != 0)
-        return -ENOMEM;
+    struct st_stack_index si = {.arena = &r->arena};
     fill_threads(r, &copy, &si);
+    st_report_collect_waits(r, &si);
     fill_untracked(r);
+    st_report_collect_objects(r, &si);
     fill_stacks(r, &si, symbolize);
     return 0;
 }

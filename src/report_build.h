@@ -8,4 +8,33 @@
  * exit_status -1 when not an exit. Returns 0 or -errno. */
 int st_report_build(struct st_report *r, const char *reason, int exit_status, bool symbolize);
 
+/* ---- shared by the report_*.c builders ---- */
+struct st_stack;
+
+/* Maps interned stacks to indexes of the report's stacks table. */
+struct st_stack_index {
+    const struct st_stack **keys;
+    int *values;
+    size_t mask;
+    const struct st_stack **order; /* index -> stack */
+    uint32_t count, capacity;
+    struct st_arena *arena;
+};
+
+/* The report's index for s (added on first sight), or -1 for NULL or when
+ * memory runs out. */
+int st_stack_index_of(struct st_stack_index *si, const struct st_stack *s);
+
+/* Adds the live POSIX timers and fds (timerfds among the timers), each
+ * checked against the kernel first: a record whose object is gone is
+ * dropped (report_fds.c). */
+void st_report_collect_objects(struct st_report *r, struct st_stack_index *si);
+/* What fd refers to, as a person reads it ("pipe:[123]", a path, a socket
+ * with its addresses); NULL if it is not open. */
+const char *st_report_fd_target(int fd, struct st_arena *a);
+/* Marks the report's threads that are in a wait as blocked (what in, on
+ * what, since when, the stack at the wait, a lock's holder) and finds the
+ * cycles of threads waiting on each other's locks (report_waits.c). */
+void st_report_collect_waits(struct st_report *r, struct st_stack_index *si);
+
 #endif

@@ -65,6 +65,41 @@ static void write_frame(struct st_out *o, const struct st_frame *f)
     st_out_char(o, '}');
 }
 
+static void write_blocked(struct st_out *o, const struct st_report_blocked *b)
+{
+    st_out_str(o, "{");
+    field_str(o, "call", b->call);
+    st_out_char(o, ',');
+    if (b->object)
+        field_hex(o, "object", b->object);
+    else
+        field_str(o, "object", NULL);
+    st_out_char(o, ',');
+    if (b->fd >= 0)
+        field_int(o, "fd", b->fd);
+    else
+        field_str(o, "fd", NULL);
+    st_out_char(o, ',');
+    field_str(o, "target", b->target);
+    st_out_str(o, ",\"seconds\":");
+    st_out_seconds_ms(o, b->blocked_ns);
+    st_out_char(o, ',');
+    if (b->deadline_ms >= 0)
+        field_int(o, "deadline", b->deadline_ms);
+    else
+        field_str(o, "deadline", NULL);
+    st_out_char(o, ',');
+    field_int(o, "timeout_ns", (long long)b->timeout_ns);
+    st_out_char(o, ',');
+    field_int(o, "timeouts", b->timeouts);
+    st_out_char(o, ',');
+    if (b->owner_tid > 0)
+        field_int(o, "owner_tid", b->owner_tid);
+    else
+        field_str(o, "owner_tid", NULL);
+    st_out_str(o, b->stuck ? ",\"stuck\":true}" : ",\"stuck\":false}");
+}
+
 static void write_thread(struct st_out *o, const struct st_report_thread *t)
 {
     st_out_char(o, '{');
@@ -74,7 +109,13 @@ static void write_thread(struct st_out *o, const struct st_report_thread *t)
     st_out_char(o, ',');
     field_str(o, "state", st_report_thread_state_name(t->state));
     st_out_str(o, t->detached ? ",\"detached\":true," : ",\"detached\":false,");
-    st_out_str(o, "\"blocked\":null,");
+    if (t->blocked) {
+        st_out_str(o, "\"blocked\":");
+        write_blocked(o, t->blocked);
+        st_out_char(o, ',');
+    } else {
+        st_out_str(o, "\"blocked\":null,");
+    }
     field_index(o, "created_by", t->created_by);
     st_out_char(o, ',');
     field_index(o, "stack", t->stack);
@@ -82,6 +123,65 @@ static void write_thread(struct st_out *o, const struct st_report_thread *t)
     field_int(o, "created_ms", (long long)t->created_ms);
     st_out_char(o, ',');
     field_int(o, "parent_tid", t->parent_tid);
+    st_out_char(o, '}');
+}
+
+static void field_bool(struct st_out *o, const char *key, bool value)
+{
+    st_out_char(o, '"');
+    st_out_str(o, key);
+    st_out_str(o, value ? "\":true" : "\":false");
+}
+
+static void write_timer(struct st_out *o, const struct st_report_timer *t)
+{
+    st_out_char(o, '{');
+    field_str(o, "id", t->id);
+    st_out_char(o, ',');
+    field_str(o, "clock", t->clock);
+    st_out_char(o, ',');
+    field_str(o, "notify", t->notify);
+    st_out_char(o, ',');
+    field_bool(o, "armed", t->armed);
+    st_out_char(o, ',');
+    field_int(o, "interval_ns", (long long)t->interval_ns);
+    st_out_char(o, ',');
+    if (t->fd >= 0)
+        field_int(o, "fd", t->fd);
+    else
+        field_str(o, "fd", NULL);
+    st_out_char(o, ',');
+    field_int(o, "tid", t->tid);
+    st_out_char(o, ',');
+    field_index(o, "created_by", t->created_by);
+    st_out_char(o, ',');
+    field_int(o, "created_ms", (long long)t->created_ms);
+    st_out_char(o, '}');
+}
+
+static void write_fd(struct st_out *o, const struct st_report_fd *f)
+{
+    st_out_char(o, '{');
+    field_int(o, "fd", f->fd);
+    st_out_char(o, ',');
+    field_str(o, "kind", f->kind);
+    st_out_char(o, ',');
+    field_str(o, "target", f->target);
+    st_out_char(o, ',');
+    if (f->stream) {
+        st_out_str(o, "\"stream\":{");
+        field_str(o, "type", f->stream);
+        st_out_char(o, ',');
+        field_hex(o, "address", f->stream_address);
+        st_out_str(o, "},");
+    } else {
+        st_out_str(o, "\"stream\":null,");
+    }
+    field_int(o, "tid", f->tid);
+    st_out_char(o, ',');
+    field_index(o, "created_by", f->created_by);
+    st_out_char(o, ',');
+    field_int(o, "created_ms", (long long)f->created_ms);
     st_out_char(o, '}');
 }
 
@@ -119,7 +219,27 @@ void st_report_write_json(const struct st_report *r, struct st_out *o)
         field_str(o, "name", r->untracked[i].name ? r->untracked[i].name : "");
         st_out_char(o, '}');
     }
-    st_out_str(o, "],\n\"timers\":[],\n\"fds\":[],\n\"stacks\":[");
+    st_out_str(o, "],\n\"timers\":[");
+    for (uint32_t i = 0; i < r->ntimers; i++) {
+        st_out_str(o, i ? ",\n " : "\n ");
+        write_timer(o, &r->timers[i]);
+    }
+    st_out_str(o, "],\n\"fds\":[");
+    for (uint32_t i = 0; i < r->nfds; i++) {
+        st_out_str(o, i ? ",\n " : "\n ");
+        write_fd(o, &r->fds[i]);
+    }
+    st_out_str(o, "],\n\"deadlocks\":[");
+    for (uint32_t i = 0; i < r->ndeadlocks; i++) {
+        st_out_str(o, i ? ",[" : "[");
+        for (uint32_t j = 0; j < r->deadlocks[i].n; j++) {
+            if (j)
+                st_out_char(o, ',');
+            st_out_int(o, r->deadlocks[i].tids[j]);
+        }
+        st_out_char(o, ']');
+    }
+    st_out_str(o, "],\n\"stacks\":[");
     for (uint32_t i = 0; i < r->nstacks; i++) {
         st_out_str(o, i ? ",\n [" : "\n [");
         for (uint32_t j = 0; j < r->stacks[i].depth; j++) {

@@ -158,6 +158,96 @@ static int parse_state(const char *s, enum st_report_thread_state *out)
     return -EINVAL;
 }
 
+static int get_bool(struct loader *l, const struct st_json *obj, const char *key, bool *out,
+                    const char *where);
+
+static int get_optional_int(struct loader *l, const struct st_json *obj, const char *key,
+                            int64_t min, int64_t max, int64_t *out, int64_t absent,
+                            const char *where)
+{
+    const struct st_json *v = st_json_get(obj, key);
+    if (!v || v->type == ST_JSON_NULL) {
+        *out = absent;
+        return 0;
+    }
+    return get_int(l, obj, key, min, max, out, where);
+}
+
+static int load_blocked(struct loader *l, const struct st_json *t, struct st_report_thread *out,
+                        const char *where)
+{
+    const struct st_json *b = st_json_get(t, "blocked");
+    if (!b || b->type == ST_JSON_NULL)
+        return 0;
+    if (b->type != ST_JSON_OBJECT)
+        return fail(l, "%s: \"blocked\" must be null or an object", where);
+    struct st_report_blocked *bl = st_arena_alloc(&l->r->arena, sizeof *bl);
+    if (!bl)
+        return -ENOMEM;
+    memset(bl, 0, sizeof *bl);
+    int64_t fd, deadline, timeout_ns, timeouts, owner;
+    int rc = get_str(l, b, "call", false, &bl->call, where);
+    const struct st_json *obj = st_json_get(b, "object");
+    if (!rc && obj && obj->type != ST_JSON_NULL)
+        rc = get_hex(l, b, "object", &bl->object, where);
+    if (!rc)
+        rc = get_optional_int(l, b, "fd", 0, INT32_MAX, &fd, -1, where);
+    if (!rc)
+        rc = get_str(l, b, "target", true, &bl->target, where);
+    const struct st_json *secs = st_json_get(b, "seconds");
+    if (!rc && (!secs || secs->type != ST_JSON_NUMBER || secs->number < 0 || secs->number > 1e12))
+        rc = fail(l, "%s: \"blocked\".\"seconds\" must be a number of seconds", where);
+    if (!rc)
+        rc = get_optional_int(l, b, "deadline", 0, INT64_MAX, &deadline, -1, where);
+    if (!rc)
+        rc = get_optional_int(l, b, "timeout_ns", 0, INT64_MAX, &timeout_ns, 0, where);
+    if (!rc)
+        rc = get_int(l, b, "timeouts", 0, UINT32_MAX, &timeouts, where);
+    if (!rc)
+        rc = get_optional_int(l, b, "owner_tid", 0, INT32_MAX, &owner, 0, where);
+    if (!rc)
+        rc = get_bool(l, b, "stuck", &bl->stuck, where);
+    if (rc)
+        return rc;
+    bl->fd = (int)fd;
+    bl->blocked_ns = (uint64_t)(secs->number * 1e9);
+    bl->deadline_ms = deadline;
+    bl->timeout_ns = (uint64_t)timeout_ns;
+    bl->timeouts = (uint32_t)timeouts;
+    bl->owner_tid = (int)owner;
+    out->blocked = bl;
+    return 0;
+}
+
+static int load_deadlocks(struct loader *l, const struct st_json *root)
+{
+    const struct st_json *list = st_json_get(root, "deadlocks");
+    if (!list)
+        return 0; /* reports before 0.2 had none */
+    if (list->type != ST_JSON_ARRAY)
+        return fail(l, "\"deadlocks\" must be an array");
+    struct st_report *r = l->r;
+    r->deadlocks = st_arena_alloc(&r->arena, (list->length + 1) * sizeof *r->deadlocks);
+    if (!r->deadlocks)
+        return -ENOMEM;
+    for (size_t i = 0; i < list->length; i++) {
+        const struct st_json *c = list->items[i];
+        if (c->type != ST_JSON_ARRAY || c->length < 2)
+            return fail(l, "deadlocks[%zu]: must be an array of at least two tids", i);
+        struct st_report_cycle *cy = &r->deadlocks[r->ndeadlocks++];
+        cy->tids = st_arena_alloc(&r->arena, c->length * sizeof *cy->tids);
+        if (!cy->tids)
+            return -ENOMEM;
+        for (size_t j = 0; j < c->length; j++) {
+            int64_t tid;
+            if (!st_json_as_int(c->items[j], &tid) || tid <= 0 || tid > INT32_MAX)
+                return fail(l, "deadlocks[%zu][%zu]: must be a tid", i, j);
+            cy->tids[cy->n++] = (int)tid;
+        }
+    }
+    return 0;
+}
+
 static int load_thread(struct loader *l, const struct st_json *t, struct st_report_thread *out,
                        const char *where)
 {
@@ -182,6 +272,10 @@ static int load_thread(struct loader *l, const struct st_json *t, struct st_repo
         rc = get_int(l, t, "created_ms", 0, INT64_MAX, &created, where);
     if (!rc)
         rc = get_int(l, t, "parent_tid", 0, INT32_MAX, &parent, where);
+    if (!rc)
+        rc = load_blocked(l, t, out, where);
+    if (!rc && out->blocked && out->state != ST_RT_BLOCKED)
+        rc = fail(l, "%s: \"blocked\" must be null unless the state is blocked", where);
     out->tid = (int)tid;
     out->parent_tid = (int)parent;
     out->created_ms = (uint64_t)created;
@@ -235,6 +329,131 @@ static int load_untracked(struct loader *l, const struct st_json *root)
     return 0;
 }
 
+/* The array under key, allocated in the arena as n elements of size. */
+static const struct st_json *get_list(struct loader *l, const struct st_json *root, const char *key,
+                                      size_t size, void **out)
+{
+    const struct st_json *list = get_array(l, root, key);
+    if (!list)
+        return NULL;
+    *out = st_arena_alloc(&l->r->arena, (list->length + 1) * size);
+    if (!*out) {
+        fail(l, "out of memory");
+        return NULL;
+    }
+    return list;
+}
+
+static int get_bool(struct loader *l, const struct st_json *obj, const char *key, bool *out,
+                    const char *where)
+{
+    if (!st_json_as_bool(st_json_get(obj, key), out))
+        return fail(l, "%s: \"%s\" must be true or false", where, key);
+    return 0;
+}
+
+static int load_timer(struct loader *l, const struct st_json *t, struct st_report_timer *out,
+                      const char *where)
+{
+    if (t->type != ST_JSON_OBJECT)
+        return fail(l, "%s: must be an object", where);
+    int64_t interval = 0, tid = 0, created = 0, fd = -1;
+    int rc = get_str(l, t, "id", false, &out->id, where);
+    if (!rc)
+        rc = get_str(l, t, "clock", false, &out->clock, where);
+    if (!rc)
+        rc = get_str(l, t, "notify", false, &out->notify, where);
+    if (!rc)
+        rc = get_bool(l, t, "armed", &out->armed, where);
+    if (!rc)
+        rc = get_int(l, t, "interval_ns", 0, INT64_MAX, &interval, where);
+    const struct st_json *f = st_json_get(t, "fd");
+    if (!rc && f && f->type != ST_JSON_NULL)
+        rc = get_int(l, t, "fd", 0, INT32_MAX, &fd, where);
+    if (!rc)
+        rc = get_int(l, t, "tid", 0, INT32_MAX, &tid, where);
+    if (!rc)
+        rc = get_index(l, t, "created_by", &out->created_by, where);
+    if (!rc)
+        rc = get_int(l, t, "created_ms", 0, INT64_MAX, &created, where);
+    out->interval_ns = (uint64_t)interval;
+    out->fd = (int)fd;
+    out->tid = (int)tid;
+    out->created_ms = (uint64_t)created;
+    return rc;
+}
+
+static int load_timers(struct loader *l, const struct st_json *root)
+{
+    struct st_report *r = l->r;
+    const struct st_json *list = get_list(l, root, "timers", sizeof *r->timers, (void **)&r->timers);
+    if (!list)
+        return -EINVAL;
+    for (size_t i = 0; i < list->length; i++) {
+        char where[32];
+        snprintf(where, sizeof where, "timers[%zu]", i);
+        int rc = load_timer(l, list->items[i], &r->timers[r->ntimers++], where);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int load_stream(struct loader *l, const struct st_json *f, struct st_report_fd *out,
+                       const char *where)
+{
+    const struct st_json *s = st_json_get(f, "stream");
+    if (!s || s->type == ST_JSON_NULL)
+        return 0;
+    if (s->type != ST_JSON_OBJECT)
+        return fail(l, "%s: \"stream\" must be null or an object", where);
+    int rc = get_str(l, s, "type", false, &out->stream, where);
+    if (!rc)
+        rc = get_hex(l, s, "address", &out->stream_address, where);
+    return rc;
+}
+
+static int load_fd(struct loader *l, const struct st_json *f, struct st_report_fd *out,
+                   const char *where)
+{
+    if (f->type != ST_JSON_OBJECT)
+        return fail(l, "%s: must be an object", where);
+    int64_t fd, tid = 0, created = 0;
+    int rc = get_int(l, f, "fd", 0, INT32_MAX, &fd, where);
+    if (!rc)
+        rc = get_str(l, f, "kind", false, &out->kind, where);
+    if (!rc)
+        rc = get_str(l, f, "target", true, &out->target, where);
+    if (!rc)
+        rc = load_stream(l, f, out, where);
+    if (!rc)
+        rc = get_int(l, f, "tid", 0, INT32_MAX, &tid, where);
+    if (!rc)
+        rc = get_index(l, f, "created_by", &out->created_by, where);
+    if (!rc)
+        rc = get_int(l, f, "created_ms", 0, INT64_MAX, &created, where);
+    out->fd = (int)fd;
+    out->tid = (int)tid;
+    out->created_ms = (uint64_t)created;
+    return rc;
+}
+
+static int load_fds(struct loader *l, const struct st_json *root)
+{
+    struct st_report *r = l->r;
+    const struct st_json *list = get_list(l, root, "fds", sizeof *r->fds, (void **)&r->fds);
+    if (!list)
+        return -EINVAL;
+    for (size_t i = 0; i < list->length; i++) {
+        char where[32];
+        snprintf(where, sizeof where, "fds[%zu]", i);
+        int rc = load_fd(l, list->items[i], &r->fds[r->nfds++], where);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 static int load_header(struct loader *l, const struct st_json *root)
 {
     const char *tool;
@@ -279,6 +498,12 @@ int st_report_from_json(struct st_report *r, const struct st_json *root, char *e
         rc = load_threads(&l, root);
     if (!rc)
         rc = load_untracked(&l, root);
+    if (!rc)
+        rc = load_timers(&l, root);
+    if (!rc)
+        rc = load_fds(&l, root);
+    if (!rc)
+        rc = load_deadlocks(&l, root);
     if (rc == -ENOMEM)
         fail(&l, "out of memory");
     return rc;

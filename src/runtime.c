@@ -7,10 +7,13 @@
 #include "log.h"
 #include "modules.h"
 #include "options.h"
+#include "registry_fd.h"
 #include "registry_thread.h"
+#include "registry_timer.h"
 #include "report_build.h"
 #include "report_sink.h"
 #include "stack.h"
+#include "waits.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -27,10 +30,12 @@ static void before_fork(void)
     st_guard_enter();
     st_stack_before_fork();
     st_thread_before_fork();
+    st_timer_before_fork();
 }
 
 static void after_fork_parent(void)
 {
+    st_timer_after_fork_parent();
     st_thread_after_fork_parent();
     st_stack_after_fork_parent();
     st_guard_leave();
@@ -42,6 +47,9 @@ static void after_fork_child(void)
     st_clock_after_fork();
     st_stack_after_fork_child();
     st_thread_after_fork_child();
+    st_timer_after_fork_child();
+    st_fd_after_fork_child();
+    st_wait_after_fork_child();
     exit_status = -1;
     final_done = 0;
     st_guard_leave();

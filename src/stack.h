@@ -4,14 +4,14 @@
 #ifndef STRAYS_STACK_H
 #define STRAYS_STACK_H
 
-#include "uthash_st.h"
+#include "uthash_st.h" /* not used here; the registries that include this rely on it */
 
 #include <stdint.h>
 
 #define ST_STACK_MAX 128
 
 struct st_stack {
-    UT_hash_handle hh;
+    uint32_t hash; /* of the frames, for the intern table */
     uint32_t depth;
     uintptr_t frames[]; /* return addresses, innermost first */
 };
@@ -26,7 +26,8 @@ int st_stack_capture(uintptr_t *frames, int max);
 void st_stack_set_own_range(uintptr_t lo, uintptr_t hi);
 
 /* The one stored copy of this frame array (created on first sight), or NULL
- * when memory runs out. Never freed: stacks are few and records point at them. */
+ * when memory runs out. Never freed: stacks are few and records point at them.
+ * A stack seen before costs a hash and a compare, without lock or allocation. */
 const struct st_stack *st_stack_intern(const uintptr_t *frames, int depth);
 /* Captures the caller's stack (st_opt.stack_depth frames) and interns it. */
 const struct st_stack *st_stack_here(void);

@@ -2,7 +2,15 @@
  * dlopen(RTLD_LOCAL): linked normally, its _Unwind_* and weak backtrace
  * symbols would join the program's global scope and capture C++ exception
  * unwinding from libgcc_s (DESIGN.md, "Traps"). Without libunwind, glibc's
- * backtrace() serves, more slowly. */
+ * backtrace() serves, more slowly.
+ *
+ * st_stack_here, which every hook uses, remembers where on the stack each
+ * return address of a capture lay and, called again from the same stack
+ * position, checks those words instead of unwinding: a hot loop costs a few
+ * loads instead of an unw_backtrace (0.3-0.6 us per capture measured inside
+ * a thread or fd churn, where its tables are out of cache). See "Stack
+ * cache" below for why the check is sound. */
+#define _GNU_SOURCE /* pthread_getattr_np */
 #include "options.h"
 #include "stack.h"
 #include "st.h"
@@ -10,6 +18,9 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <execinfo.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unwind.h>
 
 typedef int (*unw_backtrace_fn)(void **buffer, int size);
 
@@ -39,29 +50,303 @@ int st_stack_capture_init(void)
     return -ENOENT;
 }
 
-int st_stack_capture(uintptr_t *frames, int max)
+/* Room for the frames kept and strays' own around them. */
+static int want_of(int max) { return max > ST_STACK_MAX ? ST_STACK_MAX + 16 : max + 16; }
+
+/* Inlined, so raw[0] is an address in the calling function and raw[1] its
+ * return address. */
+static inline __attribute__((always_inline)) int unwind(void **raw, int want)
 {
-    void *raw[ST_STACK_MAX + 16];
-    int want = max + 16 > (int)ST_ARRAY_LEN(raw) ? (int)ST_ARRAY_LEN(raw) : max + 16;
     unw_backtrace_fn fn = __atomic_load_n(&unw_backtrace_ptr, __ATOMIC_ACQUIRE);
-    int n = fn ? fn(raw, want) : backtrace(raw, want);
-    /* Leave out strays' frames: its hooks at the top, and the main() wrapper
-     * at the bottom, so stacks read as they would without strays. When
-     * strays is linked into the program itself (unit tests) only this
-     * function's own frame goes. */
-    int depth = 0;
-    for (int i = own_hi > own_lo ? 0 : 1; i < n && depth < max; i++) {
+    return fn ? fn(raw, want) : backtrace(raw, want);
+}
+
+static bool is_own(uintptr_t pc) { return pc >= own_lo && pc < own_hi; }
+
+/* Keeps raw[1..n) but strays' own frames: its hooks at the top, and the
+ * main() wrapper at the bottom, so stacks read as they would without
+ * strays. raw[0] is the capturing function itself (its own frame when
+ * strays is linked into the program, as in the unit tests). Up to max
+ * frames; *used is how many raw entries gave them. */
+static int program_frames(void *const *raw, int n, uintptr_t *frames, int max, int *used)
+{
+    int depth = 0, i = 1;
+    for (; i < n && depth < max; i++) {
         uintptr_t pc = (uintptr_t)raw[i];
-        if (pc >= own_lo && pc < own_hi)
-            continue;
-        frames[depth++] = pc;
+        if (!is_own(pc))
+            frames[depth++] = pc;
     }
+    *used = i;
     return depth;
 }
 
-const struct st_stack *st_stack_here(void)
+__attribute__((noinline)) int st_stack_capture(uintptr_t *frames, int max)
 {
+    void *raw[ST_STACK_MAX + 16];
+    int used;
+    return program_frames(raw, unwind(raw, want_of(max)), frames, max, &used);
+}
+
+/* ------------------------------------------------------------ Stack cache
+ *
+ * Per thread, keyed by st_stack_here's frame address (sp): an entry holds
+ * the interned result and, for each return address the unwind went
+ * through, its offset from sp. A later call at the same sp is a hit when
+ * every one of those words still holds the same return address.
+ *
+ * Why that proves the stack is the same: the first slot (sp + 8) is
+ * written by the call into st_stack_here, so it is genuine. If slot k holds
+ * the same return address, frame k is the same function at the same call
+ * site, whose frame size there is fixed, so the genuine slot k + 1 is at
+ * the same offset as before, and the check of it is a real check. The
+ * induction fails only past a frame of variable size (alloca, VLA) whose
+ * size changed, and then only if the old offsets happen to hold the same
+ * code addresses.
+ *
+ * The slots are found by a second unwind, with libgcc's _Unwind_Backtrace:
+ * for each frame, _Unwind_GetCFA gives the stack pointer at its call, just
+ * above the return address the call pushed (x86-64 psABI). Slower than
+ * unw_backtrace, it runs only for captures repeated at the same sp (a
+ * one-off costs nothing more), within a budget that hits replenish, and
+ * only inside the thread's own stack, whose bounds pthread_getattr_np gives
+ * once per thread: every word read lies between sp and the stack's top, so
+ * is mapped. On another stack (coroutines, sigaltstack) the cache is not
+ * used. */
+
+#define CACHE_ENTRIES 16  /* per thread; direct-mapped by sp */
+#define CACHE_SLOTS 48    /* return addresses an entry can check */
+#define CACHE_OWN 8       /* of which strays' own frames */
+#define SCAN_BYTES (256u << 10) /* how far above sp a slot may be */
+#define RECENT 4                /* sps of recent misses, to remember the second time */
+#define CREDIT 16               /* scans a thread may do beyond one per hit */
+
+struct cache_entry {
+    uintptr_t sp; /* 0: empty */
+    const struct st_stack *stack;
+    uint64_t own;   /* bit i: slot i is strays' own frame, checked against own_pc */
+    uint16_t max;   /* st_opt.stack_depth when captured */
+    uint16_t slots;
+    uint16_t off[CACHE_SLOTS]; /* slot i is at sp + 8 * off[i], increasing */
+    uintptr_t own_pc[CACHE_OWN];
+};
+
+struct stack_cache {
+    uintptr_t lo, hi; /* this thread's stack */
+    unsigned credit;  /* scans allowed now; a scan costs one, a hit earns one */
+    struct cache_entry e[CACHE_ENTRIES];
+};
+
+unsigned long st_cache_dbg_hits, st_cache_dbg_records, st_cache_dbg_rejects; /* DEBUG-REMOVE */
+#include <stdio.h> /* DEBUG-REMOVE */
+__attribute__((destructor)) static void dbg_print(void) { if (getenv("STRAYS_DBG")) fprintf(stderr, "cache hits %lu records %lu rejects %lu\n", st_cache_dbg_hits, st_cache_dbg_records, st_cache_dbg_rejects); } /* DEBUG-REMOVE */
+static ST_TLS struct stack_cache *tls_cache;
+/* Set while this thread is inside the cache: a signal handler that
+ * captures meanwhile goes around it rather than see a half-written entry. */
+static ST_TLS volatile bool tls_busy;
+static ST_TLS bool tls_no_cache; /* no stack bounds, or the thread is ending */
+static ST_TLS uintptr_t tls_recent[RECENT];
+static ST_TLS unsigned tls_recent_next;
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static bool cache_key_ok;
+
+typedef _Unwind_Reason_Code (*unwind_trace_fn)(_Unwind_Trace_Fn, void *);
+typedef _Unwind_Word (*unwind_get_fn)(struct _Unwind_Context *);
+static unwind_trace_fn unwind_trace;
+static unwind_get_fn unwind_get_ip, unwind_get_cfa;
+
+static void cache_free(void *cache)
+{
+    free(cache);
+    tls_cache = NULL;
+    tls_no_cache = true; /* exit destructors that capture must not make another */
+}
+
+/* libgcc_s, like libunwind, is looked up privately rather than linked. */
+static void cache_setup(void)
+{
+    void *lib = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        return;
+    unwind_trace = (unwind_trace_fn)dlsym(lib, "_Unwind_Backtrace");
+    unwind_get_ip = (unwind_get_fn)dlsym(lib, "_Unwind_GetIP");
+    unwind_get_cfa = (unwind_get_fn)dlsym(lib, "_Unwind_GetCFA");
+    if (unwind_trace && unwind_get_ip && unwind_get_cfa)
+        cache_key_ok = pthread_key_create(&cache_key, cache_free) == 0;
+}
+
+static struct stack_cache *cache_create(void)
+{
+    tls_no_cache = true; /* until it works out */
+    pthread_once(&cache_once, cache_setup);
+    if (!cache_key_ok)
+        return NULL;
+    pthread_attr_t attr;
+    void *addr;
+    size_t size;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return NULL;
+    int rc = pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_destroy(&attr);
+    struct stack_cache *c = rc == 0 ? calloc(1, sizeof *c) : NULL;
+    if (!c)
+        return NULL;
+    c->lo = (uintptr_t)addr;
+    c->hi = (uintptr_t)addr + size;
+    c->credit = CREDIT;
+    if (pthread_setspecific(cache_key, c) != 0) {
+        free(c);
+        return NULL;
+    }
+    tls_no_cache = false;
+    tls_cache = c;
+    return c;
+}
+
+static struct cache_entry *entry_of(struct stack_cache *c, uintptr_t sp)
+{
+    return &c->e[(sp >> 4) % CACHE_ENTRIES];
+}
+
+static bool entry_holds(const struct cache_entry *e, uintptr_t sp)
+{
+    const uintptr_t *frames = e->stack->frames;
+    unsigned j = 0, o = 0;
+    for (unsigned i = 0; i < e->slots; i++) {
+        uintptr_t want = (e->own >> i) & 1 ? e->own_pc[o++] : frames[j++];
+        if (*(const uintptr_t *)(sp + 8u * e->off[i]) != want)
+            return false;
+    }
+    return true;
+}
+
+static const struct st_stack *cache_lookup(uintptr_t sp, int max)
+{
+    struct stack_cache *c = tls_cache;
+    if (!c || tls_busy || sp < c->lo || sp >= c->hi)
+        return NULL;
+    tls_busy = true;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    const struct cache_entry *e = entry_of(c, sp);
+    const struct st_stack *s = NULL;
+    if (e->sp == sp && e->max == max && sp + 8u * e->off[e->slots - 1] + 8 <= c->hi &&
+        entry_holds(e, sp)) {
+        s = e->stack;
+        st_cache_dbg_hits++;
+        if (c->credit < CREDIT)
+            c->credit++;
+    }
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    tls_busy = false;
+    return s;
+}
+
+struct frame_walk {
+    int n;
+    uintptr_t ip[CACHE_SLOTS + 8], cfa[CACHE_SLOTS + 8];
+};
+
+static _Unwind_Reason_Code on_frame(struct _Unwind_Context *ctx, void *arg)
+{
+    struct frame_walk *w = arg;
+    if (w->n == (int)ST_ARRAY_LEN(w->ip))
+        return _URC_END_OF_STACK;
+    w->ip[w->n] = unwind_get_ip(ctx);
+    w->cfa[w->n] = unwind_get_cfa(ctx);
+    w->n++;
+    return _URC_NO_REASON;
+}
+
+/* Finds the slots of raw[1..used) into e: the walk must show the same
+ * return addresses from st_stack_here's caller on (whose stack pointer at
+ * the call is sp + 16, for st_stack_here's frame address is sp), each
+ * where the CFA says. */
+static bool find_slots(struct cache_entry *e, uintptr_t sp, uintptr_t hi, void *const *raw,
+                       int used)
+{
+    struct frame_walk w;
+    w.n = 0;
+    unwind_trace(on_frame, &w);
+    int j = 0;
+    while (j < w.n && !(w.ip[j] == (uintptr_t)raw[1] && w.cfa[j] == sp + 16))
+        j++;
+    if (j + used - 1 > w.n)
+        return false;
+    unsigned own = 0;
+    uintptr_t prev = sp;
+    for (int k = 1; k < used; k++) {
+        uintptr_t pc = (uintptr_t)raw[k];
+        uintptr_t slot = w.cfa[j + k - 1] - 8;
+        if (w.ip[j + k - 1] != pc || slot <= prev || slot + 8 > hi || slot - sp > SCAN_BYTES ||
+            *(const uintptr_t *)slot != pc)
+            return false;
+        prev = slot;
+        unsigned i = (unsigned)k - 1;
+        e->off[i] = (uint16_t)((slot - sp) / 8);
+        if (is_own(pc)) {
+            if (own == CACHE_OWN)
+                return false;
+            e->own |= (uint64_t)1 << i;
+            e->own_pc[own++] = pc;
+        }
+    }
+    return true;
+}
+
+static bool seen_recently(uintptr_t sp)
+{
+    for (unsigned i = 0; i < RECENT; i++)
+        if (tls_recent[i] == sp)
+            return true;
+    tls_recent[tls_recent_next++ % RECENT] = sp;
+    return false;
+}
+
+static void cache_remember(uintptr_t sp, void *const *raw, int used, const struct st_stack *s,
+                           int max)
+{
+    if (tls_no_cache || tls_busy || used < 2 || used - 1 > CACHE_SLOTS || !seen_recently(sp))
+        return;
+    struct stack_cache *c = tls_cache ? tls_cache : cache_create();
+    if (!c || c->credit == 0 || sp < c->lo || sp >= c->hi)
+        return;
+    c->credit--;
+    tls_busy = true;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    struct cache_entry *e = entry_of(c, sp);
+    e->sp = 0;
+    e->own = 0;
+    bool found = find_slots(e, sp, c->hi, raw, used);
+    if (found) st_cache_dbg_records++; else st_cache_dbg_rejects++;
+    if (found) {
+        e->stack = s;
+        e->max = (uint16_t)max;
+        e->slots = (uint16_t)(used - 1);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        e->sp = sp;
+    }
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    tls_busy = false;
+}
+
+/* Not inlined: its frame address is the cache key and its return address
+ * the first slot. */
+__attribute__((noinline)) const struct st_stack *st_stack_here(void)
+{
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    int max = st_opt.stack_depth;
+    const struct st_stack *s = cache_lookup(sp, max);
+    if (s)
+        return s;
+    void *raw[ST_STACK_MAX + 16];
     uintptr_t frames[ST_STACK_MAX];
-    int depth = st_stack_capture(frames, st_opt.stack_depth);
-    return st_stack_intern(frames, depth);
+    int want = want_of(max);
+    int n = unwind(raw, want);
+    int used;
+    int depth = program_frames(raw, n, frames, max, &used);
+    s = st_stack_intern(frames, depth);
+    if (s)
+        cache_remember(sp, raw, used, s, max);
+    return s;
 }

@@ -103,6 +103,9 @@ void e2e_run_raw(struct e2e_run *run, const char *fixture, const char *strays_op
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    /* The fixture starts with 0, 1 and 2 only, so its fd numbers are known
+     * (Criterion's own pipes would otherwise be inherited). */
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     char **env = make_env(strays_options, preload);
     pid_t pid;
     int rc = posix_spawn(&pid, fixture_path, &fa, NULL, (char **)argv, env);
@@ -162,6 +165,15 @@ const struct st_report *e2e_report(const struct e2e_run *run, int pid)
 {
     for (int i = 0; i < run->nreports; i++)
         if (pid == 0 || run->reports[i].pid == pid)
+            return &run->reports[i];
+    return NULL;
+}
+
+const struct st_report *e2e_main_report(const struct e2e_run *run, const char *fixture)
+{
+    const char *path = e2e_build_path(fixture);
+    for (int i = 0; i < run->nreports; i++)
+        if (run->reports[i].exe && !strcmp(run->reports[i].exe, path))
             return &run->reports[i];
     return NULL;
 }

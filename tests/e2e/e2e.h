@@ -28,6 +28,8 @@ void e2e_free(struct e2e_run *run);
 
 /* The report written by pid (or the only one when pid is 0); NULL if none. */
 const struct st_report *e2e_report(const struct e2e_run *run, int pid);
+/* The report of the fixture's own process (not of a child it ran), or NULL. */
+const struct st_report *e2e_main_report(const struct e2e_run *run, const char *fixture);
 /* Threads of r whose name is name. */
 int e2e_count_threads_named(const struct st_report *r, const char *name);
 const struct st_report_thread *e2e_thread_named(const struct st_report *r, const char *name);

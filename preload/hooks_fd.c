@@ -1,0 +1,559 @@
+/* Interposers for every call that creates or closes a file descriptor. A
+ * record is made after a call succeeds and dropped before a call closes,
+ * since the number can be reused the moment a close returns. The standard
+ * streams 0, 1 and 2 are never tracked: whatever a program puts there
+ * (a daemon's /dev/null, a redirection) is not a leak. strays' own fds are
+ * invisible: closing one fails as if it did not exist, taking its number
+ * moves strays' copy away first. */
+#define _GNU_SOURCE
+#include "interpose.h"
+
+#include "../src/log.h"
+#include "../src/registry_fd.h"
+#include "../src/sys.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/socket.h>
+
+#define FIRST_TRACKED_FD 3
+
+static inline void track(int fd, enum st_fd_kind kind, const char *name)
+{
+    if (fd >= FIRST_TRACKED_FD)
+        CORE(st_fd_track(fd, kind, name));
+}
+
+static inline void track_stream(int fd, enum st_fd_kind kind, const char *name, void *stream,
+                                enum st_fd_stream stream_kind)
+{
+    if (fd >= FIRST_TRACKED_FD)
+        CORE(st_fd_track_stream(fd, kind, name, stream, stream_kind));
+}
+
+static inline void untrack(int fd)
+{
+    if (fd >= FIRST_TRACKED_FD)
+        CORE(st_fd_untrack(fd));
+}
+
+/* An fd made by strays' own work (libunwind's pipe, libdw's files) while
+ * the guard is up goes to strays' high range, so the program's next fd gets
+ * the number it would have had without strays. */
+static inline int hide_own(int fd)
+{
+    if (fd < 0 || st_guard_depth == 0)
+        return fd;
+    int saved = errno;
+    fd = st_fd_hide(fd);
+    errno = saved;
+    return fd;
+}
+
+static inline void hide_own_pair(int fds[2])
+{
+    if (st_guard_depth > 0) {
+        fds[0] = hide_own(fds[0]);
+        fds[1] = hide_own(fds[1]);
+    }
+}
+
+/* fileno and dirfd set errno on a stream without an fd; a hook must not. */
+static inline int stream_fd(FILE *stream)
+{
+    int saved = errno;
+    int fd = fileno(stream);
+    errno = saved;
+    return fd;
+}
+
+static inline int dir_fd(DIR *dir)
+{
+    int saved = errno;
+    int fd = dirfd(dir);
+    errno = saved;
+    return fd;
+}
+
+/* The mode argument exists only when the flags ask to create a file. */
+static inline bool open_has_mode(int flags)
+{
+    return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
+}
+
+/* ---- open and friends ---- */
+
+#define OPEN_HOOK(name)                                                                    \
+    INTERPOSER int name(const char *path, int flags, ...)                                  \
+    {                                                                                      \
+        mode_t mode = 0;                                                                   \
+        if (open_has_mode(flags)) {                                                        \
+            va_list ap;                                                                    \
+            va_start(ap, flags);                                                           \
+            mode = va_arg(ap, mode_t);                                                     \
+            va_end(ap);                                                                    \
+        }                                                                                  \
+        int fd = REAL(name)(path, flags, mode);                                            \
+        if (fd >= 0 && !st_active())                                                       \
+            return hide_own(fd);                                                           \
+        if (fd >= 0)                                                                       \
+            track(fd, (flags & O_DIRECTORY) ? ST_FD_DIR : ST_FD_FILE, path);               \
+        return fd;                                                                         \
+    }
+
+#define OPENAT_HOOK(name)                                                                  \
+    INTERPOSER int name(int dirfd, const char *path, int flags, ...)                       \
+    {                                                                                      \
+        mode_t mode = 0;                                                                   \
+        if (open_has_mode(flags)) {                                                        \
+            va_list ap;                                                                    \
+            va_start(ap, flags);                                                           \
+            mode = va_arg(ap, mode_t);                                                     \
+            va_end(ap);                                                                    \
+        }                                                                                  \
+        int fd = REAL(name)(dirfd, path, flags, mode);                                     \
+        if (fd >= 0 && !st_active())                                                       \
+            return hide_own(fd);                                                           \
+        if (fd >= 0)                                                                       \
+            track(fd, (flags & O_DIRECTORY) ? ST_FD_DIR : ST_FD_FILE, path);               \
+        return fd;                                                                         \
+    }
+
+OPEN_HOOK(open)
+OPEN_HOOK(open64)
+OPENAT_HOOK(openat)
+OPENAT_HOOK(openat64)
+
+/* The _FORTIFY_SOURCE entry points, used when the compiler cannot see that
+ * the flags need no mode. */
+#define OPEN_2_HOOK(name)                                                                  \
+    INTERPOSER int name(const char *path, int flags)                                       \
+    {                                                                                      \
+        int fd = REAL(name)(path, flags);                                                  \
+        if (fd >= 0 && !st_active())                                                       \
+            return hide_own(fd);                                                           \
+        if (fd >= 0)                                                                       \
+            track(fd, (flags & O_DIRECTORY) ? ST_FD_DIR : ST_FD_FILE, path);               \
+        return fd;                                                                         \
+    }
+OPEN_2_HOOK(__open_2)
+OPEN_2_HOOK(__open64_2)
+
+#define OPENAT_2_HOOK(name)                                                                \
+    INTERPOSER int name(int dirfd, const char *path, int flags)                            \
+    {                                                                                      \
+        int fd = REAL(name)(dirfd, path, flags);                                           \
+        if (fd >= 0 && !st_active())                                                       \
+            return hide_own(fd);                                                           \
+        if (fd >= 0)                                                                       \
+            track(fd, (flags & O_DIRECTORY) ? ST_FD_DIR : ST_FD_FILE, path);               \
+        return fd;                                                                         \
+    }
+OPENAT_2_HOOK(__openat_2)
+OPENAT_2_HOOK(__openat64_2)
+
+#define CREAT_HOOK(name)                                                                   \
+    INTERPOSER int name(const char *path, mode_t mode)                                     \
+    {                                                                                      \
+        int fd = REAL(name)(path, mode);                                                   \
+        if (fd >= 0 && st_active())                                                        \
+            track(fd, ST_FD_FILE, path);                                                   \
+        return fd;                                                                         \
+    }
+CREAT_HOOK(creat)
+CREAT_HOOK(creat64)
+
+/* mkstemp opens inside glibc, where no open hook sees it. */
+INTERPOSER int mkstemp(char *template)
+{
+    int fd = REAL(mkstemp)(template);
+    if (fd >= 0 && st_active())
+        track(fd, ST_FD_FILE, template);
+    return fd;
+}
+
+INTERPOSER int mkostemp(char *template, int flags)
+{
+    int fd = REAL(mkostemp)(template, flags);
+    if (fd >= 0 && st_active())
+        track(fd, ST_FD_FILE, template);
+    return fd;
+}
+
+/* ---- stdio and dirent: glibc opens and closes their fds internally ---- */
+
+#define FOPEN_HOOK(name)                                                                   \
+    INTERPOSER FILE *name(const char *path, const char *mode)                              \
+    {                                                                                      \
+        FILE *f = REAL(name)(path, mode);                                                  \
+        if (f && st_active())                                                              \
+            track_stream(stream_fd(f), ST_FD_FILE, path, f, ST_STREAM_FILE);                  \
+        return f;                                                                          \
+    }
+FOPEN_HOOK(fopen)
+FOPEN_HOOK(fopen64)
+
+INTERPOSER FILE *fdopen(int fd, const char *mode)
+{
+    FILE *f = REAL(fdopen)(fd, mode);
+    if (f && fd >= FIRST_TRACKED_FD && st_active())
+        CORE(st_fd_attach_stream(fd, f, ST_STREAM_FILE));
+    return f;
+}
+
+#define FREOPEN_HOOK(name)                                                                 \
+    INTERPOSER FILE *name(const char *path, const char *mode, FILE *stream)                \
+    {                                                                                      \
+        bool active = st_active();                                                         \
+        if (active && stream)                                                              \
+            untrack(stream_fd(stream));                                                       \
+        FILE *f = REAL(name)(path, mode, stream);                                          \
+        if (f && active && path)                                                           \
+            track_stream(stream_fd(f), ST_FD_FILE, path, f, ST_STREAM_FILE);                  \
+        return f;                                                                          \
+    }
+FREOPEN_HOOK(freopen)
+FREOPEN_HOOK(freopen64)
+
+#define TMPFILE_HOOK(name)                                                                 \
+    INTERPOSER FILE *name(void)                                                            \
+    {                                                                                      \
+        FILE *f = REAL(name)();                                                            \
+        if (f && st_active())                                                              \
+            track_stream(stream_fd(f), ST_FD_FILE, NULL, f, ST_STREAM_FILE);                  \
+        return f;                                                                          \
+    }
+TMPFILE_HOOK(tmpfile)
+TMPFILE_HOOK(tmpfile64)
+
+INTERPOSER DIR *opendir(const char *path)
+{
+    DIR *d = REAL(opendir)(path);
+    if (d && st_active())
+        track_stream(dir_fd(d), ST_FD_DIR, path, d, ST_STREAM_DIR);
+    return d;
+}
+
+INTERPOSER DIR *fdopendir(int fd)
+{
+    DIR *d = REAL(fdopendir)(fd);
+    if (d && fd >= FIRST_TRACKED_FD && st_active())
+        CORE(st_fd_attach_stream(fd, d, ST_STREAM_DIR));
+    return d;
+}
+
+INTERPOSER FILE *popen(const char *command, const char *type)
+{
+    FILE *f = REAL(popen)(command, type);
+    if (f && st_active())
+        track_stream(stream_fd(f), ST_FD_PIPE, NULL, f, ST_STREAM_POPEN);
+    return f;
+}
+
+INTERPOSER int fclose(FILE *stream)
+{
+    if (stream && st_active())
+        untrack(stream_fd(stream));
+    return REAL(fclose)(stream);
+}
+
+INTERPOSER int closedir(DIR *dir)
+{
+    if (st_active())
+        untrack(dir_fd(dir));
+    return REAL(closedir)(dir);
+}
+
+INTERPOSER int pclose(FILE *stream)
+{
+    if (stream && st_active())
+        untrack(stream_fd(stream));
+    return REAL(pclose)(stream);
+}
+
+/* ---- sockets, pipes and the special fds ---- */
+
+INTERPOSER int socket(int domain, int type, int protocol)
+{
+    int fd = REAL(socket)(domain, type, protocol);
+    if (fd >= 0 && !st_active())
+        return hide_own(fd);
+    if (fd >= 0)
+        track(fd, ST_FD_SOCKET, NULL);
+    return fd;
+}
+
+INTERPOSER int socketpair(int domain, int type, int protocol, int sv[2])
+{
+    int rc = REAL(socketpair)(domain, type, protocol, sv);
+    if (rc == 0 && !st_active()) {
+        hide_own_pair(sv);
+        return rc;
+    }
+    if (rc == 0) {
+        track(sv[0], ST_FD_SOCKET, NULL);
+        track(sv[1], ST_FD_SOCKET, NULL);
+    }
+    return rc;
+}
+
+INTERPOSER int accept(int sockfd, struct sockaddr *addr, socklen_t *len)
+{
+    int fd = REAL(accept)(sockfd, addr, len);
+    if (fd >= 0 && st_active())
+        track(fd, ST_FD_SOCKET, NULL);
+    return fd;
+}
+
+INTERPOSER int accept4(int sockfd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+    int fd = REAL(accept4)(sockfd, addr, len, flags);
+    if (fd >= 0 && st_active())
+        track(fd, ST_FD_SOCKET, NULL);
+    return fd;
+}
+
+INTERPOSER int pipe(int fds[2])
+{
+    int rc = REAL(pipe)(fds);
+    if (rc == 0 && !st_active()) {
+        hide_own_pair(fds);
+        return rc;
+    }
+    if (rc == 0) {
+        track(fds[0], ST_FD_PIPE, NULL);
+        track(fds[1], ST_FD_PIPE, NULL);
+    }
+    return rc;
+}
+
+INTERPOSER int pipe2(int fds[2], int flags)
+{
+    int rc = REAL(pipe2)(fds, flags);
+    if (rc == 0 && !st_active()) {
+        hide_own_pair(fds);
+        return rc;
+    }
+    if (rc == 0) {
+        track(fds[0], ST_FD_PIPE, NULL);
+        track(fds[1], ST_FD_PIPE, NULL);
+    }
+    return rc;
+}
+
+INTERPOSER int eventfd(unsigned int initval, int flags)
+{
+    int fd = REAL(eventfd)(initval, flags);
+    if (fd >= 0 && !st_active())
+        return hide_own(fd);
+    if (fd >= 0)
+        track(fd, ST_FD_EVENTFD, NULL);
+    return fd;
+}
+
+INTERPOSER int epoll_create(int size)
+{
+    int fd = REAL(epoll_create)(size);
+    if (fd >= 0 && !st_active())
+        return hide_own(fd);
+    if (fd >= 0)
+        track(fd, ST_FD_EPOLL, NULL);
+    return fd;
+}
+
+INTERPOSER int epoll_create1(int flags)
+{
+    int fd = REAL(epoll_create1)(flags);
+    if (fd >= 0 && !st_active())
+        return hide_own(fd);
+    if (fd >= 0)
+        track(fd, ST_FD_EPOLL, NULL);
+    return fd;
+}
+
+/* signalfd(fd, ...) with fd != -1 changes an existing signalfd. */
+INTERPOSER int signalfd(int fd, const sigset_t *mask, int flags)
+{
+    int rc = REAL(signalfd)(fd, mask, flags);
+    if (rc >= 0 && fd == -1 && st_active())
+        track(rc, ST_FD_SIGNALFD, NULL);
+    return rc;
+}
+
+INTERPOSER int inotify_init(void)
+{
+    int fd = REAL(inotify_init)();
+    if (fd >= 0 && st_active())
+        track(fd, ST_FD_INOTIFY, NULL);
+    return fd;
+}
+
+INTERPOSER int inotify_init1(int flags)
+{
+    int fd = REAL(inotify_init1)(flags);
+    if (fd >= 0 && st_active())
+        track(fd, ST_FD_INOTIFY, NULL);
+    return fd;
+}
+
+INTERPOSER int memfd_create(const char *name, unsigned int flags)
+{
+    int fd = REAL(memfd_create)(name, flags);
+    if (fd >= 0 && st_active())
+        track(fd, ST_FD_MEMFD, name);
+    return fd;
+}
+
+/* A timerfd is reported once, as a timer that has an fd. */
+INTERPOSER int timerfd_create(int clock, int flags)
+{
+    int fd = REAL(timerfd_create)(clock, flags);
+    if (fd >= FIRST_TRACKED_FD && st_active())
+        CORE(st_fd_track_timerfd(fd, clock));
+    return fd;
+}
+
+/* fds passed over a unix socket (SCM_RIGHTS) are new in this process. */
+INTERPOSER ssize_t recvmsg(int sockfd, struct msghdr *msg, int flags)
+{
+    ssize_t n = REAL(recvmsg)(sockfd, msg, flags);
+    if (n < 0 || !msg || !msg->msg_controllen || !st_active())
+        return n;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        const unsigned char *data = CMSG_DATA(c);
+        for (size_t i = 0; i < count; i++) {
+            int fd;
+            memcpy(&fd, data + i * sizeof fd, sizeof fd);
+            track(fd, ST_FD_ANY, NULL);
+        }
+    }
+    return n;
+}
+
+/* ---- dup and fcntl ---- */
+
+INTERPOSER int dup(int oldfd)
+{
+    int fd = REAL(dup)(oldfd);
+    if (fd >= FIRST_TRACKED_FD && st_active())
+        CORE(st_fd_track_dup(oldfd, fd));
+    return fd;
+}
+
+/* dup2/dup3 onto an open fd close it first. Onto an fd strays tracks, the
+ * record is replaced; onto one open but untracked (inherited), the new fd
+ * stands in for the inherited one and is not a leak either. */
+static bool dup_target_is_inherited(int newfd)
+{
+    return newfd >= FIRST_TRACKED_FD && !st_fd_is_tracked(newfd) &&
+           st_sys_fcntl(newfd, F_GETFD, 0) >= 0;
+}
+
+INTERPOSER int dup2(int oldfd, int newfd)
+{
+    if (!st_active() || oldfd == newfd)
+        return REAL(dup2)(oldfd, newfd);
+    bool inherited;
+    CORE(st_fd_private_evacuate(newfd); inherited = dup_target_is_inherited(newfd));
+    int fd = REAL(dup2)(oldfd, newfd);
+    if (fd >= FIRST_TRACKED_FD && !inherited)
+        CORE(st_fd_track_dup(oldfd, fd));
+    return fd;
+}
+
+INTERPOSER int dup3(int oldfd, int newfd, int flags)
+{
+    if (!st_active() || oldfd == newfd)
+        return REAL(dup3)(oldfd, newfd, flags);
+    bool inherited;
+    CORE(st_fd_private_evacuate(newfd); inherited = dup_target_is_inherited(newfd));
+    int fd = REAL(dup3)(oldfd, newfd, flags);
+    if (fd >= FIRST_TRACKED_FD && !inherited)
+        CORE(st_fd_track_dup(oldfd, fd));
+    return fd;
+}
+
+/* fcntl's third argument is an int or a pointer; passing it on as a long
+ * covers both (the x86-64 and aarch64 ABIs pass either in one register). */
+#define FCNTL_HOOK(name)                                                                   \
+    INTERPOSER int name(int fd, int cmd, ...)                                              \
+    {                                                                                      \
+        va_list ap;                                                                        \
+        va_start(ap, cmd);                                                                 \
+        long arg = va_arg(ap, long);                                                       \
+        va_end(ap);                                                                        \
+        int rc = REAL(name)(fd, cmd, arg);                                                 \
+        if (rc >= FIRST_TRACKED_FD && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) &&          \
+            st_active())                                                                   \
+            CORE(st_fd_track_dup(fd, rc));                                                 \
+        return rc;                                                                         \
+    }
+FCNTL_HOOK(fcntl)
+FCNTL_HOOK(fcntl64)
+
+/* ---- closing ---- */
+
+INTERPOSER int close(int fd)
+{
+    if (st_active()) {
+        if (ST_UNLIKELY(st_fd_is_private(fd))) {
+            errno = EBADF; /* as without strays: the program never had this fd */
+            return -1;
+        }
+        untrack(fd);
+    }
+    return REAL(close)(fd);
+}
+
+/* Closes [first, last] except strays' own fds, in pieces around them. */
+static int close_range_around_private(unsigned first, unsigned last, int flags)
+{
+    int own[4];
+    int n;
+    CORE(n = st_fd_private_in_range(first, last, own, 4));
+    if (n == 0 || (flags & CLOSE_RANGE_CLOEXEC))
+        return REAL(close_range)(first, last, flags);
+    int rc = 0;
+    unsigned from = first;
+    for (int i = 0; i < n && rc == 0; i++) {
+        if ((unsigned)own[i] > from)
+            rc = REAL(close_range)(from, (unsigned)own[i] - 1, flags);
+        from = (unsigned)own[i] + 1;
+    }
+    if (rc == 0 && from <= last && from != 0)
+        rc = REAL(close_range)(from, last, flags);
+    return rc;
+}
+
+INTERPOSER int close_range(unsigned int first, unsigned int last, int flags)
+{
+    if (!st_active() || first > last)
+        return REAL(close_range)(first, last, flags);
+    if (!(flags & CLOSE_RANGE_CLOEXEC))
+        CORE(st_fd_untrack_range(first < FIRST_TRACKED_FD ? FIRST_TRACKED_FD : first, last));
+    return close_range_around_private(first, last, flags);
+}
+
+INTERPOSER void closefrom(int lowfd)
+{
+    if (!st_active() || lowfd < 0) {
+        REAL(closefrom)(lowfd);
+        return;
+    }
+    CORE(st_fd_untrack_range(lowfd < FIRST_TRACKED_FD ? FIRST_TRACKED_FD : (unsigned)lowfd, ~0u));
+    int own[1];
+    int n;
+    CORE(n = st_fd_private_in_range((unsigned)lowfd, ~0u, own, 1));
+    if (n == 0) {
+        REAL(closefrom)(lowfd);
+        return;
+    }
+    int saved = errno;
+    if (own[0] > lowfd)
+        REAL(close_range)((unsigned)lowfd, (unsigned)own[0] - 1, 0);
+    errno = saved; /* closefrom returns nothing and sets no errno */
+    REAL(closefrom)(own[0] + 1);
+}

@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Runs fixtures under the preload and checks every JSON report they write
+against docs/report.schema.json, so the published schema stays current.
+
+usage: check-schema.py BUILD_DIR FIXTURE...   (exit 1 on the first mismatch)
+"""
+import glob
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import jsonschema
+
+
+def main():
+    build, fixtures = sys.argv[1], sys.argv[2:]
+    here = os.path.dirname(os.path.abspath(__file__))
+    with open(os.path.join(here, "..", "docs", "report.schema.json")) as f:
+        schema = json.load(f)
+    validator = jsonschema.Draft202012Validator(schema)
+    with tempfile.TemporaryDirectory() as out:
+        for name in fixtures:
+            env = dict(os.environ,
+                       LD_PRELOAD=os.path.join(build, "libstrays.so"),
+                       STRAYS_OPTIONS="format=json:log_path=%s/%s" % (out, name))
+            subprocess.run([os.path.join(build, "fixtures", name)], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+        reports = sorted(glob.glob(os.path.join(out, "*.json")))
+        if len(reports) < len(fixtures):
+            print("check-schema: %d fixtures wrote only %d reports" % (len(fixtures), len(reports)))
+            return 1
+        for path in reports:
+            with open(path) as f:
+                report = json.load(f)
+            errors = sorted(validator.iter_errors(report), key=lambda e: list(e.path))
+            if errors:
+                e = errors[0]
+                print("check-schema: %s: %s at %s" % (os.path.basename(path), e.message,
+                                                       "/".join(map(str, e.path))))
+                return 1
+        print("check-schema: %d reports match docs/report.schema.json" % len(reports))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,231 @@
+/* Per-thread wait records; see waits.h. A record is found through a
+ * thread-local pointer, so entering a wait costs a few stores and a cheap
+ * clock read. The stack at the wait is captured on entry, once per call
+ * site: a thread that waits again from where it last waited (a loop) reuses
+ * that stack. */
+#define _GNU_SOURCE
+#include "waits.h"
+
+#include "lock.h"
+#include "st.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct wait_record {
+    uint32_t seq; /* odd while the owner writes */
+    int tid;      /* 0: free for another thread */
+    uint8_t call;
+    int fd;
+    const void *object;
+    uint64_t since_ns;
+    uint64_t timeout_ns;
+    uint32_t timeouts;
+    const struct st_stack *stack;
+    /* Owner-only: the last wait, to count timeouts in a row, and the stack cache. */
+    uint8_t last_call;
+    const void *last_object;
+    uintptr_t cache_site, cache_frame;
+    const struct st_stack *cache_stack;
+    struct wait_record *next; /* all records, never unlinked */
+};
+
+static struct wait_record *all_records;
+static st_lock_t alloc_lock = ST_LOCK_INIT;
+static pthread_key_t exit_key;
+static int exit_key_state; /* 0 none, 1 creating, 2 ready */
+static ST_TLS struct wait_record *self;
+
+static const char *const call_names[] = {
+#define ST_WAIT_NAME(name, text) text,
+    ST_WAIT_CALLS(ST_WAIT_NAME)
+#undef ST_WAIT_NAME
+};
+
+const char *st_wait_call_name(enum st_wait_call call)
+{
+    return (unsigned)call < ST_WAIT_CALL_COUNT ? call_names[call] : "?";
+}
+
+bool st_wait_call_is_lock(enum st_wait_call call)
+{
+    return call == ST_WAIT_MUTEX_LOCK || call == ST_WAIT_MUTEX_TIMEDLOCK ||
+           call == ST_WAIT_MUTEX_CLOCKLOCK || call == ST_WAIT_RWLOCK_WRLOCK ||
+           call == ST_WAIT_RWLOCK_TIMEDWRLOCK || call == ST_WAIT_RWLOCK_RDLOCK ||
+           call == ST_WAIT_RWLOCK_TIMEDRDLOCK;
+}
+
+/* The thread ends: its record is free for the next thread. */
+static void on_thread_exit(void *record)
+{
+    struct wait_record *w = record;
+    __atomic_store_n(&w->call, ST_WAIT_NONE, __ATOMIC_RELAXED);
+    w->cache_site = 0;
+    w->cache_stack = NULL;
+    w->last_call = ST_WAIT_NONE;
+    w->timeouts = 0;
+    __atomic_store_n(&w->tid, 0, __ATOMIC_RELEASE);
+    self = NULL;
+}
+
+static void ensure_exit_key(void)
+{
+    int expected = 0;
+    if (__atomic_load_n(&exit_key_state, __ATOMIC_ACQUIRE) == 2)
+        return;
+    if (__atomic_compare_exchange_n(&exit_key_state, &expected, 1, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE)) {
+        int rc = pthread_key_create(&exit_key, on_thread_exit);
+        __atomic_store_n(&exit_key_state, rc == 0 ? 2 : 0, __ATOMIC_RELEASE);
+    }
+}
+
+static struct wait_record *claim_record(void)
+{
+    int tid = st_gettid();
+    for (struct wait_record *w = __atomic_load_n(&all_records, __ATOMIC_ACQUIRE); w;
+         w = w->next) {
+        int expected = 0;
+        if (__atomic_load_n(&w->tid, __ATOMIC_RELAXED) == 0 &&
+            __atomic_compare_exchange_n(&w->tid, &expected, tid, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED))
+            return w;
+    }
+    struct wait_record *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->tid = tid;
+    w->fd = -1;
+    st_lock(&alloc_lock);
+    w->next = all_records;
+    __atomic_store_n(&all_records, w, __ATOMIC_RELEASE);
+    st_unlock(&alloc_lock);
+    return w;
+}
+
+static struct wait_record *my_record(void)
+{
+    if (ST_LIKELY(self != NULL))
+        return self;
+    struct wait_record *w = claim_record();
+    if (!w)
+        return NULL;
+    ensure_exit_key();
+    if (__atomic_load_n(&exit_key_state, __ATOMIC_ACQUIRE) == 2)
+        pthread_setspecific(exit_key, w);
+    self = w;
+    return w;
+}
+
+static void write_begin(struct wait_record *w)
+{
+    __atomic_store_n(&w->seq, w->seq + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void write_end(struct wait_record *w)
+{
+    __atomic_store_n(&w->seq, w->seq + 1, __ATOMIC_RELEASE);
+}
+
+/* The stack at the wait: captured once per call site and frame. */
+static const struct st_stack *stack_at(struct wait_record *w, uintptr_t site, uintptr_t frame)
+{
+    if (w->cache_stack && w->cache_site == site && w->cache_frame == frame)
+        return w->cache_stack;
+    const struct st_stack *s = st_stack_here();
+    w->cache_site = site;
+    w->cache_frame = frame;
+    w->cache_stack = s;
+    return s;
+}
+
+void st_wait_begin(enum st_wait_call call, const void *object, int fd, uint64_t timeout_ns,
+                   uintptr_t site, uintptr_t frame)
+{
+    struct wait_record *w = my_record();
+    if (!w)
+        return;
+    const struct st_stack *stack = stack_at(w, site, frame);
+    write_begin(w);
+    if (w->last_call != call || w->last_object != object)
+        w->timeouts = 0;
+    w->call = (uint8_t)call;
+    w->object = object;
+    w->fd = fd;
+    w->since_ns = st_uptime_ns();
+    w->timeout_ns = timeout_ns;
+    w->stack = stack;
+    write_end(w);
+}
+
+void st_wait_end(bool timed_out)
+{
+    struct wait_record *w = self;
+    if (!w || w->call == ST_WAIT_NONE)
+        return;
+    write_begin(w);
+    w->timeouts = timed_out ? w->timeouts + 1 : 0;
+    w->last_call = w->call;
+    w->last_object = w->object;
+    w->call = ST_WAIT_NONE;
+    write_end(w);
+}
+
+void st_wait_reset_timeouts(void)
+{
+    struct wait_record *w = self;
+    if (w)
+        w->last_call = ST_WAIT_NONE;
+}
+
+static bool read_record(const struct wait_record *w, struct st_wait_view *v)
+{
+    for (int tries = 0; tries < 1000; tries++) {
+        uint32_t before = __atomic_load_n(&w->seq, __ATOMIC_ACQUIRE);
+        if (before & 1)
+            continue;
+        v->tid = __atomic_load_n(&w->tid, __ATOMIC_RELAXED);
+        v->call = (enum st_wait_call)__atomic_load_n(&w->call, __ATOMIC_RELAXED);
+        v->object = w->object;
+        v->fd = w->fd;
+        v->since_ns = w->since_ns;
+        v->timeout_ns = w->timeout_ns;
+        v->timeouts = w->timeouts;
+        v->stack = w->stack;
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&w->seq, __ATOMIC_RELAXED) == before)
+            return v->tid != 0 && v->call != ST_WAIT_NONE;
+    }
+    return false; /* its owner keeps writing: it is not stuck */
+}
+
+int st_wait_foreach(void (*fn)(const struct st_wait_view *, void *), void *ctx)
+{
+    int n = 0;
+    for (struct wait_record *w = __atomic_load_n(&all_records, __ATOMIC_ACQUIRE); w;
+         w = w->next) {
+        struct st_wait_view v;
+        if (read_record(w, &v)) {
+            fn(&v, ctx);
+            n++;
+        }
+    }
+    return n;
+}
+
+void st_wait_after_fork_child(void)
+{
+    st_lock_reset(&alloc_lock);
+    for (struct wait_record *w = all_records; w; w = w->next) {
+        if (w == self) {
+            w->tid = st_gettid();
+            w->seq &= ~1u;
+            continue;
+        }
+        w->call = ST_WAIT_NONE;
+        w->seq = 0;
+        w->tid = 0;
+    }
+}

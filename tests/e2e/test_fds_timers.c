@@ -1,0 +1,283 @@
+/* End-to-end: fds and POSIX timers left open at exit, each with where it
+ * was made, and the clean twins (closed behind every kind of close, ids
+ * reused at once) that must report nothing. */
+#define _GNU_SOURCE
+#include "e2e.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct st_report *only_report(const struct e2e_run *run)
+{
+    cr_assert_eq(run->nreports, 1, "expected one report, got %d; stderr:\n%s", run->nreports,
+                 run->err);
+    return &run->reports[0];
+}
+
+static const struct st_report_fd *fd_of_kind(const struct st_report *r, const char *kind)
+{
+    for (uint32_t i = 0; i < r->nfds; i++)
+        if (!strcmp(r->fds[i].kind, kind))
+            return &r->fds[i];
+    return NULL;
+}
+
+static void assert_clean(const struct e2e_run *run, const char *what)
+{
+    const struct st_report *r = only_report(run);
+    cr_assert_eq(run->status, 0, "%s: status %d; stderr:\n%s", what, run->status, run->err);
+    cr_assert_eq(r->nthreads + r->ntimers + r->nfds, 0,
+                 "%s: %u threads, %u timers, %u fds reported (first fd %d %s)", what,
+                 r->nthreads, r->ntimers, r->nfds, r->nfds ? r->fds[0].fd : -1,
+                 r->nfds ? r->fds[0].target : "");
+}
+
+Test(fds, fd_leaked_on_error_path_is_reported_with_path_and_site)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/fd_error_path_leak", NULL, NULL);
+    const struct st_report *r = only_report(&run);
+    cr_assert_eq(run.status, 23);
+    cr_assert_str_eq(run.out, "setting: -1\n");
+    cr_assert_eq(r->nfds, 1);
+    cr_assert_eq(r->ntimers, 0);
+    const struct st_report_fd *f = &r->fds[0];
+    cr_assert_eq(f->fd, 3, "the program's first fd, as without strays");
+    cr_assert_str_eq(f->kind, "file");
+    cr_assert_str_eq(f->target, "/etc/hostname");
+    cr_assert_null(f->stream);
+    cr_assert_eq(f->tid, r->pid);
+    cr_assert_eq(e2e_frame_of(r, f->created_by, "read_setting"), 0);
+    const struct st_frame *fr = &r->stacks[f->created_by].frames[0];
+    cr_assert_eq(fr->line, 9, "the open() line");
+    e2e_free(&run);
+}
+
+Test(fds, unclosed_fopen_and_opendir_are_reported_with_their_streams)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/fd_fopen_opendir", NULL, NULL);
+    const struct st_report *r = only_report(&run);
+    cr_assert_eq(run.status, 23);
+    cr_assert_eq(r->nfds, 2);
+    const struct st_report_fd *file = fd_of_kind(r, "file"), *dir = fd_of_kind(r, "dir");
+    cr_assert_not_null(file);
+    cr_assert_not_null(dir);
+    cr_assert_str_eq(file->target, "/etc/passwd");
+    cr_assert_str_eq(file->stream, "FILE");
+    cr_assert_neq(file->stream_address, 0);
+    cr_assert_eq(e2e_frame_of(r, file->created_by, "open_log"), 0);
+    cr_assert_str_eq(dir->target, "/etc");
+    cr_assert_str_eq(dir->stream, "DIR");
+    cr_assert_eq(e2e_frame_of(r, dir->created_by, "scan_dir"), 0);
+    e2e_free(&run);
+}
+
+Test(fds, one_end_of_socketpair_and_of_pipe_are_reported)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/fd_socketpair_pipe_ends", NULL, NULL);
+    const struct st_report *r = only_report(&run);
+    cr_assert_eq(r->nfds, 2);
+    const struct st_report_fd *sock = fd_of_kind(r, "socket"), *pipe = fd_of_kind(r, "pipe");
+    cr_assert_not_null(sock);
+    cr_assert_not_null(pipe);
+    cr_assert_eq(sock->fd, 3);
+    cr_assert_eq(pipe->fd, 6, "write end of the pipe");
+    cr_assert(!strncmp(sock->target, "socket:[", 8), "%s", sock->target);
+    cr_assert_not_null(strstr(sock->target, "unix stream"), "%s", sock->target);
+    cr_assert(!strncmp(pipe->target, "pipe:[", 6), "%s", pipe->target);
+    char expect[64];
+    snprintf(expect, sizeof expect, "kept socket 3 and pipe write end 6\n");
+    cr_assert_str_eq(run.out, expect);
+    e2e_free(&run);
+}
+
+Test(fds, epoll_eventfd_and_timerfd_each_reported_once)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/fd_epoll_eventfd_timerfd", NULL, NULL);
+    const struct st_report *r = only_report(&run);
+    cr_assert_eq(r->nfds, 2, "epoll and eventfd; the timerfd is a timer");
+    cr_assert_not_null(fd_of_kind(r, "epoll"));
+    cr_assert_not_null(fd_of_kind(r, "eventfd"));
+    cr_assert_str_eq(fd_of_kind(r, "eventfd")->target, "anon_inode:[eventfd]");
+    cr_assert_eq(r->ntimers, 1);
+    const struct st_report_timer *t = &r->timers[0];
+    cr_assert_eq(t->fd, 5);
+    cr_assert_str_eq(t->id, "fd:5");
+    cr_assert_str_eq(t->clock, "CLOCK_MONOTONIC");
+    cr_assert_str_eq(t->notify, "fd");
+    cr_assert_eq(t->armed, true);
+    cr_assert_eq(t->interval_ns, 250000000u);
+    cr_assert(e2e_stack_has(r, t->created_by, "main"));
+    e2e_free(&run);
+}
+
+Test(fds, kept_dup_is_a_leak_but_dup2_onto_stdout_is_not)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/fd_dup_kept", NULL, NULL);
+    const struct st_report *r = only_report(&run);
+    cr_assert_eq(r->nfds, 1);
+    cr_assert_eq(r->fds[0].fd, 4);
+    cr_assert_str_eq(r->fds[0].target, "/dev/null");
+    cr_assert_str_eq(r->fds[0].kind, "file");
+    cr_assert_str_eq(run.out, "", "stdout went to /dev/null");
+    e2e_free(&run);
+}
+
+Test(fds, close_range_and_closefrom_leave_nothing)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/fd_close_range", NULL, NULL);
+    assert_clean(&run, "close_range");
+    cr_assert_str_eq(run.out, "closed 3..102\n");
+    e2e_free(&run);
+}
+
+Test(fds, daemon_closing_every_fd_still_gets_its_report)
+{
+    static const char *const hows[] = {"closefrom", "loop", "dup2", "stderr"};
+    for (size_t i = 0; i < sizeof hows / sizeof hows[0]; i++) {
+        struct e2e_run run;
+        const char *args[] = {hows[i], NULL};
+        e2e_run(&run, "fixtures/fd_daemon_closes_all", NULL, args);
+        const struct st_report *r = only_report(&run);
+        cr_assert_eq(run.status, 23, "%s: status %d", hows[i], run.status);
+        cr_assert_eq(r->nfds, 1, "%s: %u fds", hows[i], r->nfds);
+        cr_assert_str_eq(r->fds[0].target, "/dev/null");
+        cr_assert(e2e_stack_has(r, r->fds[0].created_by, "main"));
+        e2e_free(&run);
+    }
+}
+
+Test(fds, daemon_closing_every_fd_still_gets_its_report_on_stderr)
+{
+    struct e2e_run run;
+    const char *args[] = {"loop", NULL};
+    e2e_run_raw(&run, "fixtures/fd_daemon_closes_all", "", args, true);
+    cr_assert_eq(run.status, 23);
+    cr_assert_not_null(strstr(run.err, "1 fd (file /dev/null) opened at:"), "%s", run.err);
+    cr_assert_not_null(strstr(run.err, "strays: 1 leaked fd in 1 group"), "%s", run.err);
+    e2e_free(&run);
+}
+
+Test(fds, forked_child_reports_its_own_fd_and_parent_nothing)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/fd_fork_child_leak", NULL, NULL);
+    cr_assert_eq(run.nreports, 2, "stderr:\n%s", run.err);
+    cr_assert_eq(run.status, 0);
+    int child_pid = 0;
+    cr_assert_eq(sscanf(run.out, "child %d exited 23", &child_pid), 1, "%s", run.out);
+    const struct st_report *child = e2e_report(&run, child_pid);
+    cr_assert_not_null(child);
+    cr_assert_eq(child->nfds, 1);
+    cr_assert_str_eq(child->fds[0].target, "/etc/hostname");
+    cr_assert_eq(e2e_frame_of(child, child->fds[0].created_by, "child_work"), 0);
+    for (int i = 0; i < run.nreports; i++)
+        if (run.reports[i].pid != child_pid)
+            cr_assert_eq(run.reports[i].nfds + run.reports[i].ntimers + run.reports[i].nthreads,
+                         0, "the parent leaked nothing");
+    e2e_free(&run);
+}
+
+Test(fds, clean_program_using_every_kind_reports_nothing)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/fd_timer_clean", NULL, NULL);
+    /* popen's shell is preloaded too and writes its own (clean) report. */
+    cr_assert_eq(run.nreports, 2, "stderr:\n%s", run.err);
+    const struct st_report *r = e2e_main_report(&run, "fixtures/fd_timer_clean");
+    cr_assert_not_null(r);
+    cr_assert_eq(r->nthreads + r->ntimers + r->nfds, 0, "%u fds (first %d %s), %u timers",
+                 r->nfds, r->nfds ? r->fds[0].fd : -1, r->nfds ? r->fds[0].target : "",
+                 r->ntimers);
+    for (int i = 0; i < run.nreports; i++)
+        cr_assert_eq(st_report_leak_count(&run.reports[i]), 0);
+    cr_assert_eq(run.status, 0);
+    cr_assert_str_eq(run.out, "clean\n");
+    e2e_free(&run);
+}
+
+Test(fds, clean_program_prints_nothing_on_stderr)
+{
+    struct e2e_run run;
+    e2e_run_raw(&run, "fixtures/fd_timer_clean", "", NULL, true);
+    cr_assert_eq(run.status, 0);
+    cr_assert_str_eq(run.err, "");
+    e2e_free(&run);
+}
+
+Test(fds, track_option_turns_fd_tracking_off)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/fd_error_path_leak", "track=threads,timers", NULL);
+    const struct st_report *r = only_report(&run);
+    cr_assert_eq(run.status, 0, "%s", run.err);
+    cr_assert_eq(r->nfds, 0);
+    cr_assert_str_eq(run.err, "");
+    e2e_free(&run);
+}
+
+Test(timers, periodic_timer_never_deleted_is_reported_armed_with_interval)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/timer_periodic_leak", NULL, NULL);
+    const struct st_report *r = only_report(&run);
+    cr_assert_eq(run.status, 23);
+    cr_assert_str_eq(run.out, "ticked\n");
+    cr_assert_eq(r->ntimers, 1, "the deleted one-shot timer is not reported");
+    cr_assert_eq(r->nfds, 0);
+    const struct st_report_timer *t = &r->timers[0];
+    cr_assert(!strncmp(t->id, "0x", 2));
+    cr_assert_str_eq(t->clock, "CLOCK_MONOTONIC");
+    cr_assert_str_eq(t->notify, "signal:SIGALRM");
+    cr_assert_eq(t->armed, true);
+    cr_assert_eq(t->interval_ns, 50000000u);
+    cr_assert_eq(t->fd, -1);
+    cr_assert_eq(t->tid, r->pid);
+    cr_assert_eq(e2e_frame_of(r, t->created_by, "start_ticker"), 0);
+    e2e_free(&run);
+}
+
+Test(timers, two_thousand_timers_created_and_deleted_report_nothing)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/timer_churn_clean", NULL, NULL);
+    assert_clean(&run, "timer churn");
+    e2e_free(&run);
+}
+
+Test(timers, track_option_turns_timer_tracking_off)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/timer_periodic_leak", "track=threads,fds", NULL);
+    const struct st_report *r = only_report(&run);
+    cr_assert_eq(r->ntimers, 0);
+    cr_assert_eq(run.status, 0);
+    e2e_free(&run);
+}
+
+Test(timers, old_glibc_2_2_5_timer_abi_is_forwarded_and_tracked)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/timer_compat_abi", NULL, NULL);
+    const struct st_report *r = only_report(&run);
+    cr_assert_eq(run.status, 23, "status %d; stderr:\n%s", run.status, run.err);
+    int a = -1, b = -1;
+    cr_assert_eq(sscanf(run.out, "old ids %d %d", &a, &b), 2, "%s", run.out);
+    cr_assert_eq(r->ntimers, 1);
+    char id[16];
+    snprintf(id, sizeof id, "0x%x", b);
+    cr_assert_str_eq(r->timers[0].id, id, "the old ABI's integer id");
+    cr_assert_str_eq(r->timers[0].clock, "CLOCK_REALTIME");
+    cr_assert_str_eq(r->timers[0].notify, "none");
+    cr_assert_eq(r->timers[0].armed, true);
+    cr_assert_eq(r->timers[0].interval_ns, 2000000000u);
+    e2e_free(&run);
+}
