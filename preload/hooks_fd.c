@@ -297,18 +297,27 @@ INTERPOSER int socketpair(int domain, int type, int protocol, int sv[2])
     return rc;
 }
 
+/* accept waits for a connection, then creates an fd. */
 INTERPOSER int accept(int sockfd, struct sockaddr *addr, socklen_t *len)
 {
+    if (!st_active())
+        return hide_own(REAL(accept)(sockfd, addr, len));
+    WAIT_BEGIN(ST_WAIT_ACCEPT, NULL, sockfd, 0);
     int fd = REAL(accept)(sockfd, addr, len);
-    if (fd >= 0 && st_active())
+    WAIT_END(false);
+    if (fd >= 0)
         track(fd, ST_FD_SOCKET, NULL);
     return fd;
 }
 
 INTERPOSER int accept4(int sockfd, struct sockaddr *addr, socklen_t *len, int flags)
 {
+    if (!st_active())
+        return hide_own(REAL(accept4)(sockfd, addr, len, flags));
+    WAIT_BEGIN(ST_WAIT_ACCEPT4, NULL, sockfd, 0);
     int fd = REAL(accept4)(sockfd, addr, len, flags);
-    if (fd >= 0 && st_active())
+    WAIT_END(false);
+    if (fd >= 0)
         track(fd, ST_FD_SOCKET, NULL);
     return fd;
 }
@@ -416,8 +425,12 @@ INTERPOSER int timerfd_create(int clock, int flags)
 /* fds passed over a unix socket (SCM_RIGHTS) are new in this process. */
 INTERPOSER ssize_t recvmsg(int sockfd, struct msghdr *msg, int flags)
 {
+    if (!st_active())
+        return REAL(recvmsg)(sockfd, msg, flags);
+    WAIT_BEGIN(ST_WAIT_RECVMSG, NULL, sockfd, 0);
     ssize_t n = REAL(recvmsg)(sockfd, msg, flags);
-    if (n < 0 || !msg || !msg->msg_controllen || !st_active())
+    WAIT_END(false);
+    if (n < 0 || !msg || !msg->msg_controllen)
         return n;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)

@@ -1,8 +1,8 @@
 /* Interposers for the calls a thread blocks in. Each records the wait on
  * entry and clears it on return (src/waits.c); a report reads what every
- * thread is waiting for. A lock that is free is taken with the real trylock
- * first and records nothing: the uncontended path stays as cheap as the
- * real call. pthread_cond_wait and _timedwait exist in two ABIs (the old
+ * thread is waiting for. A lock that is free goes straight to the real
+ * call (after a look at its lock word, or through the real trylock) and
+ * records nothing: the uncontended path stays as cheap as the real call. pthread_cond_wait and _timedwait exist in two ABIs (the old
  * GLIBC_2.2.5 condition variable and the GLIBC_2.3.2 one); each has its
  * own hook forwarding to the same version. */
 #define _GNU_SOURCE
@@ -84,17 +84,25 @@ INTERPOSER int pthread_cond_clockwait(pthread_cond_t *cond, pthread_mutex_t *mut
 
 /* ---- locks: the free case goes straight through ---- */
 
-INTERPOSER int pthread_mutex_lock(pthread_mutex_t *mutex)
+static __attribute__((noinline)) int lock_contended(pthread_mutex_t *mutex)
 {
-    /* trylock gives what lock would for a free, a recursive or a robust
-     * mutex; only EBUSY means this thread would wait. */
-    int rc = REAL(pthread_mutex_trylock)(mutex);
-    if (ST_LIKELY(rc != EBUSY) || !st_active())
-        return rc != EBUSY ? rc : REAL(pthread_mutex_lock)(mutex);
+    if (!st_active())
+        return REAL(pthread_mutex_lock)(mutex);
     WAIT_BEGIN(ST_WAIT_MUTEX_LOCK, mutex, -1, 0);
-    rc = REAL(pthread_mutex_lock)(mutex);
+    int rc = REAL(pthread_mutex_lock)(mutex);
     WAIT_END(false);
     return rc;
+}
+
+/* The hottest hook of all. A free mutex has a zero lock word (glibc's
+ * __data.__lock, for every mutex kind): then the real lock is a tail call
+ * and nothing is recorded. Anything else (held, or held by this thread
+ * for a recursive relock) records a wait around the real call. */
+INTERPOSER int pthread_mutex_lock(pthread_mutex_t *mutex)
+{
+    if (ST_LIKELY(__atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED) == 0))
+        return REAL(pthread_mutex_lock)(mutex);
+    return lock_contended(mutex);
 }
 
 INTERPOSER int pthread_mutex_timedlock(pthread_mutex_t *mutex, const struct timespec *abstime)
@@ -152,13 +160,13 @@ RWLOCK_TIMED_HOOK(pthread_rwlock_timedrdlock, pthread_rwlock_tryrdlock,
 RWLOCK_TIMED_HOOK(pthread_rwlock_timedwrlock, pthread_rwlock_trywrlock,
                   ST_WAIT_RWLOCK_TIMEDWRLOCK)
 
+/* A spinlock is an int, zero when free. */
 INTERPOSER int pthread_spin_lock(pthread_spinlock_t *lock)
 {
-    int rc = REAL(pthread_spin_trylock)(lock);
-    if (rc != EBUSY || !st_active())
-        return rc != EBUSY ? rc : REAL(pthread_spin_lock)(lock);
+    if (ST_LIKELY(__atomic_load_n(lock, __ATOMIC_RELAXED) == 0) || !st_active())
+        return REAL(pthread_spin_lock)(lock);
     WAIT_BEGIN(ST_WAIT_SPIN_LOCK, (const void *)lock, -1, 0);
-    rc = REAL(pthread_spin_lock)(lock);
+    int rc = REAL(pthread_spin_lock)(lock);
     WAIT_END(false);
     return rc;
 }

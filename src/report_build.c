@@ -244,6 +244,8 @@ int st_report_build(struct st_report *r, const char *reason, int exit_status, bo
     struct st_stack_index si = {.arena = &r->arena};
     fill_threads(r, &copy, &si);
     st_report_collect_waits(r, &si);
+    if (!strcmp(reason, "exit") || !strcmp(reason, "crash"))
+        st_report_collect_current_stacks(r, &si);
     fill_untracked(r);
     st_report_collect_objects(r, &si);
     fill_stacks(r, &si, symbolize);

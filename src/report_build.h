@@ -36,5 +36,9 @@ const char *st_report_fd_target(int fd, struct st_arena *a);
  * what, since when, the stack at the wait, a lock's holder) and finds the
  * cycles of threads waiting on each other's locks (report_waits.c). */
 void st_report_collect_waits(struct st_report *r, struct st_stack_index *si);
+/* The current stacks of the report's running threads that are in no hooked
+ * wait, unwound by each thread in a signal handler: only for reports where
+ * a signal cannot hurt (exit, crash), never in live dumps. */
+void st_report_collect_current_stacks(struct st_report *r, struct st_stack_index *si);
 
 #endif

@@ -205,6 +205,16 @@ static void write_group(struct st_out *o, const struct st_report *r, const uint3
         write_stack(o, r, g->created_by);
         st_out_char(o, '\n');
         return;
+    } else if (g->stack >= 0) {
+        /* Running, with the stack it was at when asked (exit, crash). */
+        st_out_str(o, st_report_thread_state_name(g->state));
+        st_out_str(o, ", now at:\n");
+        write_thread_list(o, r, order, g);
+        write_stack(o, r, g->stack);
+        st_out_str(o, "  created at:\n");
+        write_stack(o, r, g->created_by);
+        st_out_char(o, '\n');
+        return;
     } else {
         st_out_str(o, st_report_thread_state_name(g->state));
         st_out_str(o, ", created at:\n");

@@ -8,6 +8,7 @@
 #include "options.h"
 #include "report_build.h"
 #include "st.h"
+#include "thread_stacks.h"
 #include "waits.h"
 
 #include <pthread.h>
@@ -162,4 +163,23 @@ void st_report_collect_waits(struct st_report *r, struct st_stack_index *si)
         t->stack = st_stack_index_of(si, v->stack);
     }
     find_deadlocks(r, &c);
+}
+
+void st_report_collect_current_stacks(struct st_report *r, struct st_stack_index *si)
+{
+    int *tids = st_arena_alloc(&r->arena, (r->nthreads + 1) * sizeof *tids);
+    uint32_t *which = st_arena_alloc(&r->arena, (r->nthreads + 1) * sizeof *which);
+    const struct st_stack **stacks = st_arena_alloc(&r->arena, (r->nthreads + 1) * sizeof *stacks);
+    if (!tids || !which || !stacks)
+        return;
+    int n = 0;
+    for (uint32_t i = 0; i < r->nthreads; i++)
+        if (r->threads[i].state == ST_RT_RUNNING && r->threads[i].stack < 0) {
+            tids[n] = r->threads[i].tid;
+            which[n++] = i;
+        }
+    st_thread_stacks_capture(tids, n, stacks, 200);
+    for (int k = 0; k < n; k++)
+        if (stacks[k])
+            r->threads[which[k]].stack = st_stack_index_of(si, stacks[k]);
 }

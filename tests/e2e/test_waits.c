@@ -179,3 +179,21 @@ Test(waits, clean_program_whose_threads_all_wake_reports_nothing)
     cr_assert_str_eq(run.out, "clean\n");
     e2e_free(&run);
 }
+
+Test(waits, running_thread_gets_its_current_stack_at_exit)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/thread_busy_spinner", NULL, NULL);
+    const struct st_report *r = only_report(&run);
+    cr_assert_eq(run.status, 23);
+    cr_assert_str_eq(run.out, "done\n");
+    const struct st_report_thread *spinner = e2e_thread_named(r, "spinner");
+    const struct st_report_thread *deaf = e2e_thread_named(r, "deaf-spinner");
+    cr_assert_not_null(spinner);
+    cr_assert_not_null(deaf);
+    cr_assert_eq(spinner->state, ST_RT_RUNNING);
+    cr_assert_geq(spinner->stack, 0, "unwound in its signal handler");
+    cr_assert_eq(e2e_frame_of(r, spinner->stack, "spin"), 0, "the stack starts where it spins");
+    cr_assert_eq(deaf->stack, -1, "blocks every signal: no stack, and no hang");
+    e2e_free(&run);
+}

@@ -1,0 +1,157 @@
+/* Current stacks of running threads, taken by the threads themselves in a
+ * signal handler; see thread_stacks.h. The handler stays installed once
+ * set (a signal still pending in a thread that blocks it must never meet
+ * the default action, which would kill the process); a signal strays did
+ * not ask for goes on to the program's own handler for it, if any. The
+ * handler only unwinds into a buffer prepared for its thread: no locks, no
+ * allocation. Interning happens afterwards, in the asking thread. */
+#define _GNU_SOURCE
+#include "thread_stacks.h"
+
+#include "options.h"
+#include "st.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+struct request {
+    int tid;
+    int done; /* 0 asked, 1 answered, -1 busy inside strays */
+    int depth;
+    uintptr_t frames[ST_STACK_MAX];
+};
+
+static struct request *requests;
+static int nrequests;
+static struct sigaction program_action;
+static int handler_installed;
+
+int st_thread_stack_signal(void) { return SIGRTMAX - 3; }
+
+static void chain(int sig, siginfo_t *info, void *ucontext)
+{
+    if (program_action.sa_flags & SA_SIGINFO) {
+        if (program_action.sa_sigaction)
+            program_action.sa_sigaction(sig, info, ucontext);
+    } else if (program_action.sa_handler != SIG_IGN && program_action.sa_handler != SIG_DFL &&
+               program_action.sa_handler) {
+        program_action.sa_handler(sig);
+    }
+}
+
+/* Drops the frames of the signal delivery itself: the stack starts at the
+ * instruction the thread was interrupted at. */
+static int from_interrupted_pc(uintptr_t *frames, int depth, const ucontext_t *uc)
+{
+    uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    for (int i = 0; i < depth; i++)
+        if (frames[i] == pc) {
+            memmove(frames, frames + i, (size_t)(depth - i) * sizeof *frames);
+            return depth - i;
+        }
+    return depth;
+}
+
+static void on_signal(int sig, siginfo_t *info, void *ucontext)
+{
+    int saved = errno;
+    struct request *req = NULL;
+    int tid = st_gettid();
+    struct request *all = __atomic_load_n(&requests, __ATOMIC_ACQUIRE);
+    int n = __atomic_load_n(&nrequests, __ATOMIC_ACQUIRE);
+    for (int i = 0; all && i < n; i++)
+        if (all[i].tid == tid && __atomic_load_n(&all[i].done, __ATOMIC_ACQUIRE) == 0)
+            req = &all[i];
+    if (!req || info->si_code != SI_TKILL || info->si_pid != getpid()) {
+        errno = saved;
+        chain(sig, info, ucontext);
+        return;
+    }
+    if (st_guard_depth > 0) {
+        /* Inside strays (maybe holding the intern table's lock): no unwinding here. */
+        __atomic_store_n(&req->done, -1, __ATOMIC_RELEASE);
+    } else {
+        st_guard_enter();
+        int depth = st_stack_capture(req->frames, st_opt.stack_depth + 8);
+        req->depth = from_interrupted_pc(req->frames, depth, ucontext);
+        if (req->depth > st_opt.stack_depth)
+            req->depth = st_opt.stack_depth;
+        st_guard_leave();
+        __atomic_store_n(&req->done, 1, __ATOMIC_RELEASE);
+    }
+    errno = saved;
+}
+
+static int install_handler(void)
+{
+    if (handler_installed)
+        return 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_signal;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+    sigfillset(&sa.sa_mask);
+    if (sigaction(st_thread_stack_signal(), &sa, &program_action) != 0)
+        return -errno;
+    handler_installed = 1;
+    return 0;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out, int timeout_ms)
+{
+    for (int i = 0; i < n; i++)
+        out[i] = NULL;
+    if (n <= 0 || install_handler() != 0)
+        return 0;
+    struct request *reqs = calloc((size_t)n, sizeof *reqs);
+    if (!reqs)
+        return 0;
+    for (int i = 0; i < n; i++)
+        reqs[i].tid = tids[i];
+    __atomic_store_n(&nrequests, n, __ATOMIC_RELEASE);
+    __atomic_store_n(&requests, reqs, __ATOMIC_RELEASE);
+    pid_t pid = getpid();
+    for (int i = 0; i < n; i++)
+        if (syscall(SYS_tgkill, pid, tids[i], st_thread_stack_signal()) != 0)
+            reqs[i].done = -1; /* gone already */
+    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+    int answered = 0;
+    for (;;) {
+        int pending = 0;
+        for (int i = 0; i < n; i++)
+            pending += __atomic_load_n(&reqs[i].done, __ATOMIC_ACQUIRE) == 0;
+        if (!pending || now_ms() >= deadline)
+            break;
+        struct timespec pause = {0, 1000000};
+        nanosleep(&pause, NULL);
+    }
+    /* Withdraw the requests; a handler already past the lookup may still
+     * write, so the buffers are kept (not freed) if any answer is missing. */
+    __atomic_store_n(&requests, NULL, __ATOMIC_RELEASE);
+    __atomic_store_n(&nrequests, 0, __ATOMIC_RELEASE);
+    bool all_answered = true;
+    for (int i = 0; i < n; i++) {
+        int done = __atomic_load_n(&reqs[i].done, __ATOMIC_ACQUIRE);
+        if (done == 1) {
+            out[i] = st_stack_intern(reqs[i].frames, reqs[i].depth);
+            answered++;
+        }
+        all_answered &= done != 0;
+    }
+    if (all_answered)
+        free(reqs);
+    return answered;
+}
