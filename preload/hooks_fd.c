@@ -524,9 +524,9 @@ INTERPOSER int close(int fd)
 /* Closes [first, last] except strays' own fds, in pieces around them. */
 static int close_range_around_private(unsigned first, unsigned last, int flags)
 {
-    int own[4];
+    int own[8];
     int n;
-    CORE(n = st_fd_private_in_range(first, last, own, 4));
+    CORE(n = st_fd_private_in_range(first, last, own, 8));
     if (n == 0 || (flags & CLOSE_RANGE_CLOEXEC))
         return REAL(close_range)(first, last, flags);
     int rc = 0;
@@ -557,16 +557,21 @@ INTERPOSER void closefrom(int lowfd)
         return;
     }
     CORE(st_fd_untrack_range(lowfd < FIRST_TRACKED_FD ? FIRST_TRACKED_FD : (unsigned)lowfd, ~0u));
-    int own[1];
+    int own[8];
     int n;
-    CORE(n = st_fd_private_in_range((unsigned)lowfd, ~0u, own, 1));
+    CORE(n = st_fd_private_in_range((unsigned)lowfd, ~0u, own, 8));
     if (n == 0) {
         REAL(closefrom)(lowfd);
         return;
     }
+    /* The gaps between strays' fds, then everything above the last. */
     int saved = errno;
-    if (own[0] > lowfd)
-        REAL(close_range)((unsigned)lowfd, (unsigned)own[0] - 1, 0);
+    unsigned from = (unsigned)lowfd;
+    for (int i = 0; i < n; i++) {
+        if ((unsigned)own[i] > from)
+            REAL(close_range)(from, (unsigned)own[i] - 1, 0);
+        from = (unsigned)own[i] + 1;
+    }
     errno = saved; /* closefrom returns nothing and sets no errno */
-    REAL(closefrom)(own[0] + 1);
+    REAL(closefrom)((int)from);
 }

@@ -5,6 +5,10 @@
 #define _GNU_SOURCE
 #include "interpose.h"
 
-__attribute__((constructor)) static void strays_preload_init(void) { (void)st_active(); }
+__attribute__((constructor)) static void strays_preload_init(void)
+{
+    if (st_active())
+        st_runtime_start_services();
+}
 
 __attribute__((destructor)) static void strays_preload_fini(void) { st_runtime_at_unload(); }

@@ -48,28 +48,82 @@ void st_log_init(void)
 
 int st_log_fd(void) { return log_fd; }
 
-bool st_fd_is_private(int fd) { return fd >= 0 && fd == __atomic_load_n(&log_fd, __ATOMIC_RELAXED); }
+/* strays' own long-lived fds besides the log: the watchdog's eventfd. */
+#define MAX_PRIVATE 4
+static int private_fds[MAX_PRIVATE] = {-1, -1, -1, -1};
 
-void st_fd_private_evacuate(int fd)
+int st_fd_add_private(int fd)
 {
-    if (!st_fd_is_private(fd))
-        return;
+    for (int i = 0; i < MAX_PRIVATE; i++) {
+        int expected = -1;
+        if (__atomic_compare_exchange_n(&private_fds[i], &expected, fd, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_RELAXED))
+            return i;
+    }
+    return -1;
+}
+
+int st_fd_private(int slot)
+{
+    return slot >= 0 && slot < MAX_PRIVATE ? __atomic_load_n(&private_fds[slot], __ATOMIC_RELAXED)
+                                           : -1;
+}
+
+bool st_fd_is_private(int fd)
+{
+    if (fd < 0)
+        return false;
+    if (fd == __atomic_load_n(&log_fd, __ATOMIC_RELAXED))
+        return true;
+    for (int i = 0; i < MAX_PRIVATE; i++)
+        if (fd == __atomic_load_n(&private_fds[i], __ATOMIC_RELAXED))
+            return true;
+    return false;
+}
+
+/* Moves private fd away (dup elsewhere) and returns the new number. */
+static int move_fd(int fd)
+{
     long moved = st_sys_fcntl(fd, F_DUPFD_CLOEXEC, st_private_fd_floor());
     if (moved < 0 || moved == fd)
         moved = st_sys_fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    return moved < 0 ? -1 : (int)moved;
+}
+
+int st_fd_private_evacuate(int fd)
+{
+    if (!st_fd_is_private(fd))
+        return fd;
+    int moved = move_fd(fd);
     /* The old number is the program's now; it is closed by the call that
      * takes it (dup2 replaces it atomically). */
-    __atomic_store_n(&log_fd, moved < 0 ? -1 : (int)moved, __ATOMIC_RELAXED);
+    if (fd == __atomic_load_n(&log_fd, __ATOMIC_RELAXED))
+        __atomic_store_n(&log_fd, moved, __ATOMIC_RELAXED);
+    for (int i = 0; i < MAX_PRIVATE; i++)
+        if (fd == __atomic_load_n(&private_fds[i], __ATOMIC_RELAXED))
+            __atomic_store_n(&private_fds[i], moved, __ATOMIC_RELAXED);
+    return moved;
 }
 
 int st_fd_private_in_range(unsigned first, unsigned last, int *out, int max)
 {
-    int fd = __atomic_load_n(&log_fd, __ATOMIC_RELAXED);
-    if (fd >= 0 && max > 0 && (unsigned)fd >= first && (unsigned)fd <= last) {
-        out[0] = fd;
-        return 1;
-    }
-    return 0;
+    int candidates[MAX_PRIVATE + 1], n = 0;
+    candidates[n++] = __atomic_load_n(&log_fd, __ATOMIC_RELAXED);
+    for (int i = 0; i < MAX_PRIVATE; i++)
+        candidates[n++] = __atomic_load_n(&private_fds[i], __ATOMIC_RELAXED);
+    int found = 0;
+    for (int i = 0; i < n; i++)
+        if (candidates[i] >= 0 && (unsigned)candidates[i] >= first &&
+            (unsigned)candidates[i] <= last && found < max)
+            out[found++] = candidates[i];
+    /* Increasing order, for closing the gaps between them. */
+    for (int i = 1; i < found; i++)
+        for (int j = i; j > 0 && out[j - 1] > out[j]; j--) {
+            int t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+        }
+    return found;
 }
 
 void st_logf(const char *fmt, ...)

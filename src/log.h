@@ -19,8 +19,14 @@ int st_fd_hide(int fd);
  * does not know these exist: closing one must look as it would without
  * strays (EBADF), and replacing one (dup2 onto it) moves strays' copy away. */
 bool st_fd_is_private(int fd);
-/* Moves strays' own fd away from fd (the program is about to take it). */
-void st_fd_private_evacuate(int fd);
+/* Moves strays' own fd away from fd (the program is about to take it);
+ * returns where it went (fd itself if it was not strays'). */
+int st_fd_private_evacuate(int fd);
+/* Registers another of strays' own fds (the watchdog's eventfd); returns
+ * its slot, or -1. The fd may move (see evacuate): read it back with
+ * st_fd_private(slot) each time. */
+int st_fd_add_private(int fd);
+int st_fd_private(int slot);
 /* strays' own fds in [first, last], in increasing order; returns how many. */
 int st_fd_private_in_range(unsigned first, unsigned last, int *out, int max);
 

@@ -1,12 +1,14 @@
 /* Parsing of STRAYS_OPTIONS, driven by options.def. Syntax as in the
  * sanitizers: pairs separated by ':', ',' or white space; a value may be
  * quoted with ' or " to hold those characters (log_path="/tmp/a:b"). */
+#define _GNU_SOURCE /* sigabbrev_np */
 #include "options.h"
 
 #include "log.h"
 #include "sys.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +118,53 @@ static const char *parse_duration(const char *v, uint64_t *out)
     return expected;
 }
 
+static const char *parse_signal(const char *v, int *out)
+{
+    const char *expected = "expected a signal name such as SIGUSR1 or USR2, a number, or 0";
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (*v && !*end) {
+        if (errno || n < 0 || n >= NSIG || n == SIGKILL || n == SIGSTOP)
+            return expected;
+        *out = (int)n;
+        return NULL;
+    }
+    const char *name = strncmp(v, "SIG", 3) ? v : v + 3;
+    for (int sig = 1; sig < NSIG; sig++) {
+        const char *abbrev = sigabbrev_np(sig);
+        if (abbrev && !strcmp(abbrev, name) && sig != SIGKILL && sig != SIGSTOP) {
+            *out = sig;
+            return NULL;
+        }
+    }
+    if (!strncmp(name, "RTMIN+", 6) && (n = strtol(name + 6, &end, 10)) >= 0 && !*end &&
+        SIGRTMIN + n <= SIGRTMAX) {
+        *out = SIGRTMIN + (int)n;
+        return NULL;
+    }
+    return expected;
+}
+
+static const char *parse_path_or_none(const char *v, st_opt_path_t *out)
+{
+    if (strlen(v) >= sizeof *out - 64)
+        return "expected a shorter path";
+    strcpy(*out, v);
+    return NULL;
+}
+
+static const char *parse_report_when(const char *v, enum st_report_when *out)
+{
+    if (!strcmp(v, "always"))
+        *out = ST_REPORT_ALWAYS;
+    else if (!strcmp(v, "failure"))
+        *out = ST_REPORT_FAILURE;
+    else
+        return "expected always or failure";
+    return NULL;
+}
+
 /* A list option's value goes on over commas ("track=threads,fds"). */
 static bool is_list_option(const char *key) { return !strcmp(key, "track"); }
 
@@ -139,6 +188,20 @@ static void format_duration(const uint64_t *v, char *buf, size_t len)
         snprintf(buf, len, "%llus", (unsigned long long)(*v / 1000000000ull));
     else
         snprintf(buf, len, "%llums", (unsigned long long)(*v / 1000000ull));
+}
+
+static void format_signal(const int *v, char *buf, size_t len)
+{
+    const char *abbrev = *v > 0 ? sigabbrev_np(*v) : NULL;
+    if (abbrev)
+        snprintf(buf, len, "SIG%s", abbrev);
+    else
+        snprintf(buf, len, "%d", *v);
+}
+#define format_path_or_none format_path
+static void format_report_when(const enum st_report_when *v, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", *v == ST_REPORT_FAILURE ? "failure" : "always");
 }
 
 static void format_track(const unsigned *v, char *buf, size_t len)

@@ -19,6 +19,10 @@ typedef int st_opt_verbosity_t;
 enum { ST_TRACK_THREADS = 1, ST_TRACK_TIMERS = 2, ST_TRACK_FDS = 4 };
 typedef unsigned st_opt_track_t;
 typedef uint64_t st_opt_duration_t; /* nanoseconds */
+typedef int st_opt_signal_t;         /* 0: none */
+typedef char st_opt_path_or_none_t[512];
+enum st_report_when { ST_REPORT_ALWAYS, ST_REPORT_FAILURE };
+typedef enum st_report_when st_opt_report_when_t;
 
 struct st_options {
 #define ST_OPT(type, name, def, help) st_opt_##type##_t name;

@@ -1,6 +1,8 @@
 /* Small helpers shared by everything that handles a report model. */
 #include "report.h"
 
+#include <signal.h>
+
 unsigned st_report_leak_count(const struct st_report *r)
 {
     return r->nthreads + r->ntimers + r->nfds;
@@ -21,6 +23,23 @@ void st_report_free(struct st_report *r)
     r->nuntracked = 0;
     r->deadlocks = NULL;
     r->ndeadlocks = 0;
+    r->growth = NULL;
+    r->ngrowth = 0;
+}
+
+const char *st_report_signal_name(int signo)
+{
+    static const char *const names[] = {
+        [SIGHUP] = "SIGHUP",   [SIGINT] = "SIGINT",     [SIGQUIT] = "SIGQUIT",
+        [SIGILL] = "SIGILL",   [SIGTRAP] = "SIGTRAP",   [SIGABRT] = "SIGABRT",
+        [SIGBUS] = "SIGBUS",   [SIGFPE] = "SIGFPE",     [SIGKILL] = "SIGKILL",
+        [SIGUSR1] = "SIGUSR1", [SIGSEGV] = "SIGSEGV",   [SIGUSR2] = "SIGUSR2",
+        [SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM",   [SIGTERM] = "SIGTERM",
+        [SIGSYS] = "SIGSYS",   [SIGXCPU] = "SIGXCPU",   [SIGXFSZ] = "SIGXFSZ",
+    };
+    if (signo > 0 && (size_t)signo < sizeof names / sizeof names[0] && names[signo])
+        return names[signo];
+    return "signal";
 }
 
 const char *st_report_thread_state_name(enum st_report_thread_state s)

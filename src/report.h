@@ -42,6 +42,17 @@ struct st_report_blocked {
     bool stuck;           /* blocked longer than blocked_threshold */
 };
 
+/* Live dumps: how many objects of a kind one creation site has now, and
+ * the change since the previous dump. */
+struct st_report_growth {
+    const char *kind; /* "threads", "timers", "fds" */
+    int created_by;   /* index into stacks */
+    uint32_t count;
+    int32_t delta;    /* since the previous dump */
+    uint32_t streak;  /* dumps in a row in which it grew */
+    bool growing;     /* grew in several dumps in a row */
+};
+
 /* Threads waiting on each other in a cycle. */
 struct st_report_cycle {
     uint32_t n;
@@ -109,6 +120,13 @@ struct st_report {
     uint32_t nuntracked;
     struct st_report_cycle *deadlocks;
     uint32_t ndeadlocks;
+    struct st_report_growth *growth; /* live dumps only */
+    uint32_t ngrowth;
+    int64_t growth_since_ms;         /* ms since the previous dump, -1 for the first */
+    int signal;                      /* crash reports: the signal, else 0 */
+    uint64_t fault_address;          /* crash reports: si_addr for SIGSEGV/SIGBUS/SIGFPE/SIGILL */
+    int crash_tid;                   /* crash reports: the thread that crashed */
+    int crash_stack;                 /* crash reports: its stack at the crash, or -1 */
     struct st_report_stack *stacks;
     uint32_t nstacks;
     struct st_arena arena;
@@ -122,6 +140,9 @@ void st_report_write_json(const struct st_report *r, struct st_out *o);
 void st_report_write_text(const struct st_report *r, struct st_out *o);
 /* The one-line summary that ends a text report, without newline. */
 void st_report_write_summary(const struct st_report *r, struct st_out *o);
+
+/* "SIGSEGV" for 11; a static string, usable on the crash path. */
+const char *st_report_signal_name(int signo);
 
 /* Names of thread states as reports spell them. */
 const char *st_report_thread_state_name(enum st_report_thread_state s);

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include "report_build.h"
 
+#include "growth.h"
 #include "modules.h"
 #include "registry_thread.h"
 #include "runtime.h"
@@ -120,6 +121,10 @@ static void fill_threads(struct st_report *r, const struct thread_copy *c, struc
         return;
     for (uint32_t i = 0; i < c->count; i++) {
         const struct st_thread_view *v = &c->views[i];
+        /* Being created this very moment (a live dump): its tid is not
+         * known yet; /proc lists it as untracked, the next dump sees it. */
+        if (v->tid == 0)
+            continue;
         struct st_report_thread *t = &r->threads[r->nthreads++];
         t->tid = v->tid;
         t->parent_tid = v->parent_tid;
@@ -235,8 +240,59 @@ static void fill_header(struct st_report *r, const char *reason, int exit_status
     r->uptime_ms = st_uptime_ns() / 1000000u;
 }
 
+static struct {
+    int signal, tid;
+    uintptr_t address;
+    const struct st_stack *stack;
+} crash;
+
+void st_report_build_set_crash(int signal, uintptr_t address, int tid, const struct st_stack *stack)
+{
+    crash.signal = signal;
+    crash.address = address;
+    crash.tid = tid;
+    crash.stack = stack;
+}
+
+/* The crashing thread's own stack is the one it crashed with. */
+static void fill_crash(struct st_report *r, struct st_stack_index *si)
+{
+    r->crash_stack = -1;
+    if (!crash.signal)
+        return;
+    r->signal = crash.signal;
+    r->fault_address = crash.address;
+    r->crash_tid = crash.tid;
+    r->crash_stack = st_stack_index_of(si, crash.stack);
+    for (uint32_t i = 0; i < r->nthreads; i++)
+        if (r->threads[i].tid == crash.tid && r->threads[i].state == ST_RT_RUNNING)
+            r->threads[i].stack = r->crash_stack;
+}
+
+static void count_starting(const struct st_thread_view *v, void *ctx)
+{
+    *(int *)ctx += v->tid == 0;
+}
+
+/* A thread created just before the exit may not have run yet, so its tid is
+ * unknown. It will have one within moments: wait for it (a little). */
+static void let_new_threads_start(void)
+{
+    for (int waited_ms = 0; waited_ms < 100; waited_ms++) {
+        int starting = 0;
+        st_thread_foreach(count_starting, &starting, false);
+        if (!starting)
+            return;
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+}
+
 int st_report_build(struct st_report *r, const char *reason, int exit_status, bool symbolize)
 {
+    bool final = !strcmp(reason, "exit") || !strcmp(reason, "crash");
+    if (!strcmp(reason, "exit"))
+        let_new_threads_start();
     memset(r, 0, sizeof *r);
     fill_header(r, reason, exit_status);
     struct thread_copy copy = {NULL, 0, 0, &r->arena};
@@ -244,10 +300,14 @@ int st_report_build(struct st_report *r, const char *reason, int exit_status, bo
     struct st_stack_index si = {.arena = &r->arena};
     fill_threads(r, &copy, &si);
     st_report_collect_waits(r, &si);
-    if (!strcmp(reason, "exit") || !strcmp(reason, "crash"))
+    fill_crash(r, &si);
+    if (final)
         st_report_collect_current_stacks(r, &si);
     fill_untracked(r);
     st_report_collect_objects(r, &si);
+    r->growth_since_ms = -1;
+    if (!strcmp(reason, "signal") || !strcmp(reason, "interval"))
+        st_growth_compute(r, &si);
     fill_stacks(r, &si, symbolize);
     return 0;
 }

@@ -8,8 +8,14 @@
  * exit_status -1 when not an exit. Returns 0 or -errno. */
 int st_report_build(struct st_report *r, const char *reason, int exit_status, bool symbolize);
 
-/* ---- shared by the report_*.c builders ---- */
 struct st_stack;
+
+/* The next build is a crash report: signal, fault address, the crashing
+ * thread and its stack at the crash. */
+void st_report_build_set_crash(int signal, uintptr_t address, int tid,
+                               const struct st_stack *stack);
+
+/* ---- shared by the report_*.c builders ---- */
 
 /* Maps interned stacks to indexes of the report's stacks table. */
 struct st_stack_index {

@@ -185,6 +185,58 @@ static void write_fd(struct st_out *o, const struct st_report_fd *f)
     st_out_char(o, '}');
 }
 
+/* Live dumps: {"since_ms":N|null,"sites":[...]}; other reports: null. */
+static void write_growth(struct st_out *o, const struct st_report *r)
+{
+    if (!r->growth) {
+        st_out_str(o, "null");
+        return;
+    }
+    st_out_str(o, "{\"since_ms\":");
+    if (r->growth_since_ms >= 0)
+        st_out_int(o, r->growth_since_ms);
+    else
+        st_out_str(o, "null");
+    st_out_str(o, ",\"sites\":[");
+    for (uint32_t i = 0; i < r->ngrowth; i++) {
+        const struct st_report_growth *g = &r->growth[i];
+        st_out_str(o, i ? ",\n {" : "\n {");
+        field_str(o, "kind", g->kind);
+        st_out_char(o, ',');
+        field_index(o, "created_by", g->created_by);
+        st_out_char(o, ',');
+        field_int(o, "count", g->count);
+        st_out_char(o, ',');
+        field_int(o, "delta", g->delta);
+        st_out_char(o, ',');
+        field_int(o, "streak", g->streak);
+        st_out_char(o, ',');
+        field_bool(o, "growing", g->growing);
+        st_out_char(o, '}');
+    }
+    st_out_str(o, "]}");
+}
+
+/* Crash reports: the signal, the fault address and the crashing thread. */
+static void write_crash(struct st_out *o, const struct st_report *r)
+{
+    if (!r->signal) {
+        st_out_str(o, "null");
+        return;
+    }
+    st_out_char(o, '{');
+    field_int(o, "signal", r->signal);
+    st_out_char(o, ',');
+    field_str(o, "name", st_report_signal_name(r->signal));
+    st_out_char(o, ',');
+    field_hex(o, "fault_address", r->fault_address);
+    st_out_char(o, ',');
+    field_int(o, "tid", r->crash_tid);
+    st_out_char(o, ',');
+    field_index(o, "stack", r->crash_stack);
+    st_out_char(o, '}');
+}
+
 void st_report_write_json(const struct st_report *r, struct st_out *o)
 {
     st_out_str(o, "{\"tool\":\"strays\",");
@@ -229,7 +281,11 @@ void st_report_write_json(const struct st_report *r, struct st_out *o)
         st_out_str(o, i ? ",\n " : "\n ");
         write_fd(o, &r->fds[i]);
     }
-    st_out_str(o, "],\n\"deadlocks\":[");
+    st_out_str(o, "],\n\"growth\":");
+    write_growth(o, r);
+    st_out_str(o, ",\n\"crash\":");
+    write_crash(o, r);
+    st_out_str(o, ",\n\"deadlocks\":[");
     for (uint32_t i = 0; i < r->ndeadlocks; i++) {
         st_out_str(o, i ? ",[" : "[");
         for (uint32_t j = 0; j < r->deadlocks[i].n; j++) {

@@ -160,6 +160,8 @@ static int parse_state(const char *s, enum st_report_thread_state *out)
 
 static int get_bool(struct loader *l, const struct st_json *obj, const char *key, bool *out,
                     const char *where);
+static const struct st_json *get_list(struct loader *l, const struct st_json *root, const char *key,
+                                      size_t size, void **out);
 
 static int get_optional_int(struct loader *l, const struct st_json *obj, const char *key,
                             int64_t min, int64_t max, int64_t *out, int64_t absent,
@@ -246,6 +248,72 @@ static int load_deadlocks(struct loader *l, const struct st_json *root)
         }
     }
     return 0;
+}
+
+static int load_growth(struct loader *l, const struct st_json *root)
+{
+    struct st_report *r = l->r;
+    r->growth_since_ms = -1;
+    const struct st_json *g = st_json_get(root, "growth");
+    if (!g || g->type == ST_JSON_NULL)
+        return 0;
+    if (g->type != ST_JSON_OBJECT)
+        return fail(l, "\"growth\" must be null or an object");
+    int64_t since;
+    int rc = get_optional_int(l, g, "since_ms", 0, INT64_MAX, &since, -1, "growth");
+    if (rc)
+        return rc;
+    r->growth_since_ms = since;
+    const struct st_json *sites = get_list(l, g, "sites", sizeof *r->growth, (void **)&r->growth);
+    if (!sites)
+        return -EINVAL;
+    for (size_t i = 0; i < sites->length; i++) {
+        char where[40];
+        snprintf(where, sizeof where, "growth.sites[%zu]", i);
+        const struct st_json *s = sites->items[i];
+        if (s->type != ST_JSON_OBJECT)
+            return fail(l, "%s: must be an object", where);
+        struct st_report_growth *out = &r->growth[r->ngrowth++];
+        int64_t count, delta, streak;
+        rc = get_str(l, s, "kind", false, &out->kind, where);
+        if (!rc)
+            rc = get_index(l, s, "created_by", &out->created_by, where);
+        if (!rc)
+            rc = get_int(l, s, "count", 0, UINT32_MAX, &count, where);
+        if (!rc)
+            rc = get_int(l, s, "delta", INT32_MIN, INT32_MAX, &delta, where);
+        if (!rc)
+            rc = get_int(l, s, "streak", 0, UINT32_MAX, &streak, where);
+        if (!rc)
+            rc = get_bool(l, s, "growing", &out->growing, where);
+        if (rc)
+            return rc;
+        out->count = (uint32_t)count;
+        out->delta = (int32_t)delta;
+        out->streak = (uint32_t)streak;
+    }
+    return 0;
+}
+
+static int load_crash(struct loader *l, const struct st_json *root)
+{
+    l->r->crash_stack = -1;
+    const struct st_json *c = st_json_get(root, "crash");
+    if (!c || c->type == ST_JSON_NULL)
+        return 0;
+    if (c->type != ST_JSON_OBJECT)
+        return fail(l, "\"crash\" must be null or an object");
+    int64_t sig, tid;
+    int rc = get_int(l, c, "signal", 1, 64, &sig, "crash");
+    if (!rc)
+        rc = get_hex(l, c, "fault_address", &l->r->fault_address, "crash");
+    if (!rc)
+        rc = get_int(l, c, "tid", 0, INT32_MAX, &tid, "crash");
+    if (!rc)
+        rc = get_index(l, c, "stack", &l->r->crash_stack, "crash");
+    l->r->signal = (int)sig;
+    l->r->crash_tid = (int)tid;
+    return rc;
 }
 
 static int load_thread(struct loader *l, const struct st_json *t, struct st_report_thread *out,
@@ -504,6 +572,10 @@ int st_report_from_json(struct st_report *r, const struct st_json *root, char *e
         rc = load_fds(&l, root);
     if (!rc)
         rc = load_deadlocks(&l, root);
+    if (!rc)
+        rc = load_growth(&l, root);
+    if (!rc)
+        rc = load_crash(&l, root);
     if (rc == -ENOMEM)
         fail(&l, "out of memory");
     return rc;

@@ -7,6 +7,7 @@
 
 #include "st.h"
 
+#include <signal.h>
 #include <string.h>
 
 #define NAMES_SHOWN 8
@@ -221,6 +222,80 @@ static void write_group(struct st_out *o, const struct st_report *r, const uint3
     }
     write_thread_list(o, r, order, g);
     write_stack(o, r, g->created_by);
+    st_out_char(o, '\n');
+}
+
+/* "handle_request (server.c:88)", from a stack's innermost frame. */
+static void write_site(struct st_out *o, const struct st_report *r, int stack)
+{
+    if (stack < 0 || (uint32_t)stack >= r->nstacks || !r->stacks[stack].depth) {
+        st_out_str(o, "(no stack)");
+        return;
+    }
+    const struct st_frame *f = &r->stacks[stack].frames[0];
+    if (f->function)
+        st_out_str(o, f->function);
+    else if (f->module) {
+        st_out_str(o, f->module);
+        st_out_char(o, '+');
+        st_out_hex(o, f->offset);
+    } else {
+        st_out_hex(o, f->address);
+    }
+    if (f->file) {
+        st_out_str(o, " (");
+        st_out_str(o, base_name(f->file));
+        st_out_char(o, ':');
+        st_out_int(o, f->line);
+        st_out_char(o, ')');
+    }
+}
+
+static int cmp_growth(const void *a, const void *b, void *ctx)
+{
+    (void)ctx;
+    const struct st_report_growth *x = a, *y = b;
+    if (x->growing != y->growing)
+        return x->growing ? -1 : 1;
+    if (x->delta != y->delta)
+        return x->delta > y->delta ? -1 : 1;
+    return (x->created_by > y->created_by) - (x->created_by < y->created_by);
+}
+
+/* Live dumps: what changed per creation site since the previous dump,
+ * sites growing dump after dump first. */
+static void write_growth(struct st_out *o, const struct st_report *r, struct st_arena *scratch)
+{
+    if (!r->growth || r->growth_since_ms < 0)
+        return;
+    struct st_report_growth *sorted = st_arena_alloc(scratch, (r->ngrowth + 1) * sizeof *sorted);
+    if (!sorted)
+        return;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < r->ngrowth; i++)
+        if (r->growth[i].delta != 0 || r->growth[i].growing)
+            sorted[n++] = r->growth[i];
+    st_sort(sorted, n, sizeof *sorted, cmp_growth, NULL);
+    st_out_str(o, "Since the dump ");
+    st_out_duration(o, (uint64_t)r->growth_since_ms * 1000000u);
+    st_out_str(o, n ? " ago:\n" : " ago: no change\n");
+    for (uint32_t i = 0; i < n; i++) {
+        const struct st_report_growth *g = &sorted[i];
+        st_out_str(o, g->delta > 0 ? "    +" : "    ");
+        st_out_int(o, g->delta);
+        st_out_char(o, ' ');
+        st_out_str(o, g->kind);
+        st_out_str(o, " at ");
+        write_site(o, r, g->created_by);
+        st_out_str(o, ", now ");
+        st_out_uint(o, g->count);
+        if (g->growing) {
+            st_out_str(o, " [growing: ");
+            st_out_uint(o, g->streak);
+            st_out_str(o, " dumps in a row]");
+        }
+        st_out_char(o, '\n');
+    }
     st_out_char(o, '\n');
 }
 
@@ -527,6 +602,17 @@ void st_report_write_text(const struct st_report *r, struct st_out *o)
     uint32_t ngroups = make_all_groups(r, &scratch, &g);
     st_out_str(o, "strays: report (");
     st_out_str(o, r->reason ? r->reason : "?");
+    if (r->signal) {
+        st_out_str(o, ": ");
+        st_out_str(o, st_report_signal_name(r->signal));
+        if (r->signal == SIGSEGV || r->signal == SIGBUS || r->signal == SIGFPE ||
+            r->signal == SIGILL) {
+            st_out_str(o, " at ");
+            st_out_hex(o, r->fault_address);
+        }
+        st_out_str(o, " in tid ");
+        st_out_int(o, r->crash_tid);
+    }
     if (r->exit_status >= 0) {
         st_out_str(o, ", status ");
         st_out_int(o, r->exit_status);
@@ -536,6 +622,14 @@ void st_report_write_text(const struct st_report *r, struct st_out *o)
     st_out_str(o, " (pid ");
     st_out_int(o, r->pid);
     st_out_str(o, ")\n\n");
+    if (r->signal && r->crash_stack >= 0) {
+        st_out_str(o, "The crash, in ");
+        write_tid_and_name(o, r, r->crash_tid);
+        st_out_str(o, ":\n");
+        write_stack(o, r, r->crash_stack);
+        st_out_char(o, '\n');
+    }
+    write_growth(o, r, &scratch);
     write_deadlocks(o, r);
     for (uint32_t i = 0; i < g.nthread_groups; i++)
         write_group(o, r, g.thread_order, &g.thread_groups[i]);

@@ -5,6 +5,9 @@
 #include "runtime.h"
 
 #include "log.h"
+#include "crash.h"
+#include "growth.h"
+#include "metrics.h"
 #include "modules.h"
 #include "options.h"
 #include "registry_fd.h"
@@ -13,10 +16,14 @@
 #include "report_build.h"
 #include "report_sink.h"
 #include "stack.h"
+#include "symbolize_elf.h"
+#include "thread_stacks.h"
+#include "watchdog.h"
 #include "waits.h"
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/auxv.h>
 #include <unistd.h>
 
@@ -50,6 +57,8 @@ static void after_fork_child(void)
     st_timer_after_fork_child();
     st_fd_after_fork_child();
     st_wait_after_fork_child();
+    st_watchdog_after_fork_child();
+    st_growth_reset();
     exit_status = -1;
     final_done = 0;
     st_guard_leave();
@@ -120,16 +129,17 @@ int st_runtime_exit_status(void) { return __atomic_load_n(&exit_status, __ATOMIC
 
 bool st_runtime_foreign_process(void) { return own_pid != 0 && getpid() != own_pid; }
 
-bool st_runtime_is_own_thread(int tid)
-{
-    (void)tid;
-    return false;
-}
+bool st_runtime_is_own_thread(int tid) { return st_watchdog_is_thread(tid); }
 
-int st_runtime_emit_report(const char *reason, int exit_status, bool force)
+/* Builds and writes one report. symbolize_safely: names from ELF symbol
+ * tables only (the crash path), not libdw. */
+static int emit(const char *reason, int exit_status, bool force, bool symbolize_safely)
 {
     struct st_report r;
-    if (st_report_build(&r, reason, exit_status, st_opt.symbolize) != 0) {
+    int rc = st_report_build(&r, reason, exit_status, st_opt.symbolize && !symbolize_safely);
+    if (rc == 0 && symbolize_safely && st_opt.symbolize)
+        st_symbolize_elf(&r);
+    if (rc != 0) {
         st_report_free(&r);
         st_logf("out of memory while building the %s report", reason);
         return -12;
@@ -149,8 +159,42 @@ int st_runtime_emit_report(const char *reason, int exit_status, bool force)
         st_out_flush(&out);
         st_sink_close(&sink, out.error);
     }
+    if (st_opt.metrics_path[0] && r.growth)
+        st_metrics_write(&r, st_opt.metrics_path);
     st_report_free(&r);
     return leaks;
+}
+
+int st_runtime_emit_report(const char *reason, int exit_status, bool force)
+{
+    return emit(reason, exit_status, force, false);
+}
+
+void st_runtime_crash_report(int sig, uintptr_t address, void *ucontext)
+{
+    __atomic_store_n(&final_done, 1, __ATOMIC_RELEASE); /* no exit report after this one */
+    uintptr_t frames[ST_STACK_MAX];
+    int depth = st_stack_capture(frames, ST_STACK_MAX);
+    depth = st_stack_from_interrupted_pc(frames, depth, ucontext);
+    if (depth > st_opt.stack_depth)
+        depth = st_opt.stack_depth;
+    st_report_build_set_crash(sig, address, st_gettid(), st_stack_intern(frames, depth));
+    emit("crash", -1, true, true);
+}
+
+void st_runtime_start_services(void)
+{
+    static int started;
+    if (__atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) != ST_READY ||
+        __atomic_exchange_n(&started, 1, __ATOMIC_ACQ_REL))
+        return;
+    st_guard_enter();
+    if (st_crash_install() != 0)
+        st_logf("cannot install the crash handlers; no report will be written on a crash");
+    int rc = st_watchdog_start();
+    if (rc != 0)
+        st_logf("cannot start the watchdog thread (%s); no live dumps", strerror(-rc));
+    st_guard_leave();
 }
 
 int st_runtime_final_report(int status)
@@ -159,6 +203,10 @@ int st_runtime_final_report(int status)
         st_runtime_foreign_process())
         return status;
     if (__atomic_exchange_n(&final_done, 1, __ATOMIC_ACQ_REL))
+        return status;
+    /* report=failure: a run that succeeds writes nothing, and its leaks do
+     * not change its status. */
+    if (st_opt.report == ST_REPORT_FAILURE && status == 0)
         return status;
     st_guard_enter();
     int leaks = st_runtime_emit_report("exit", status, false);

@@ -7,6 +7,7 @@
 #include "st.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
 enum st_runtime_state { ST_UNINIT, ST_INITIALIZING, ST_READY, ST_OFF };
 
@@ -41,6 +42,12 @@ void st_runtime_at_unload(void);
 bool st_runtime_foreign_process(void);
 /* strays' own threads (the watchdog) are never reported. */
 bool st_runtime_is_own_thread(int tid);
+
+/* Starts what runs beside the program: the crash handlers and the
+ * watchdog. Called from the preload's constructor, once strays is ready. */
+void st_runtime_start_services(void);
+/* The crash handler's report (async-signal-safe as far as it can be). */
+void st_runtime_crash_report(int sig, uintptr_t address, void *ucontext);
 
 /* Writes one report now; returns the number of leaks in it, or -errno. */
 int st_runtime_emit_report(const char *reason, int exit_status, bool force);

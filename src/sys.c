@@ -59,6 +59,8 @@ long st_sys_write_all(int fd, const void *buf, size_t len)
 
 long st_sys_fcntl(int fd, int cmd, long arg) { return raw(SYS_fcntl, fd, cmd, arg, 0); }
 
+long st_sys_eventfd(unsigned initval, int flags) { return raw(SYS_eventfd2, initval, flags, 0, 0); }
+
 long st_sys_rename(const char *from, const char *to)
 {
     return raw(SYS_rename, (long)from, (long)to, 0, 0);

@@ -16,6 +16,7 @@ long st_sys_write(int fd, const void *buf, size_t len);
 /* Writes everything (retrying short writes and EINTR) or returns -errno. */
 long st_sys_write_all(int fd, const void *buf, size_t len);
 long st_sys_fcntl(int fd, int cmd, long arg);
+long st_sys_eventfd(unsigned initval, int flags);
 long st_sys_rename(const char *from, const char *to);
 long st_sys_link(const char *from, const char *to);
 long st_sys_unlink(const char *path);

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -47,8 +48,9 @@ static void chain(int sig, siginfo_t *info, void *ucontext)
 
 /* Drops the frames of the signal delivery itself: the stack starts at the
  * instruction the thread was interrupted at. */
-static int from_interrupted_pc(uintptr_t *frames, int depth, const ucontext_t *uc)
+int st_stack_from_interrupted_pc(uintptr_t *frames, int depth, const void *ucontext)
 {
+    const ucontext_t *uc = ucontext;
     uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
     for (int i = 0; i < depth; i++)
         if (frames[i] == pc) {
@@ -79,7 +81,7 @@ static void on_signal(int sig, siginfo_t *info, void *ucontext)
     } else {
         st_guard_enter();
         int depth = st_stack_capture(req->frames, st_opt.stack_depth + 8);
-        req->depth = from_interrupted_pc(req->frames, depth, ucontext);
+        req->depth = st_stack_from_interrupted_pc(req->frames, depth, ucontext);
         if (req->depth > st_opt.stack_depth)
             req->depth = st_opt.stack_depth;
         st_guard_leave();
@@ -116,8 +118,11 @@ int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out
         out[i] = NULL;
     if (n <= 0 || install_handler() != 0)
         return 0;
-    struct request *reqs = calloc((size_t)n, sizeof *reqs);
-    if (!reqs)
+    /* mmap, not malloc: this also runs on the crash path. */
+    size_t size = (size_t)n * sizeof(struct request);
+    struct request *reqs =
+        mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (reqs == MAP_FAILED)
         return 0;
     for (int i = 0; i < n; i++)
         reqs[i].tid = tids[i];
@@ -152,6 +157,6 @@ int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out
         all_answered &= done != 0;
     }
     if (all_answered)
-        free(reqs);
+        munmap(reqs, size);
     return answered;
 }

@@ -18,4 +18,8 @@ int st_thread_stack_signal(void);
  * timeout_ms (all threads share the time). Returns how many answered. */
 int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out, int timeout_ms);
 
+/* Drops the frames of a signal's delivery from a stack captured in its
+ * handler: the stack then starts at the interrupted instruction. */
+int st_stack_from_interrupted_pc(uintptr_t *frames, int depth, const void *ucontext);
+
 #endif

@@ -13,7 +13,7 @@ struct e2e_run {
     char *out;         /* the program's stdout */
     char *err;         /* its stderr (strays' messages land here) */
     int nreports;      /* report files written */
-    struct st_report reports[8];
+    struct st_report reports[128];
     char dir[256];
 };
 

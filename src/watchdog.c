@@ -1,0 +1,148 @@
+/* The watchdog thread; see watchdog.h. It sleeps in poll on a private
+ * eventfd: the dump signal's handler writes to it (the one thing it does,
+ * async-signal-safe), so any number of signals during a dump leave one
+ * wake-up behind. The thread runs with every signal blocked and with the
+ * recursion guard up for good, so nothing it does is tracked. */
+#define _GNU_SOURCE
+#include "watchdog.h"
+
+#include "log.h"
+#include "metrics.h"
+#include "options.h"
+#include "runtime.h"
+#include "signals.h"
+#include "st.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+static int wake_slot = -1; /* the eventfd, in the private fd table */
+static int watchdog_tid;
+static unsigned dumps;
+static bool running;
+static pid_t running_in;
+
+bool st_watchdog_is_thread(int tid)
+{
+    return tid != 0 && tid == __atomic_load_n(&watchdog_tid, __ATOMIC_RELAXED);
+}
+
+unsigned st_watchdog_dumps(void) { return __atomic_load_n(&dumps, __ATOMIC_RELAXED); }
+
+static void dump(const char *reason)
+{
+    st_runtime_emit_report(reason, -1, true);
+    __atomic_add_fetch(&dumps, 1, __ATOMIC_RELAXED);
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void *watchdog_main(void *arg)
+{
+    (void)arg;
+    st_guard_enter();
+    __atomic_store_n(&watchdog_tid, st_gettid(), __ATOMIC_RELEASE);
+    uint64_t interval = st_opt.dump_interval;
+    uint64_t next = interval ? now_ns() + interval : 0;
+    for (;;) {
+        int timeout = -1;
+        if (interval) {
+            uint64_t t = now_ns();
+            timeout = next > t ? (int)((next - t + 999999) / 1000000) : 0;
+        }
+        int wake_fd = st_fd_private(wake_slot);
+        struct pollfd p = {.fd = wake_fd, .events = POLLIN};
+        int n = poll(&p, 1, timeout);
+        if (n > 0 && (p.revents & POLLIN)) {
+            uint64_t count;
+            st_sys_read(wake_fd, &count, sizeof count);
+            dump("signal");
+        } else if (n == 0 && interval) {
+            dump("interval");
+            next += interval;
+            if (next < now_ns())
+                next = now_ns() + interval; /* a dump longer than the interval: no catching up */
+        } else if (n < 0 && errno != EINTR) {
+            st_logf("watchdog: poll failed (%s); live dumps stop", strerror(errno));
+            return NULL;
+        }
+    }
+}
+
+/* The dump signal's handler: wake the watchdog, then the program's own
+ * handler for the signal, if it installed one. */
+static void on_dump_signal(int sig, siginfo_t *info, void *ucontext)
+{
+    int saved = errno;
+    uint64_t one = 1;
+    int wake_fd = st_fd_private(wake_slot);
+    if (wake_fd >= 0)
+        st_sys_write(wake_fd, &one, sizeof one);
+    errno = saved;
+    st_signal_chain(sig, info, ucontext);
+}
+
+static int start_thread(void)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&t, &attr, watchdog_main, NULL);
+    pthread_attr_destroy(&attr);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* Wait until it knows its tid, so no report lists it as the program's. */
+    for (int i = 0; rc == 0 && i < 1000 && !__atomic_load_n(&watchdog_tid, __ATOMIC_ACQUIRE); i++) {
+        struct timespec pause = {0, 100000};
+        nanosleep(&pause, NULL);
+    }
+    if (rc == 0) {
+        running = true;
+        running_in = getpid();
+    }
+    return -rc;
+}
+
+int st_watchdog_start(void)
+{
+    if (!st_opt.dump_signal && !st_opt.dump_interval)
+        return 0;
+    if (wake_slot < 0) {
+        long fd = st_sys_eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (fd < 0)
+            return (int)fd;
+        wake_slot = st_fd_add_private(st_fd_hide((int)fd));
+        if (wake_slot < 0)
+            return -EMFILE;
+    }
+    int rc = start_thread();
+    if (rc != 0)
+        return rc;
+    if (st_opt.dump_signal)
+        rc = st_signal_take(st_opt.dump_signal, on_dump_signal, SA_RESTART);
+    return rc;
+}
+
+void st_watchdog_after_fork_child(void)
+{
+    /* Only the forking thread exists in the child, and starting a thread
+     * there is not safe before exec: a forked child that goes on without
+     * exec has no live dumps (its exit report is still written). */
+    running = false;
+    __atomic_store_n(&watchdog_tid, 0, __ATOMIC_RELAXED);
+}

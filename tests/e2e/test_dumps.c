@@ -1,0 +1,235 @@
+/* End-to-end: live dumps (the dump signal, dump_interval, growth between
+ * dumps, metrics), post-mortem crash reports, and report=failure. */
+#define _GNU_SOURCE
+#include "e2e.h"
+
+#include <criterion/criterion.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+/* Crash fixtures must not leave core files behind. */
+static void no_core_files(void)
+{
+    struct rlimit none = {0, 0};
+    setrlimit(RLIMIT_CORE, &none);
+}
+
+static int count_reason(const struct e2e_run *run, const char *reason)
+{
+    int n = 0;
+    for (int i = 0; i < run->nreports; i++)
+        n += !strcmp(run->reports[i].reason, reason);
+    return n;
+}
+
+static const struct st_report *nth_reason(const struct e2e_run *run, const char *reason, int nth)
+{
+    for (int i = 0; i < run->nreports; i++)
+        if (!strcmp(run->reports[i].reason, reason) && nth-- == 0)
+            return &run->reports[i];
+    return NULL;
+}
+
+Test(dumps, two_signal_dumps_show_growth_at_the_creation_site)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/dump_growing_server", "exitcode=0", NULL);
+    cr_assert_eq(run.status, 0, "exit status as without strays; stderr:\n%s", run.err);
+    cr_assert_str_eq(run.out, "served\n");
+    cr_assert_eq(count_reason(&run, "signal"), 2, "%d reports; stderr:\n%s", run.nreports,
+                 run.err);
+    cr_assert_eq(count_reason(&run, "exit"), 1);
+    const struct st_report *first = nth_reason(&run, "signal", 0);
+    const struct st_report *second = nth_reason(&run, "signal", 1);
+    cr_assert_eq(first->nthreads, 4);
+    cr_assert_eq(first->growth_since_ms, -1, "the first dump has nothing to compare with");
+    cr_assert_eq(second->nthreads, 14);
+    cr_assert_geq(second->growth_since_ms, 400);
+    cr_assert_eq(second->ngrowth, 1);
+    const struct st_report_growth *g = &second->growth[0];
+    cr_assert_str_eq(g->kind, "threads");
+    cr_assert_eq(g->count, 14);
+    cr_assert_eq(g->delta, 10);
+    cr_assert_eq(e2e_frame_of(second, g->created_by, "accept_requests"), 0);
+    for (uint32_t i = 0; i < second->nthreads; i++)
+        cr_assert_eq(second->threads[i].state, ST_RT_BLOCKED);
+    e2e_free(&run);
+}
+
+Test(dumps, growth_is_said_in_text)
+{
+    struct e2e_run run;
+    e2e_run_raw(&run, "fixtures/dump_growing_server", "exitcode=0", NULL, true);
+    cr_assert_eq(run.status, 0);
+    cr_assert_not_null(strstr(run.err, "strays: report (signal) of "), "%s", run.err);
+    cr_assert_not_null(strstr(run.err, "    +10 threads at accept_requests (dump_growing_server.c:"),
+                       "%s", run.err);
+    e2e_free(&run);
+}
+
+Test(dumps, a_storm_of_dump_signals_is_coalesced_and_harmless)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/dump_growing_server", NULL, (const char *[]){"storm", NULL});
+    cr_assert_eq(run.status, 0, "stderr:\n%s", run.err);
+    cr_assert_str_eq(run.out, "stormed\n");
+    int dumps = count_reason(&run, "signal");
+    cr_assert_geq(dumps, 1);
+    cr_assert_lt(dumps, 1000, "signals during a dump are coalesced");
+    cr_assert_eq(count_reason(&run, "exit"), 1);
+    e2e_free(&run);
+}
+
+Test(dumps, program_with_its_own_dump_signal_handler_keeps_it)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/dump_growing_server", "exitcode=0", (const char *[]){"own", NULL});
+    cr_assert_eq(run.status, 0);
+    cr_assert_str_eq(run.out, "own handler ran 2 times\nserved\n");
+    cr_assert_eq(count_reason(&run, "signal"), 2, "and strays dumped too");
+    e2e_free(&run);
+}
+
+Test(dumps, dump_signal_zero_turns_dumps_off_and_the_signal_is_the_programs)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/dump_growing_server", "dump_signal=0", (const char *[]){"own", NULL});
+    cr_assert_str_eq(run.out, "own handler ran 2 times\nserved\n");
+    cr_assert_eq(count_reason(&run, "signal"), 0);
+    e2e_free(&run);
+}
+
+/* One sample line of the Prometheus text format: name{labels} value. */
+static bool is_prometheus_text(const char *text, char *why, size_t len)
+{
+    regex_t sample, comment;
+    regcomp(&sample,
+            "^[a-zA-Z_:][a-zA-Z0-9_:]*(\\{([a-zA-Z_][a-zA-Z0-9_]*=\"([^\"\\\\]|\\\\.)*\",?)*\\})? "
+            "-?[0-9]+(\\.[0-9]+)?$",
+            REG_EXTENDED | REG_NOSUB);
+    regcomp(&comment, "^# (HELP|TYPE) [a-zA-Z_:][a-zA-Z0-9_:]* .+$", REG_EXTENDED | REG_NOSUB);
+    bool ok = true;
+    char *copy = strdup(text), *save = NULL;
+    int samples = 0;
+    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        regex_t *re = line[0] == '#' ? &comment : &sample;
+        if (regexec(re, line, 0, NULL, 0) != 0) {
+            snprintf(why, len, "bad line: %s", line);
+            ok = false;
+            break;
+        }
+        samples += line[0] != '#';
+    }
+    if (ok && samples == 0) {
+        snprintf(why, len, "no samples");
+        ok = false;
+    }
+    free(copy);
+    regfree(&sample);
+    regfree(&comment);
+    return ok;
+}
+
+Test(dumps, dump_interval_writes_periodic_dumps_and_metrics)
+{
+    char dir[] = "/tmp/strays-metrics.XXXXXX", opts[200], path[100], why[300] = "";
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/strays.prom", dir);
+    snprintf(opts, sizeof opts, "dump_interval=100ms:metrics_path=%s:exitcode=0", path);
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/dump_interval_workers", opts, NULL);
+    cr_assert_eq(run.status, 0, "%s", run.err);
+    cr_assert_str_eq(run.out, "worked\n");
+    int dumps = count_reason(&run, "interval");
+    cr_assert(dumps >= 3 && dumps <= 6, "550 ms at 100 ms: %d dumps", dumps);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "metrics file written");
+    char text[16384];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    cr_assert(is_prometheus_text(text, why, sizeof why), "%s\n%s", why, text);
+    cr_assert_not_null(strstr(text, "strays_threads{state=\"blocked\"} 3\n"), "%s", text);
+    cr_assert_not_null(strstr(text, "strays_site_objects{kind=\"threads\",site=\"main (dump_interval_workers.c:"),
+                       "%s", text);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+    e2e_free(&run);
+}
+
+Test(crash, segfault_reports_the_crash_and_the_blocked_worker_then_dies_the_same_way)
+{
+    no_core_files();
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/crash_segv_with_worker", NULL, NULL);
+    cr_assert_eq(run.status, 128 + 11, "killed by SIGSEGV as without strays: %d", run.status);
+    cr_assert_eq(run.nreports, 1, "stderr:\n%s", run.err);
+    const struct st_report *r = &run.reports[0];
+    cr_assert_str_eq(r->reason, "crash");
+    cr_assert_eq(r->signal, 11);
+    cr_assert_eq(r->fault_address, 0);
+    cr_assert_eq(r->crash_tid, r->pid, "the main thread crashed");
+    cr_assert_eq(e2e_frame_of(r, r->crash_stack, "write_through"), 0);
+    cr_assert(e2e_stack_has(r, r->crash_stack, "main"));
+    const struct st_report_thread *w = e2e_thread_named(r, "worker");
+    cr_assert_not_null(w);
+    cr_assert_eq(w->state, ST_RT_BLOCKED);
+    cr_assert_str_eq(w->blocked->call, "pthread_cond_wait");
+    cr_assert_eq(e2e_frame_of(r, w->stack, "worker"), 0);
+    e2e_free(&run);
+}
+
+Test(crash, program_with_its_own_sigsegv_handler_keeps_it)
+{
+    no_core_files();
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/crash_segv_with_worker", NULL, (const char *[]){"own", NULL});
+    cr_assert_eq(run.status, 3, "its handler exits 3");
+    cr_assert_str_eq(run.out, "own handler\n");
+    cr_assert_eq(run.nreports, 1);
+    cr_assert_str_eq(run.reports[0].reason, "crash");
+    cr_assert_eq(run.reports[0].signal, 11);
+    e2e_free(&run);
+}
+
+Test(crash, failed_assertion_reports_the_timer_and_fd_and_aborts)
+{
+    no_core_files();
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/crash_abort_with_timer_fd", NULL, NULL);
+    cr_assert_eq(run.status, 128 + 6, "SIGABRT: %d", run.status);
+    cr_assert_not_null(strstr(run.err, "Assertion"), "the program's own message: %s", run.err);
+    cr_assert_eq(run.nreports, 1);
+    const struct st_report *r = &run.reports[0];
+    cr_assert_str_eq(r->reason, "crash");
+    cr_assert_eq(r->signal, 6);
+    cr_assert_eq(r->ntimers, 1);
+    cr_assert_eq(r->nfds, 1);
+    cr_assert_str_eq(r->fds[0].target, "/etc/hostname");
+    cr_assert(e2e_stack_has(r, r->crash_stack, "main"));
+    e2e_free(&run);
+}
+
+Test(report_option, failure_writes_nothing_for_a_passing_run)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/exit_status_from_arg", "report=failure", (const char *[]){"0", NULL});
+    cr_assert_eq(run.status, 0, "a passing run keeps its status");
+    cr_assert_eq(run.nreports, 0);
+    e2e_free(&run);
+}
+
+Test(report_option, failure_writes_the_report_of_a_failing_run)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/exit_status_from_arg", "report=failure", (const char *[]){"3", NULL});
+    cr_assert_eq(run.status, 3);
+    cr_assert_eq(run.nreports, 1);
+    cr_assert_eq(run.reports[0].exit_status, 3);
+    cr_assert_eq(run.reports[0].nfds, 1);
+    e2e_free(&run);
+}
