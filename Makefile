@@ -85,7 +85,7 @@ demo: deps all $(B)/examples/demo
 	  test $$status -eq 23
 
 # Fixtures whose reports, between them, hold every field of the schema.
-SCHEMA_FIXTURES := thread_exited_unjoined fd_fopen_opendir fd_epoll_eventfd_timerfd \
+SCHEMA_FIXTURES := thread_exited_unjoined fd_fopen_opendir fd_epoll_eventfd_timerfd dump_growing_server crash_segv_with_worker \
                    timer_periodic_leak wait_deadlock wait_timed_loop wait_pipe_reader
 
 test: deps all $(B)/test_unit $(B)/test_e2e $(FIXTURES)

@@ -7,6 +7,7 @@ usage: check-schema.py BUILD_DIR FIXTURE...   (exit 1 on the first mismatch)
 import glob
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -25,8 +26,10 @@ def main():
             env = dict(os.environ,
                        LD_PRELOAD=os.path.join(build, "libstrays.so"),
                        STRAYS_OPTIONS="format=json:log_path=%s/%s" % (out, name))
+            # Crash fixtures leave no core files behind.
             subprocess.run([os.path.join(build, "fixtures", name)], env=env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60,
+                           preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_CORE, (0, 0)))
         reports = sorted(glob.glob(os.path.join(out, "*.json")))
         if len(reports) < len(fixtures):
             print("check-schema: %d fixtures wrote only %d reports" % (len(fixtures), len(reports)))
