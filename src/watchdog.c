@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +54,16 @@ static void *watchdog_main(void *arg)
 {
     (void)arg;
     st_guard_enter();
+    /* Named, so `strays dump` can send the dump signal to this thread alone
+     * (then it interrupts none of the program's sleeps); that one signal is
+     * the only one it takes. */
+    prctl(PR_SET_NAME, "strays-watchdog");
+    if (st_opt.dump_signal) {
+        sigset_t dump_only;
+        sigemptyset(&dump_only);
+        sigaddset(&dump_only, st_opt.dump_signal);
+        pthread_sigmask(SIG_UNBLOCK, &dump_only, NULL);
+    }
     __atomic_store_n(&watchdog_tid, st_gettid(), __ATOMIC_RELEASE);
     uint64_t interval = st_opt.dump_interval;
     uint64_t next = interval ? now_ns() + interval : 0;

@@ -15,6 +15,8 @@ enum {
 
 int cli_run(int argc, char **argv);
 int cli_report(int argc, char **argv);
+int cli_diff(int argc, char **argv);
+int cli_dump(int argc, char **argv);
 
 /* "strays: " + message on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

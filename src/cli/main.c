@@ -19,10 +19,16 @@ static const char usage[] =
     "        run CMD with the strays preload and print its report\n"
     "  report [--format text|json] FILE.json...\n"
     "        print reports written with format=json\n"
+    "  diff [--json] OLD.json NEW.json\n"
+    "        what grew and what shrank between two reports, per creation site\n"
+    "  dump PID [--wait SECONDS]\n"
+    "        ask a process running under strays for a live dump and print it\n"
     "  help  this text (also --help; `strays COMMAND --help` for one command)\n"
     "\n"
     "exit status: the command's own for `run` (23 when it succeeded but leaked);\n"
-    "otherwise 0 clean, 23 leaks found, 2 usage error, 1 internal error.\n"
+    "`diff`: 0 when no site grew, 1 when one grew, 2 for trouble; otherwise\n"
+    "0 clean (for `dump`: printed), 23 leaks found, 2 usage error, 1 internal\n"
+    "error (for `dump`: no report came).\n"
     "\n";
 
 void cli_error(const char *fmt, ...)
@@ -61,6 +67,10 @@ int main(int argc, char **argv)
         return cli_run(argc - 1, argv + 1);
     if (!strcmp(cmd, "report"))
         return cli_report(argc - 1, argv + 1);
+    if (!strcmp(cmd, "diff"))
+        return cli_diff(argc - 1, argv + 1);
+    if (!strcmp(cmd, "dump"))
+        return cli_dump(argc - 1, argv + 1);
     cli_error("unknown command '%s' (strays --help lists them)", cmd);
     return CLI_USAGE;
 }

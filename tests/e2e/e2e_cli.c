@@ -1,0 +1,188 @@
+/* The CLI harness; see e2e_cli.h. */
+#define _GNU_SOURCE
+#include "e2e_cli.h"
+
+#include "e2e.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+#define CLI_TIMEOUT_MS 30000
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return strdup("");
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&buf, &len);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        fwrite(chunk, 1, n, mem);
+    fclose(f);
+    fclose(mem);
+    return buf;
+}
+
+void e2e_tmpdir(char *dir, size_t len)
+{
+    snprintf(dir, len, "/tmp/strays-cli.XXXXXX");
+    cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+}
+
+void e2e_rmdir(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+void e2e_write_file(char *path, size_t len, const char *dir, const char *name, const char *text)
+{
+    snprintf(path, len, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "cannot write %s: %s", path, strerror(errno));
+    fputs(text, f);
+    cr_assert_eq(fclose(f), 0);
+}
+
+/* environ with LD_PRELOAD and STRAYS_OPTIONS set as given (NULL: unset). */
+static char **make_env(const char *ld_preload, const char *strays_options)
+{
+    size_t n = 0;
+    while (environ[n])
+        n++;
+    char **env = calloc(n + 3, sizeof *env);
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strncmp(environ[i], "STRAYS_OPTIONS=", 15) && strncmp(environ[i], "LD_PRELOAD=", 11))
+            env[used++] = environ[i];
+    if (ld_preload && asprintf(&env[used], "LD_PRELOAD=%s", ld_preload) > 0)
+        used++;
+    if (strays_options && asprintf(&env[used], "STRAYS_OPTIONS=%s", strays_options) > 0)
+        used++;
+    return env;
+}
+
+/* Starts path with output to dir/stdout and dir/stderr; returns its pid. */
+static pid_t spawn_in(const char *path, const char *const *args, char **env, const char *dir,
+                      const char *cwd)
+{
+    char out_path[300], err_path[300];
+    snprintf(out_path, sizeof out_path, "%s/stdout", dir);
+    snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+    const char *argv[32] = {path};
+    for (int i = 0; args && args[i] && i < 30; i++)
+        argv[i + 1] = args[i];
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    if (cwd)
+        posix_spawn_file_actions_addchdir_np(&fa, cwd);
+    pid_t pid;
+    int rc = posix_spawn(&pid, path, &fa, NULL, (char **)argv, env);
+    cr_assert_eq(rc, 0, "cannot start %s: %s", path, strerror(rc));
+    posix_spawn_file_actions_destroy(&fa);
+    return pid;
+}
+
+void e2e_cli_run(struct e2e_cli *run, const char *const *args)
+{
+    char dir[256], path[4096];
+    e2e_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s", e2e_build_path("strays"));
+    char **env = make_env(NULL, NULL);
+    pid_t pid = spawn_in(path, args, env, dir, NULL);
+    free(env);
+    int ws = 0, waited_ms = 0;
+    pid_t got;
+    while ((got = waitpid(pid, &ws, WNOHANG)) == 0 && waited_ms < CLI_TIMEOUT_MS) {
+        usleep(5 * 1000);
+        waited_ms += 5;
+    }
+    if (got == 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &ws, 0);
+    }
+    cr_assert_neq(got, 0, "strays %s hung: killed after %d ms", args[0], CLI_TIMEOUT_MS);
+    run->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    char file[300];
+    snprintf(file, sizeof file, "%s/stdout", dir);
+    run->out = slurp(file);
+    snprintf(file, sizeof file, "%s/stderr", dir);
+    run->err = slurp(file);
+    e2e_rmdir(dir);
+}
+
+void e2e_cli_free(struct e2e_cli *run)
+{
+    free(run->out);
+    free(run->err);
+}
+
+void e2e_bg_start(struct e2e_bg *bg, const char *fixture, const char *const *args,
+                  const char *ld_preload, const char *strays_options, const char *cwd,
+                  const char *ready)
+{
+    char path[4096];
+    e2e_tmpdir(bg->dir, sizeof bg->dir);
+    snprintf(path, sizeof path, "%s", e2e_build_path(fixture));
+    char **env = make_env(ld_preload, strays_options);
+    bg->pid = spawn_in(path, args, env, bg->dir, cwd);
+    for (size_t i = 0; env[i]; i++)
+        if (!strncmp(env[i], "STRAYS_OPTIONS=", 15) || !strncmp(env[i], "LD_PRELOAD=", 11))
+            free(env[i]);
+    free(env);
+    cr_assert(e2e_bg_wait_output(bg, ready, CLI_TIMEOUT_MS), "%s did not start", fixture);
+}
+
+char *e2e_bg_output(const struct e2e_bg *bg)
+{
+    char file[300];
+    snprintf(file, sizeof file, "%s/stdout", bg->dir);
+    return slurp(file);
+}
+
+bool e2e_bg_wait_output(const struct e2e_bg *bg, const char *text, int timeout_ms)
+{
+    for (int waited_ms = 0;; waited_ms += 5) {
+        char *out = e2e_bg_output(bg);
+        bool found = strstr(out, text) != NULL;
+        free(out);
+        if (found)
+            return true;
+        if (waited_ms >= timeout_ms || !e2e_bg_alive(bg))
+            return false;
+        usleep(5 * 1000);
+    }
+}
+
+bool e2e_bg_alive(const struct e2e_bg *bg)
+{
+    siginfo_t info = {0};
+    /* WNOWAIT: look without reaping, so e2e_bg_stop still can. */
+    if (waitid(P_PID, (id_t)bg->pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0)
+        return false;
+    return info.si_pid == 0;
+}
+
+void e2e_bg_stop(struct e2e_bg *bg)
+{
+    kill(bg->pid, SIGTERM);
+    waitpid(bg->pid, NULL, 0);
+    e2e_rmdir(bg->dir);
+}
