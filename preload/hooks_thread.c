@@ -23,24 +23,42 @@ INTERPOSER int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 /* The four joins differ only in how they wait; the record is looked up
  * before the real call because the handle may be reused the moment it
  * returns. pthread_join waits for the end (the wait_ pair of calls), the
- * others may give up. */
-#define JOIN_HOOK(name, kind, params, ...)                                                 \
+ * others may give up. The blocking ones also record a wait, on the
+ * joined thread's handle. */
+#define JOIN_HOOK(name, kind, wait_call, timeout, params, ...)                             \
     INTERPOSER int name params                                                             \
     {                                                                                      \
         if (!st_active())                                                                  \
             return REAL(name)(__VA_ARGS__);                                                \
         struct st_thread *rec;                                                             \
         CORE(rec = st_thread_##kind##begin(thread));                                       \
+        if (wait_call != ST_WAIT_NONE)                                                     \
+            WAIT_BEGIN(wait_call, (const void *)thread, -1, timeout);                      \
         int rc = REAL(name)(__VA_ARGS__);                                                  \
+        if (wait_call != ST_WAIT_NONE)                                                     \
+            WAIT_END(rc == ETIMEDOUT);                                                     \
         CORE(st_thread_##kind##end(rec, rc));                                              \
         return rc;                                                                         \
     }
 
-JOIN_HOOK(pthread_join, join_wait_, (pthread_t thread, void **ret), thread, ret)
-JOIN_HOOK(pthread_tryjoin_np, join_, (pthread_t thread, void **ret), thread, ret)
-JOIN_HOOK(pthread_timedjoin_np, join_,
+/* Time from now until abstime on clock. */
+static uint64_t join_timeout(clockid_t clock, const struct timespec *abstime)
+{
+    struct timespec now;
+    if (!abstime || clock_gettime(clock, &now) != 0)
+        return 0;
+    int64_t ns = (int64_t)(abstime->tv_sec - now.tv_sec) * 1000000000 +
+                 (abstime->tv_nsec - now.tv_nsec);
+    return ns > 0 ? (uint64_t)ns : 1;
+}
+
+JOIN_HOOK(pthread_join, join_wait_, ST_WAIT_JOIN, 0, (pthread_t thread, void **ret), thread,
+          ret)
+JOIN_HOOK(pthread_tryjoin_np, join_, ST_WAIT_NONE, 0, (pthread_t thread, void **ret), thread,
+          ret)
+JOIN_HOOK(pthread_timedjoin_np, join_, ST_WAIT_TIMEDJOIN, join_timeout(CLOCK_REALTIME, abstime),
           (pthread_t thread, void **ret, const struct timespec *abstime), thread, ret, abstime)
-JOIN_HOOK(pthread_clockjoin_np, join_,
+JOIN_HOOK(pthread_clockjoin_np, join_, ST_WAIT_TIMEDJOIN, join_timeout(clock, abstime),
           (pthread_t thread, void **ret, clockid_t clock, const struct timespec *abstime), thread,
           ret, clock, abstime)
 

@@ -197,3 +197,18 @@ Test(waits, running_thread_gets_its_current_stack_at_exit)
     cr_assert_eq(deaf->stack, -1, "blocks every signal: no stack, and no hang");
     e2e_free(&run);
 }
+
+Test(waits, thread_joining_one_that_never_ends_is_blocked_in_pthread_join)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/wait_join_forever", NULL, NULL);
+    const struct st_report *r = only_report(&run);
+    const struct st_report_thread *t = blocked_thread(r, "joiner");
+    cr_assert_str_eq(t->blocked->call, "pthread_join");
+    unsigned long handle = 0;
+    cr_assert_eq(sscanf(run.out, "sleeper %lx", &handle), 1, "%s", run.out);
+    cr_assert_eq(t->blocked->object, handle, "the joined thread's handle");
+    cr_assert_eq(e2e_frame_of(r, t->stack, "join_sleeper"), 0);
+    cr_assert_str_eq(blocked_thread(r, "sleeper")->blocked->call, "pause");
+    e2e_free(&run);
+}
