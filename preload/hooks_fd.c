@@ -83,40 +83,39 @@ static inline bool open_has_mode(int flags)
 
 /* ---- open and friends ---- */
 
+/* What every open-like hook does with the real call's result. */
+static inline int opened(int fd, int flags, const char *path)
+{
+    if (fd < 0)
+        return fd;
+    if (!st_active())
+        return hide_own(fd);
+    track(fd, (flags & O_DIRECTORY) ? ST_FD_DIR : ST_FD_FILE, path);
+    return fd;
+}
+
+/* The optional mode argument of open and openat, declared as mode. */
+#define OPEN_MODE(flags)                                                                   \
+    mode_t mode = 0;                                                                       \
+    if (open_has_mode(flags)) {                                                            \
+        va_list ap;                                                                        \
+        va_start(ap, flags);                                                               \
+        mode = va_arg(ap, mode_t);                                                         \
+        va_end(ap);                                                                        \
+    }
+
 #define OPEN_HOOK(name)                                                                    \
     INTERPOSER int name(const char *path, int flags, ...)                                  \
     {                                                                                      \
-        mode_t mode = 0;                                                                   \
-        if (open_has_mode(flags)) {                                                        \
-            va_list ap;                                                                    \
-            va_start(ap, flags);                                                           \
-            mode = va_arg(ap, mode_t);                                                     \
-            va_end(ap);                                                                    \
-        }                                                                                  \
-        int fd = REAL(name)(path, flags, mode);                                            \
-        if (fd >= 0 && !st_active())                                                       \
-            return hide_own(fd);                                                           \
-        if (fd >= 0)                                                                       \
-            track(fd, (flags & O_DIRECTORY) ? ST_FD_DIR : ST_FD_FILE, path);               \
-        return fd;                                                                         \
+        OPEN_MODE(flags)                                                                   \
+        return opened(REAL(name)(path, flags, mode), flags, path);                         \
     }
 
 #define OPENAT_HOOK(name)                                                                  \
     INTERPOSER int name(int dirfd, const char *path, int flags, ...)                       \
     {                                                                                      \
-        mode_t mode = 0;                                                                   \
-        if (open_has_mode(flags)) {                                                        \
-            va_list ap;                                                                    \
-            va_start(ap, flags);                                                           \
-            mode = va_arg(ap, mode_t);                                                     \
-            va_end(ap);                                                                    \
-        }                                                                                  \
-        int fd = REAL(name)(dirfd, path, flags, mode);                                     \
-        if (fd >= 0 && !st_active())                                                       \
-            return hide_own(fd);                                                           \
-        if (fd >= 0)                                                                       \
-            track(fd, (flags & O_DIRECTORY) ? ST_FD_DIR : ST_FD_FILE, path);               \
-        return fd;                                                                         \
+        OPEN_MODE(flags)                                                                   \
+        return opened(REAL(name)(dirfd, path, flags, mode), flags, path);                  \
     }
 
 OPEN_HOOK(open)
@@ -129,12 +128,7 @@ OPENAT_HOOK(openat64)
 #define OPEN_2_HOOK(name)                                                                  \
     INTERPOSER int name(const char *path, int flags)                                       \
     {                                                                                      \
-        int fd = REAL(name)(path, flags);                                                  \
-        if (fd >= 0 && !st_active())                                                       \
-            return hide_own(fd);                                                           \
-        if (fd >= 0)                                                                       \
-            track(fd, (flags & O_DIRECTORY) ? ST_FD_DIR : ST_FD_FILE, path);               \
-        return fd;                                                                         \
+        return opened(REAL(name)(path, flags), flags, path);                               \
     }
 OPEN_2_HOOK(__open_2)
 OPEN_2_HOOK(__open64_2)
@@ -142,12 +136,7 @@ OPEN_2_HOOK(__open64_2)
 #define OPENAT_2_HOOK(name)                                                                \
     INTERPOSER int name(int dirfd, const char *path, int flags)                            \
     {                                                                                      \
-        int fd = REAL(name)(dirfd, path, flags);                                           \
-        if (fd >= 0 && !st_active())                                                       \
-            return hide_own(fd);                                                           \
-        if (fd >= 0)                                                                       \
-            track(fd, (flags & O_DIRECTORY) ? ST_FD_DIR : ST_FD_FILE, path);               \
-        return fd;                                                                         \
+        return opened(REAL(name)(dirfd, path, flags), flags, path);                        \
     }
 OPENAT_2_HOOK(__openat_2)
 OPENAT_2_HOOK(__openat64_2)
@@ -155,10 +144,7 @@ OPENAT_2_HOOK(__openat64_2)
 #define CREAT_HOOK(name)                                                                   \
     INTERPOSER int name(const char *path, mode_t mode)                                     \
     {                                                                                      \
-        int fd = REAL(name)(path, mode);                                                   \
-        if (fd >= 0 && st_active())                                                        \
-            track(fd, ST_FD_FILE, path);                                                   \
-        return fd;                                                                         \
+        return opened(REAL(name)(path, mode), 0, path);                                    \
     }
 CREAT_HOOK(creat)
 CREAT_HOOK(creat64)

@@ -32,7 +32,7 @@ const char *e2e_build_path(const char *name)
     return path;
 }
 
-static char *slurp(const char *path)
+char *e2e_slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -127,8 +127,8 @@ void e2e_run_raw(struct e2e_run *run, const char *fixture, const char *strays_op
     }
     cr_assert(!hung, "%s hung: killed after %d ms", fixture, E2E_TIMEOUT_MS);
     run->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-    run->out = slurp(out_path);
-    run->err = slurp(err_path);
+    run->out = e2e_slurp(out_path);
+    run->err = e2e_slurp(err_path);
     posix_spawn_file_actions_destroy(&fa);
     free(env);
     load_reports(run);

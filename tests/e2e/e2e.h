@@ -37,6 +37,8 @@ const struct st_report_thread *e2e_thread_named(const struct st_report *r, const
 bool e2e_stack_has(const struct st_report *r, int stack, const char *function);
 /* Index of the first frame of function in stack, or -1. */
 int e2e_frame_of(const struct st_report *r, int stack, const char *function);
+/* The whole file (an empty string if it cannot be read); free() it. */
+char *e2e_slurp(const char *path);
 /* Path of a build product ("fixtures/x", "libstrays.so"). */
 const char *e2e_build_path(const char *name);
 

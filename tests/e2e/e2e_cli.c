@@ -19,22 +19,7 @@ extern char **environ;
 
 #define CLI_TIMEOUT_MS 30000
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return strdup("");
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *mem = open_memstream(&buf, &len);
-    char chunk[4096];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
-        fwrite(chunk, 1, n, mem);
-    fclose(f);
-    fclose(mem);
-    return buf;
-}
+#define slurp e2e_slurp
 
 void e2e_tmpdir(char *dir, size_t len)
 {
