@@ -8,6 +8,7 @@
 #include "registry_fd.h"
 
 #include "options.h"
+#include "scope.h"
 #include "st.h"
 
 #include <string.h>
@@ -24,6 +25,8 @@ struct slot {
     uint8_t kind;
     uint8_t stream_kind;
     uint8_t name_truncated;
+    uint8_t ignored;
+    const char *scope;
     int tid;
     int clock;
     void *stream;
@@ -111,6 +114,8 @@ static void write_slot(struct slot *s, enum st_fd_kind kind, const char *name, b
     s->tid = st_gettid();
     s->created_by = stack;
     s->created_ns = now;
+    s->ignored = 0;
+    s->scope = st_scope_current();
     set_name(s, name);
     if (name_truncated)
         s->name_truncated = 1;
@@ -239,6 +244,8 @@ int st_fd_foreach(void (*fn)(const struct st_fd_view *, void *), void *ctx)
                 .stream = copy.stream,
                 .created_by = copy.created_by,
                 .created_ns = copy.created_ns,
+                .ignored = copy.ignored,
+                .scope = copy.scope,
             };
             memcpy(v.name, copy.name, sizeof v.name);
             fn(&v, ctx);
@@ -246,6 +253,20 @@ int st_fd_foreach(void (*fn)(const struct st_fd_view *, void *), void *ctx)
         }
     }
     return n;
+}
+
+void st_fd_ignore_all(void)
+{
+    for (unsigned c = 0; c < CHUNK_COUNT; c++) {
+        struct slot *base = __atomic_load_n(&chunks[c], __ATOMIC_ACQUIRE);
+        for (unsigned i = 0; base && i < CHUNK_SLOTS; i++) {
+            if (!__atomic_load_n(&base[i].live, __ATOMIC_RELAXED))
+                continue;
+            uint32_t seq = slot_lock(&base[i]);
+            base[i].ignored = 1;
+            slot_unlock(&base[i], seq);
+        }
+    }
 }
 
 unsigned st_fd_count(void) { return __atomic_load_n(&live_count, __ATOMIC_RELAXED); }

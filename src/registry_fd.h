@@ -46,6 +46,8 @@ struct st_fd_view {
     void *stream;   /* FILE * or DIR * */
     const struct st_stack *created_by;
     uint64_t created_ns;
+    bool ignored;      /* in the baseline (strays_snapshot) */
+    const char *scope; /* the scope it was created in, or NULL */
     char name[ST_FD_NAME_MAX]; /* "" when not opened by name */
 };
 
@@ -73,6 +75,8 @@ bool st_fd_is_tracked(int fd);
 /* Calls fn with a consistent copy of every live slot. Returns the count. */
 int st_fd_foreach(void (*fn)(const struct st_fd_view *, void *), void *ctx);
 unsigned st_fd_count(void);
+/* strays_snapshot: every fd tracked now is left out of later reports. */
+void st_fd_ignore_all(void);
 /* Fork, in the child: fds it inherited are not its leaks. */
 void st_fd_after_fork_child(void);
 /* Forgets everything (tests). */

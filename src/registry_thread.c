@@ -11,8 +11,10 @@
 
 #include "lock.h"
 #include "options.h"
+#include "scope.h"
 #include "st.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -147,6 +149,7 @@ struct st_thread *st_thread_prepare(void *(*fn)(void *), void *arg, const pthrea
         rec->detached = detach_state == PTHREAD_CREATE_DETACHED;
     rec->u.start.fn = fn;
     rec->u.start.arg = arg;
+    rec->scope = st_scope_current();
     return rec;
 }
 
@@ -196,6 +199,7 @@ static void insert_locked(struct shard *s, struct st_thread *rec)
 static void thread_started(struct st_thread *rec)
 {
     self_record = rec;
+    st_scope_inherit(rec->scope);
     __atomic_store_n(&rec->tid, st_gettid(), __ATOMIC_RELAXED);
     __atomic_store_n(&rec->state, ST_THREAD_RUNNING, __ATOMIC_RELAXED);
     if (!__atomic_load_n(&rec->in_table, __ATOMIC_ACQUIRE)) {
@@ -348,6 +352,8 @@ static void fill_view(const struct st_thread *rec, struct st_thread_view *v)
     v->parent_tid = rec->parent_tid;
     v->state = (enum st_thread_state)__atomic_load_n(&rec->state, __ATOMIC_RELAXED);
     v->detached = rec->detached;
+    v->ignored = __atomic_load_n(&rec->ignored, __ATOMIC_RELAXED);
+    v->scope = rec->scope;
     if (rec->ended)
         memcpy(v->name, rec->u.name, sizeof v->name);
     else
@@ -393,6 +399,27 @@ int st_thread_foreach(void (*fn)(const struct st_thread_view *, void *), void *c
     }
     unlock_first(SHARDS);
     return n;
+}
+
+void st_thread_ignore_all(void)
+{
+    lock_all(false);
+    for (unsigned i = 0; i < SHARDS; i++)
+        for (uint32_t b = 0; shards[i].buckets && b <= shards[i].mask; b++)
+            for (struct st_thread *rec = shards[i].buckets[b]; rec; rec = rec->next)
+                __atomic_store_n(&rec->ignored, true, __ATOMIC_RELAXED);
+    unlock_first(SHARDS);
+}
+
+int st_thread_ignore(pthread_t handle)
+{
+    struct shard *s = shard_of(handle);
+    st_lock(&s->lock);
+    struct st_thread *rec = lookup_locked(s, handle);
+    if (rec)
+        __atomic_store_n(&rec->ignored, true, __ATOMIC_RELAXED);
+    st_unlock(&s->lock);
+    return rec ? 0 : -ESRCH;
 }
 
 unsigned st_thread_count(void)

@@ -30,6 +30,8 @@ struct st_thread {
     bool finished;     /* joined, or detached and exited, or its handle reused */
     bool creator_done; /* pthread_create has returned to the creating hook */
     bool ended;        /* its exit destructor has run: the thread is as good as gone */
+    bool ignored;      /* in the baseline (strays_snapshot) or ignored by name */
+    const char *scope; /* the scope it was created in (scope.h), or NULL */
     uint8_t joiners;   /* join calls under way on this record */
     uint8_t waiters;   /* those of them that wait for the end (pthread_join, thrd_join) */
     union {
@@ -75,12 +77,18 @@ struct st_thread_view {
     int parent_tid;
     enum st_thread_state state;
     bool detached;
+    bool ignored;
+    const char *scope;
     char name[16];
 };
 /* Calls fn for every record, under the registry lock (fn must not call
  * back into strays). Returns how many records there were. With try_only,
  * gives up (returns -1) rather than wait for the lock. */
 int st_thread_foreach(void (*fn)(const struct st_thread_view *, void *), void *ctx, bool try_only);
+/* strays_snapshot: every thread known now is left out of later reports. */
+void st_thread_ignore_all(void);
+/* strays_ignore_thread: this one is. Returns 0, or -ESRCH if unknown. */
+int st_thread_ignore(pthread_t handle);
 /* Number of records. */
 unsigned st_thread_count(void);
 /* Creates the thread-exit key; called once at initialisation. */

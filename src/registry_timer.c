@@ -4,6 +4,7 @@
 
 #include "lock.h"
 #include "options.h"
+#include "scope.h"
 #include "st.h"
 
 #include <stdlib.h>
@@ -58,6 +59,7 @@ void st_timer_created(uintptr_t id, bool compat, int clock, int notify, int sign
         .tid = st_gettid(),
         .created_by = st_stack_here(),
         .created_ns = st_uptime_ns(),
+        .scope = st_scope_current(),
     };
     st_lock(&lock);
     /* An id still in the table was deleted behind strays' back. */
@@ -102,6 +104,14 @@ int st_timer_foreach(void (*fn)(const struct st_timer_view *, void *), void *ctx
         fn(&rec->view, ctx);
     st_unlock(&lock);
     return n;
+}
+
+void st_timer_ignore_all(void)
+{
+    st_lock(&lock);
+    for (struct timer_record *rec = table; rec; rec = rec->hh.next)
+        rec->view.ignored = true;
+    st_unlock(&lock);
 }
 
 unsigned st_timer_count(void) { return __atomic_load_n(&count, __ATOMIC_RELAXED); }

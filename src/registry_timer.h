@@ -22,6 +22,8 @@ struct st_timer_view {
     int tid;           /* creating thread */
     const struct st_stack *created_by;
     uint64_t created_ns;
+    bool ignored;      /* in the baseline (strays_snapshot) */
+    const char *scope; /* the scope it was created in, or NULL */
 };
 
 /* After a successful timer_create; sigev may be NULL (SIGEV_SIGNAL/SIGALRM). */
@@ -34,6 +36,8 @@ void st_timer_deleted(uintptr_t id, bool compat);
 /* Calls fn with a copy of every record, under the registry lock. */
 int st_timer_foreach(void (*fn)(const struct st_timer_view *, void *), void *ctx);
 unsigned st_timer_count(void);
+/* strays_snapshot: every timer tracked now is left out of later reports. */
+void st_timer_ignore_all(void);
 void st_timer_before_fork(void);
 void st_timer_after_fork_parent(void);
 /* Timers are not inherited across fork (timer_create(2)). */

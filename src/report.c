@@ -2,6 +2,7 @@
 #include "report.h"
 
 #include <signal.h>
+#include <string.h>
 
 unsigned st_report_leak_count(const struct st_report *r)
 {
@@ -25,6 +26,7 @@ void st_report_free(struct st_report *r)
     r->ndeadlocks = 0;
     r->growth = NULL;
     r->ngrowth = 0;
+    memset(&r->suppressed, 0, sizeof r->suppressed);
 }
 
 const char *st_report_signal_name(int signo)

@@ -69,6 +69,7 @@ struct st_report_thread {
     int stack;      /* index into stacks (where it stands), or -1 */
     uint64_t created_ms;
     const struct st_report_blocked *blocked; /* NULL unless state is blocked */
+    const char *scope;                       /* strays_scope_begin's name, or NULL */
 };
 
 /* A timer left alive: a POSIX timer, or a timerfd (then fd >= 0). */
@@ -82,6 +83,7 @@ struct st_report_timer {
     int tid;              /* creating thread */
     int created_by;
     uint64_t created_ms;
+    const char *scope;
 };
 
 /* An fd left open. */
@@ -94,11 +96,29 @@ struct st_report_fd {
     int tid;
     int created_by;
     uint64_t created_ms;
+    const char *scope;
 };
 
 struct st_report_untracked {
     int tid;
     const char *name;
+};
+
+/* A suppression rule (suppressions=FILE) and how many objects of this
+ * report it left out. */
+struct st_report_supp_rule {
+    const char *rule; /* as written: "thread:g_thread_pool*" */
+    const char *file; /* the suppressions file */
+    int line;
+    uint32_t matched;
+};
+
+/* What suppression rules left out of the report: counted here, not listed
+ * among the threads, timers and fds, and not leaks. */
+struct st_report_suppressed {
+    uint32_t threads, timers, fds;
+    struct st_report_supp_rule *rules; /* every rule with print_suppressions=1, else none */
+    uint32_t nrules;
 };
 
 struct st_report {
@@ -107,6 +127,7 @@ struct st_report {
     const char *exe;     /* /proc/self/exe */
     const char *command; /* argv[0] */
     const char *reason;  /* "exit", ... */
+    const char *scope;   /* a report of one scope only (strays_verify_none), or NULL */
     int exit_status;     /* -1 when not known or not an exit */
     uint64_t time_ms;    /* wall clock, ms since the epoch */
     uint64_t uptime_ms;  /* since strays started watching */
@@ -127,12 +148,14 @@ struct st_report {
     uint64_t fault_address;          /* crash reports: si_addr for SIGSEGV/SIGBUS/SIGFPE/SIGILL */
     int crash_tid;                   /* crash reports: the thread that crashed */
     int crash_stack;                 /* crash reports: its stack at the crash, or -1 */
+    struct st_report_suppressed suppressed;
     struct st_report_stack *stacks;
     uint32_t nstacks;
     struct st_arena arena;
 };
 
-/* Number of leaked objects the report holds (what makes a run fail). */
+/* Number of leaked objects the report holds (what makes a run fail).
+ * Suppressed objects are not among them. */
 unsigned st_report_leak_count(const struct st_report *r);
 void st_report_free(struct st_report *r);
 

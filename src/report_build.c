@@ -10,6 +10,7 @@
 #include "registry_thread.h"
 #include "runtime.h"
 #include "st.h"
+#include "suppressions.h"
 #include "symbolize.h"
 #include "sys.h"
 
@@ -123,7 +124,7 @@ static void fill_threads(struct st_report *r, const struct thread_copy *c, struc
         const struct st_thread_view *v = &c->views[i];
         /* Being created this very moment (a live dump): its tid is not
          * known yet; /proc lists it as untracked, the next dump sees it. */
-        if (v->tid == 0)
+        if (v->tid == 0 || v->ignored || (r->scope && v->scope != r->scope))
             continue;
         struct st_report_thread *t = &r->threads[r->nthreads++];
         t->tid = v->tid;
@@ -135,6 +136,7 @@ static void fill_threads(struct st_report *r, const struct thread_copy *c, struc
         t->created_by = st_stack_index_of(si, v->created_by);
         t->stack = -1;
         t->created_ms = v->created_ns / 1000000u;
+        t->scope = v->scope;
     }
 }
 
@@ -151,14 +153,16 @@ static bool known_tid(const int *sorted, uint32_t n, int tid)
 
 /* Threads in /proc/self/task that strays did not see created: the main
  * thread and strays' own are left out, the rest are listed as untracked. */
-static void fill_untracked(struct st_report *r)
+static void fill_untracked(struct st_report *r, const struct thread_copy *known)
 {
-    int *tids = st_arena_alloc(&r->arena, (r->nthreads + 1) * sizeof *tids);
+    /* Every thread strays knows, reported or not (set aside, another scope). */
+    int *tids = st_arena_alloc(&r->arena, (known->count + 1) * sizeof *tids);
     if (!tids)
         return;
-    for (uint32_t i = 0; i < r->nthreads; i++)
-        tids[i] = r->threads[i].tid;
-    qsort(tids, r->nthreads, sizeof *tids, cmp_int);
+    uint32_t ntids = 0;
+    for (uint32_t i = 0; i < known->count; i++)
+        tids[ntids++] = known->views[i].tid;
+    qsort(tids, ntids, sizeof *tids, cmp_int);
     long fd = st_sys_open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
     if (fd < 0)
         return;
@@ -171,7 +175,7 @@ static void fill_untracked(struct st_report *r)
             off += d->d_reclen;
             char *end;
             long tid = strtol(d->d_name, &end, 10);
-            if (*end || tid <= 0 || tid == r->pid || known_tid(tids, r->nthreads, (int)tid) ||
+            if (*end || tid <= 0 || tid == r->pid || known_tid(tids, ntids, (int)tid) ||
                 st_runtime_is_own_thread((int)tid))
                 continue;
             if (r->nuntracked == cap) {
@@ -246,6 +250,10 @@ static struct {
     const struct st_stack *stack;
 } crash;
 
+static const char *scope_filter;
+
+void st_report_build_set_scope(const char *interned) { scope_filter = interned; }
+
 void st_report_build_set_crash(int signal, uintptr_t address, int tid, const struct st_stack *stack)
 {
     crash.signal = signal;
@@ -291,10 +299,11 @@ static void let_new_threads_start(void)
 int st_report_build(struct st_report *r, const char *reason, int exit_status, bool symbolize)
 {
     bool final = !strcmp(reason, "exit") || !strcmp(reason, "crash");
-    if (!strcmp(reason, "exit"))
+    if (!strcmp(reason, "exit") || !strcmp(reason, "verify"))
         let_new_threads_start();
     memset(r, 0, sizeof *r);
     fill_header(r, reason, exit_status);
+    r->scope = scope_filter;
     struct thread_copy copy = {NULL, 0, 0, &r->arena};
     st_thread_foreach(copy_thread, &copy, false);
     struct st_stack_index si = {.arena = &r->arena};
@@ -303,11 +312,13 @@ int st_report_build(struct st_report *r, const char *reason, int exit_status, bo
     fill_crash(r, &si);
     if (final)
         st_report_collect_current_stacks(r, &si);
-    fill_untracked(r);
+    fill_untracked(r, &copy);
     st_report_collect_objects(r, &si);
     r->growth_since_ms = -1;
     if (!strcmp(reason, "signal") || !strcmp(reason, "interval"))
         st_growth_compute(r, &si);
     fill_stacks(r, &si, symbolize);
+    /* After symbolization: rules match function and file names. */
+    st_suppressions_apply(r, symbolize);
     return 0;
 }

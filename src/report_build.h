@@ -10,6 +10,10 @@ int st_report_build(struct st_report *r, const char *reason, int exit_status, bo
 
 struct st_stack;
 
+/* Builds from now on cover only what was created in this scope (an
+ * interned name, see scope.h); NULL: everything. */
+void st_report_build_set_scope(const char *interned);
+
 /* The next build is a crash report: signal, fault address, the crashing
  * thread and its stack at the crash. */
 void st_report_build_set_crash(int signal, uintptr_t address, int tid,

@@ -147,6 +147,8 @@ static void collect_timers(struct st_report *r, struct st_stack_index *si, uint3
         errno = saved;
         if (rc != 0)
             continue; /* deleted behind strays' back */
+        if (v->ignored || (r->scope && v->scope != r->scope))
+            continue;
         struct st_report_timer *t = new_timer(r, timer_cap);
         if (!t)
             return;
@@ -161,6 +163,7 @@ static void collect_timers(struct st_report *r, struct st_stack_index *si, uint3
         t->tid = v->tid;
         t->created_by = st_stack_index_of(si, v->created_by);
         t->created_ms = v->created_ns / 1000000u;
+        t->scope = v->scope;
     }
 }
 
@@ -386,6 +389,7 @@ static void add_timerfd(struct st_report *r, struct st_stack_index *si, const st
     t->tid = v->tid;
     t->created_by = st_stack_index_of(si, v->created_by);
     t->created_ms = v->created_ns / 1000000u;
+    t->scope = v->scope;
 }
 
 static void collect_fds(struct st_report *r, struct st_stack_index *si, uint32_t *timer_cap)
@@ -396,6 +400,8 @@ static void collect_fds(struct st_report *r, struct st_stack_index *si, uint32_t
     int saved = errno;
     for (uint32_t i = 0; i < c.count; i++) {
         const struct st_fd_view *v = &c.views[i];
+        if (v->ignored || (r->scope && v->scope != r->scope))
+            continue;
         char path[48], link[4096];
         snprintf(path, sizeof path, "/proc/self/fd/%d", v->fd);
         long n = st_sys_readlink(path, link, sizeof link - 1);
@@ -422,6 +428,7 @@ static void collect_fds(struct st_report *r, struct st_stack_index *si, uint32_t
         f->tid = v->tid;
         f->created_by = st_stack_index_of(si, v->created_by);
         f->created_ms = v->created_ns / 1000000u;
+        f->scope = v->scope;
     }
     errno = saved;
 }

@@ -123,6 +123,8 @@ static void write_thread(struct st_out *o, const struct st_report_thread *t)
     field_int(o, "created_ms", (long long)t->created_ms);
     st_out_char(o, ',');
     field_int(o, "parent_tid", t->parent_tid);
+    st_out_char(o, ',');
+    field_str(o, "scope", t->scope);
     st_out_char(o, '}');
 }
 
@@ -156,6 +158,8 @@ static void write_timer(struct st_out *o, const struct st_report_timer *t)
     field_index(o, "created_by", t->created_by);
     st_out_char(o, ',');
     field_int(o, "created_ms", (long long)t->created_ms);
+    st_out_char(o, ',');
+    field_str(o, "scope", t->scope);
     st_out_char(o, '}');
 }
 
@@ -182,6 +186,8 @@ static void write_fd(struct st_out *o, const struct st_report_fd *f)
     field_index(o, "created_by", f->created_by);
     st_out_char(o, ',');
     field_int(o, "created_ms", (long long)f->created_ms);
+    st_out_char(o, ',');
+    field_str(o, "scope", f->scope);
     st_out_char(o, '}');
 }
 
@@ -237,6 +243,31 @@ static void write_crash(struct st_out *o, const struct st_report *r)
     st_out_char(o, '}');
 }
 
+/* {"threads":N,"timers":N,"fds":N,"rules":[...]}: what suppression rules
+ * left out; rules listed with print_suppressions=1 only. */
+static void write_suppressed(struct st_out *o, const struct st_report_suppressed *s)
+{
+    st_out_char(o, '{');
+    field_int(o, "threads", s->threads);
+    st_out_char(o, ',');
+    field_int(o, "timers", s->timers);
+    st_out_char(o, ',');
+    field_int(o, "fds", s->fds);
+    st_out_str(o, ",\"rules\":[");
+    for (uint32_t i = 0; i < s->nrules; i++) {
+        st_out_str(o, i ? ",\n {" : "\n {");
+        field_str(o, "rule", s->rules[i].rule);
+        st_out_char(o, ',');
+        field_str(o, "file", s->rules[i].file);
+        st_out_char(o, ',');
+        field_int(o, "line", s->rules[i].line);
+        st_out_char(o, ',');
+        field_int(o, "matched", s->rules[i].matched);
+        st_out_char(o, '}');
+    }
+    st_out_str(o, "]}");
+}
+
 void st_report_write_json(const struct st_report *r, struct st_out *o)
 {
     st_out_str(o, "{\"tool\":\"strays\",");
@@ -249,6 +280,8 @@ void st_report_write_json(const struct st_report *r, struct st_out *o)
     field_str(o, "command", r->command);
     st_out_char(o, ',');
     field_str(o, "reason", r->reason);
+    st_out_char(o, ',');
+    field_str(o, "scope", r->scope);
     st_out_char(o, ',');
     if (r->exit_status >= 0)
         field_int(o, "exit_status", r->exit_status);
@@ -295,7 +328,9 @@ void st_report_write_json(const struct st_report *r, struct st_out *o)
         }
         st_out_char(o, ']');
     }
-    st_out_str(o, "],\n\"stacks\":[");
+    st_out_str(o, "],\n\"suppressed\":");
+    write_suppressed(o, &r->suppressed);
+    st_out_str(o, ",\n\"stacks\":[");
     for (uint32_t i = 0; i < r->nstacks; i++) {
         st_out_str(o, i ? ",\n [" : "\n [");
         for (uint32_t j = 0; j < r->stacks[i].depth; j++) {

@@ -316,6 +316,59 @@ static int load_crash(struct loader *l, const struct st_json *root)
     return rc;
 }
 
+static int load_supp_rule(struct loader *l, const struct st_json *j,
+                          struct st_report_supp_rule *out, const char *where)
+{
+    if (j->type != ST_JSON_OBJECT)
+        return fail(l, "%s: must be an object", where);
+    int64_t line, matched;
+    int rc = get_str(l, j, "rule", false, &out->rule, where);
+    if (!rc)
+        rc = get_str(l, j, "file", false, &out->file, where);
+    if (!rc)
+        rc = get_int(l, j, "line", 1, INT32_MAX, &line, where);
+    if (!rc)
+        rc = get_int(l, j, "matched", 0, UINT32_MAX, &matched, where);
+    if (rc)
+        return rc;
+    out->line = (int)line;
+    out->matched = (uint32_t)matched;
+    return 0;
+}
+
+/* What suppression rules left out; absent in reports before suppressions. */
+static int load_suppressed(struct loader *l, const struct st_json *root)
+{
+    struct st_report_suppressed *s = &l->r->suppressed;
+    const struct st_json *j = st_json_get(root, "suppressed");
+    if (!j)
+        return 0;
+    if (j->type != ST_JSON_OBJECT)
+        return fail(l, "\"suppressed\" must be an object");
+    int64_t threads, timers, fds;
+    int rc = get_int(l, j, "threads", 0, UINT32_MAX, &threads, "suppressed");
+    if (!rc)
+        rc = get_int(l, j, "timers", 0, UINT32_MAX, &timers, "suppressed");
+    if (!rc)
+        rc = get_int(l, j, "fds", 0, UINT32_MAX, &fds, "suppressed");
+    if (rc)
+        return rc;
+    s->threads = (uint32_t)threads;
+    s->timers = (uint32_t)timers;
+    s->fds = (uint32_t)fds;
+    const struct st_json *rules = get_list(l, j, "rules", sizeof *s->rules, (void **)&s->rules);
+    if (!rules)
+        return -EINVAL;
+    for (size_t i = 0; i < rules->length; i++) {
+        char where[40];
+        snprintf(where, sizeof where, "suppressed.rules[%zu]", i);
+        rc = load_supp_rule(l, rules->items[i], &s->rules[s->nrules++], where);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 static int load_thread(struct loader *l, const struct st_json *t, struct st_report_thread *out,
                        const char *where)
 {
@@ -342,6 +395,8 @@ static int load_thread(struct loader *l, const struct st_json *t, struct st_repo
         rc = get_int(l, t, "parent_tid", 0, INT32_MAX, &parent, where);
     if (!rc)
         rc = load_blocked(l, t, out, where);
+    if (!rc)
+        rc = get_str(l, t, "scope", true, &out->scope, where);
     if (!rc && out->blocked && out->state != ST_RT_BLOCKED)
         rc = fail(l, "%s: \"blocked\" must be null unless the state is blocked", where);
     out->tid = (int)tid;
@@ -444,6 +499,8 @@ static int load_timer(struct loader *l, const struct st_json *t, struct st_repor
         rc = get_index(l, t, "created_by", &out->created_by, where);
     if (!rc)
         rc = get_int(l, t, "created_ms", 0, INT64_MAX, &created, where);
+    if (!rc)
+        rc = get_str(l, t, "scope", true, &out->scope, where);
     out->interval_ns = (uint64_t)interval;
     out->fd = (int)fd;
     out->tid = (int)tid;
@@ -500,6 +557,8 @@ static int load_fd(struct loader *l, const struct st_json *f, struct st_report_f
         rc = get_index(l, f, "created_by", &out->created_by, where);
     if (!rc)
         rc = get_int(l, f, "created_ms", 0, INT64_MAX, &created, where);
+    if (!rc)
+        rc = get_str(l, f, "scope", true, &out->scope, where);
     out->fd = (int)fd;
     out->tid = (int)tid;
     out->created_ms = (uint64_t)created;
@@ -537,6 +596,8 @@ static int load_header(struct loader *l, const struct st_json *root)
         rc = get_str(l, root, "command", true, &l->r->command, "report");
     if (!rc)
         rc = get_str(l, root, "reason", false, &l->r->reason, "report");
+    if (!rc)
+        rc = get_str(l, root, "scope", true, &l->r->scope, "report");
     const struct st_json *st = st_json_get(root, "exit_status");
     if (!rc && st && st->type != ST_JSON_NULL)
         rc = get_int(l, root, "exit_status", 0, 255, &status, "report");
@@ -576,6 +637,8 @@ int st_report_from_json(struct st_report *r, const struct st_json *root, char *e
         rc = load_growth(&l, root);
     if (!rc)
         rc = load_crash(&l, root);
+    if (!rc)
+        rc = load_suppressed(&l, root);
     if (rc == -ENOMEM)
         fail(&l, "out of memory");
     return rc;

@@ -533,6 +533,40 @@ static void write_untracked(struct st_out *o, const struct st_report *r)
     st_out_str(o, "\n\n");
 }
 
+/* LeakSanitizer's "Suppressions used:" block (print_suppressions=1): the
+ * rules that matched something, with how many objects each left out. */
+static void write_suppressions_used(struct st_out *o, const struct st_report *r)
+{
+    const struct st_report_suppressed *s = &r->suppressed;
+    bool any = false;
+    for (uint32_t i = 0; i < s->nrules; i++)
+        any |= s->rules[i].matched > 0;
+    if (!any)
+        return;
+    st_out_str(o, "Suppressions used:\n  count  rule\n");
+    for (uint32_t i = 0; i < s->nrules; i++) {
+        const struct st_report_supp_rule *rule = &s->rules[i];
+        if (!rule->matched)
+            continue;
+        char digits[24];
+        int n = 0;
+        for (uint32_t v = rule->matched; v; v /= 10)
+            digits[n++] = (char)('0' + v % 10);
+        for (int pad = n; pad < 7; pad++)
+            st_out_char(o, ' ');
+        while (n)
+            st_out_char(o, digits[--n]);
+        st_out_str(o, "  ");
+        st_out_str(o, rule->rule ? rule->rule : "?");
+        st_out_str(o, " (");
+        st_out_str(o, rule->file ? rule->file : "?");
+        st_out_char(o, ':');
+        st_out_int(o, rule->line);
+        st_out_str(o, ")\n");
+    }
+    st_out_char(o, '\n');
+}
+
 /* "3 leaked threads, 1 timer and 2 fds in 4 groups". */
 static void write_summary_groups(const struct st_report *r, struct st_out *o, uint32_t ngroups)
 {
@@ -562,6 +596,12 @@ static void write_summary_groups(const struct st_report *r, struct st_out *o, ui
         st_out_str(o, " in ");
         st_out_uint(o, ngroups);
         st_out_str(o, ngroups == 1 ? " group" : " groups");
+    }
+    uint32_t suppressed = r->suppressed.threads + r->suppressed.timers + r->suppressed.fds;
+    if (suppressed) {
+        st_out_str(o, " (");
+        st_out_uint(o, suppressed);
+        st_out_str(o, " suppressed)");
     }
     st_out_str(o, " (pid ");
     st_out_int(o, r->pid);
@@ -613,6 +653,11 @@ void st_report_write_text(const struct st_report *r, struct st_out *o)
         st_out_str(o, " in tid ");
         st_out_int(o, r->crash_tid);
     }
+    if (r->scope) {
+        st_out_str(o, ", scope \"");
+        st_out_str(o, r->scope);
+        st_out_char(o, '"');
+    }
     if (r->exit_status >= 0) {
         st_out_str(o, ", status ");
         st_out_int(o, r->exit_status);
@@ -638,6 +683,7 @@ void st_report_write_text(const struct st_report *r, struct st_out *o)
     for (uint32_t i = 0; i < g.nfd_groups; i++)
         write_fd_group(o, r, g.fd_order, &g.fd_groups[i]);
     write_untracked(o, r);
+    write_suppressions_used(o, r);
     write_summary_groups(r, o, ngroups);
     st_out_char(o, '\n');
     st_arena_free(&scratch);

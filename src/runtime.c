@@ -16,6 +16,7 @@
 #include "report_build.h"
 #include "report_sink.h"
 #include "stack.h"
+#include "suppressions.h"
 #include "symbolize_elf.h"
 #include "thread_stacks.h"
 #include "watchdog.h"
@@ -93,6 +94,7 @@ static void initialise(void)
         __atomic_store_n(&st_runtime_state, ST_OFF, __ATOMIC_RELEASE);
         return;
     }
+    st_suppressions_init();
     find_own_code();
     if (st_stack_capture_init() != 0)
         st_logf("libunwind.so.8 not found; capturing stacks with glibc's backtrace()");
@@ -147,7 +149,11 @@ static int emit(const char *reason, int exit_status, bool force, bool symbolize_
     int leaks = (int)st_report_leak_count(&r);
     /* A clean exit says nothing on a terminal, like LeakSanitizer; report
      * files are always written, so tools can tell "clean" from "absent". */
-    if (leaks > 0 || force || st_opt.verbosity >= 1 || st_sink_is_file(st_opt.log_path)) {
+    /* With print_suppressions, a run whose leaks were all suppressed still
+     * says which rules matched, as LeakSanitizer's "Suppressions used:". */
+    bool suppressed = r.suppressed.threads + r.suppressed.timers + r.suppressed.fds > 0;
+    if (leaks > 0 || force || st_opt.verbosity >= 1 || st_sink_is_file(st_opt.log_path) ||
+        (st_opt.print_suppressions && suppressed)) {
         struct st_sink sink;
         st_sink_open(&sink, st_opt.log_path, st_opt.format);
         struct st_out out;

@@ -58,7 +58,10 @@ static char **make_env(const char *options, bool preload)
     char **env = calloc(n + 3, sizeof *env);
     size_t used = 0;
     for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "STRAYS_OPTIONS=", 15) && strncmp(environ[i], "LD_PRELOAD=", 11))
+        /* BXFI_MAP tells a Criterion process it is a test worker: a fixture
+         * that is itself a Criterion suite must not inherit it. */
+        if (strncmp(environ[i], "STRAYS_OPTIONS=", 15) && strncmp(environ[i], "LD_PRELOAD=", 11) &&
+            strncmp(environ[i], "BXFI_MAP=", 9))
             env[used++] = environ[i];
     if (preload && asprintf(&env[used], "LD_PRELOAD=%s", e2e_build_path("libstrays.so")) > 0)
         used++;

@@ -1,0 +1,56 @@
+/* Scopes; see scope.h. Interned names live in a short list under a lock:
+ * a test suite opens a few hundred scopes at most, and each thread keeps
+ * the pointer of its own in a thread-local, read without a lock. */
+#include "scope.h"
+
+#include "lock.h"
+#include "st.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct name {
+    struct name *next;
+    char text[];
+};
+
+static struct name *names;
+static st_lock_t lock = ST_LOCK_INIT;
+static ST_TLS const char *current;
+
+const char *st_scope_intern(const char *name)
+{
+    st_lock(&lock);
+    struct name *n = names;
+    while (n && strcmp(n->text, name))
+        n = n->next;
+    if (!n) {
+        size_t len = strlen(name);
+        n = malloc(sizeof *n + len + 1);
+        if (n) {
+            memcpy(n->text, name, len + 1);
+            n->next = names;
+            names = n;
+        }
+    }
+    st_unlock(&lock);
+    return n ? n->text : NULL;
+}
+
+const char *st_scope_current(void) { return current; }
+
+int st_scope_set(const char *name)
+{
+    if (!name) {
+        current = NULL;
+        return 0;
+    }
+    const char *interned = st_scope_intern(name);
+    if (!interned)
+        return -ENOMEM;
+    current = interned;
+    return 0;
+}
+
+void st_scope_inherit(const char *interned) { current = interned; }
