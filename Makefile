@@ -3,6 +3,7 @@
 #   make demo     run the bundled leaky example under strays
 #   make test     unit and end-to-end tests
 #   make bench    overhead of the preload, plain vs preloaded, as ratios
+#   make install  PREFIX=/usr/local DESTDIR= (and make uninstall)
 # `demo`, `test` and `bench` install missing Debian packages first (scripts/install-deps.sh).
 
 CC      ?= cc
@@ -13,12 +14,12 @@ CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -pthread -Iinclude -MMD -MP
 LDLIBS  := -ldl -pthread
 
-CORE_SRC := $(filter-out src/json.c src/report_parse.c,$(wildcard src/*.c))
+CORE_SRC := $(filter-out src/json.c src/report_parse.c src/symbolize_offline.c,$(wildcard src/*.c))
 PRELOAD_SRC := $(wildcard preload/*.c)
 # What the CLI needs of the core: the report model, its readers and writers.
 CLI_CORE := src/arena.c src/out.c src/sort.c src/report.c src/report_json.c src/report_text.c \
             src/options.c src/log.c src/sys.c \
-            src/json.c src/report_parse.c
+            src/json.c src/report_parse.c src/symbolize_offline.c
 CLI_SRC := $(wildcard src/cli/*.c)
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
@@ -32,8 +33,11 @@ FIXTURES_C := $(wildcard tests/fixtures/*.c)
 FIXTURES_CXX := $(wildcard tests/fixtures/*.cc)
 FIXTURES := $(patsubst tests/fixtures/%.c,$(B)/fixtures/%,$(FIXTURES_C)) \
             $(patsubst tests/fixtures/%.cc,$(B)/fixtures/%,$(FIXTURES_CXX))
+# Shell-script fixtures keep their .sh name (and stay out of FIXTURES, which
+# `make compare` rebuilds with -fsanitize=thread).
+FIXTURES_SH := $(patsubst tests/fixtures/%,$(B)/fixtures/%,$(wildcard tests/fixtures/*.sh))
 
-.PHONY: all deps demo test test-unit test-e2e bench clean
+.PHONY: all deps demo test test-unit test-e2e bench clean compare
 all: $(B)/libstrays.so $(B)/strays
 
 deps:
@@ -65,7 +69,7 @@ $(B)/test_unit: $(call obj,$(UNIT_SRC)) $(B)/libstrays_core.a
 $(B)/test_e2e: $(call obj,$(E2E_SRC)) $(B)/libstrays_core.a
 	$(CC) -o $@ $^ -lcriterion $(LDLIBS)
 
-FIXTURE_FLAGS := -O0 -g -fno-omit-frame-pointer -pthread -Wall -Werror
+FIXTURE_FLAGS := -O0 -g -fno-omit-frame-pointer -pthread -Wall -Werror -Iinclude
 $(B)/fixtures/%: tests/fixtures/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -o $@ $< -lrt
@@ -73,6 +77,16 @@ $(B)/fixtures/%: tests/fixtures/%.c
 $(B)/fixtures/%: tests/fixtures/%.cc
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 $(FIXTURE_FLAGS) -o $@ $<
+
+# The Criterion example of the in-process API (README), run by the e2e tests.
+$(B)/api_example/%: tests/api_example/%.c include/strays.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -o $@ $< -lcriterion
+
+$(B)/fixtures/%.sh: tests/fixtures/%.sh
+	@mkdir -p $(dir $@)
+	cp $< $@
+	chmod +x $@
 
 $(B)/examples/%: examples/%.c
 	@mkdir -p $(dir $@)
@@ -88,7 +102,9 @@ demo: deps all $(B)/examples/demo
 SCHEMA_FIXTURES := thread_exited_unjoined fd_fopen_opendir fd_epoll_eventfd_timerfd dump_growing_server crash_segv_with_worker \
                    timer_periodic_leak wait_deadlock wait_timed_loop wait_pipe_reader
 
-test: deps all $(B)/test_unit $(B)/test_e2e $(FIXTURES)
+API_EXAMPLES := $(patsubst tests/api_example/%.c,$(B)/api_example/%,$(wildcard tests/api_example/*.c))
+
+test: deps all $(B)/test_unit $(B)/test_e2e $(FIXTURES) $(FIXTURES_SH) $(API_EXAMPLES)
 	$(B)/test_unit --jobs 2
 	$(B)/test_e2e --jobs 2
 	scripts/check-schema.py $(B) $(SCHEMA_FIXTURES)
@@ -107,4 +123,66 @@ bench: deps all $(B)/bench_ops $(B)/bench_run
 clean:
 	rm -rf $(B)
 
+# make install [PREFIX=/usr/local] [DESTDIR=/staging/root]: the library, the
+# CLI, the header, the pkg-config file and the manuals. strays-options(7)
+# is written from src/options.def, strays.pc with the PREFIX given here.
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+INSTALL    ?= install
+VERSION    := $(shell sed -n 's/^\#define STRAYS_VERSION "\(.*\)"/\1/p' src/st.h)
+# ${prefix}/lib in the .pc file when LIBDIR is under PREFIX.
+pc_path = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+
+$(B)/man/options-to-roff: docs/man/options-to-roff.c src/options.def
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -o $@ $<
+
+$(B)/man/strays-options.7: docs/man/strays-options.7.in $(B)/man/options-to-roff
+	$(B)/man/options-to-roff > $@.options
+	sed -e '/^@OPTIONS@$$/{r $@.options' -e 'd}' $< > $@
+	rm -f $@.options
+
+.PHONY: install uninstall
+install: all $(B)/man/strays-options.7
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
+	$(INSTALL) -m 755 $(B)/strays $(DESTDIR)$(BINDIR)/strays
+	$(INSTALL) -m 755 $(B)/libstrays.so $(DESTDIR)$(LIBDIR)/libstrays.so
+	$(INSTALL) -m 644 $(wildcard include/*.h) $(DESTDIR)$(INCLUDEDIR)/
+	$(INSTALL) -m 644 docs/man/strays.1 $(DESTDIR)$(MANDIR)/man1/strays.1
+	$(INSTALL) -m 644 docs/man/strays.3 $(DESTDIR)$(MANDIR)/man3/strays.3
+	$(INSTALL) -m 644 $(B)/man/strays-options.7 $(DESTDIR)$(MANDIR)/man7/strays-options.7
+	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(call pc_path,$(LIBDIR))' \
+	    'includedir=$(call pc_path,$(INCLUDEDIR))' '' 'Name: strays' \
+	    'Description: finds the threads, POSIX timers and fds a program leaves behind' \
+	    'Version: $(VERSION)' 'Libs: -L$${libdir} -lstrays' 'Cflags: -I$${includedir}' \
+	    > $(DESTDIR)$(LIBDIR)/pkgconfig/strays.pc
+	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/strays.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/strays $(DESTDIR)$(LIBDIR)/libstrays.so \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/strays.pc \
+	    $(patsubst include/%,$(DESTDIR)$(INCLUDEDIR)/%,$(wildcard include/*.h)) \
+	    $(DESTDIR)$(MANDIR)/man1/strays.1 $(DESTDIR)$(MANDIR)/man3/strays.3 \
+	    $(DESTDIR)$(MANDIR)/man7/strays-options.7
+
 -include $(shell find $(B)/obj -name '*.d' 2>/dev/null)
+
+# Comparison with the oracles (issue 9): every fixture under strays, under valgrind
+# --track-fds=yes and rebuilt with -fsanitize=thread; prints one table and writes it
+# to build/compare/table.md. Exit status 1 when a disagreement is left unexplained.
+TSAN_FIXTURES := $(patsubst $(B)/fixtures/%,$(B)/compare/tsan/%,$(FIXTURES))
+
+$(B)/compare/tsan/%: tests/fixtures/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -fsanitize=thread -o $@ $< -lrt
+
+$(B)/compare/tsan/%: tests/fixtures/%.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 $(FIXTURE_FLAGS) -fsanitize=thread -o $@ $<
+
+compare: all $(FIXTURES) $(TSAN_FIXTURES)
+	scripts/compare.py --build $(B)

@@ -19,13 +19,21 @@
 #include <unistd.h>
 
 static const char run_usage[] =
-    "usage: strays run [--json FILE] [--text FILE] [-o OPTION=VALUE]... -- CMD [ARGS]\n"
-    "Runs CMD with build/libstrays.so preloaded (prepended to any LD_PRELOAD),\n"
-    "prints the text report on stderr (or --text FILE), writes the JSON report\n"
-    "of CMD's process to --json FILE, and exits with CMD's status, or with the\n"
-    "exitcode option (23) when CMD exited 0 but left something behind.\n"
+    "usage: strays run [--json FILE] [--text FILE] [-o OPTION=VALUE]... [--] CMD [ARGS]\n"
+    "Runs CMD with libstrays.so preloaded (prepended to any LD_PRELOAD; found\n"
+    "beside the strays executable, in ../lib, or at $STRAYS_LIB). The preload is\n"
+    "inherited: every process CMD starts writes its own report, and all of them\n"
+    "are collected. Then it prints on stderr (or to --text FILE) the text report\n"
+    "of each process that left something behind and, when there were several\n"
+    "processes, one summary line for all of them:\n"
+    "  strays: 3 processes, 1 leaked: ./worker (pid 812): 2 threads, 1 fd\n"
+    "--json FILE copies the JSON report of CMD's own process to FILE.\n"
     "-o passes an option as in STRAYS_OPTIONS (strays --help lists them);\n"
-    "format and log_path are the run command's own to set.\n";
+    "format and log_path are the run command's own to set.\n"
+    "Exit status: CMD's own (128 + N when a signal N killed it); when CMD exited\n"
+    "0 but any of its processes left a thread, timer or fd behind at exit, the\n"
+    "exitcode option (23). Live dumps and crash reports are not leaks. 2 for a\n"
+    "bad argument, 1 when strays itself fails (no libstrays.so, say).\n";
 
 struct run_args {
     const char *json_path;
@@ -269,6 +277,125 @@ static void remove_dir(const char *dir)
     rmdir(dir);
 }
 
+/* What makes a run fail: objects left at a process's exit. A live dump
+ * lists what is alive at that moment, and a crash report what was alive
+ * when the process died; neither is a leak. */
+static unsigned exit_leaks(const struct st_report *r)
+{
+    return r->reason && !strcmp(r->reason, "exit") ? st_report_leak_count(r) : 0;
+}
+
+static bool crashed(const struct st_report *r)
+{
+    return r->reason && !strcmp(r->reason, "crash");
+}
+
+static int count_processes(const struct collected *c)
+{
+    int n = 0;
+    for (int i = 0; i < c->count; i++) {
+        bool seen = false;
+        for (int j = 0; j < i && !seen; j++)
+            seen = c->reports[j].pid == c->reports[i].pid;
+        n += !seen;
+    }
+    return n;
+}
+
+/* "2 threads, 1 timer, 1 fd". */
+static void write_counts(struct st_out *o, const struct st_report *r)
+{
+    const struct {
+        uint32_t n;
+        const char *one, *many;
+    } parts[] = {{r->nthreads, "thread", "threads"},
+                 {r->ntimers, "timer", "timers"},
+                 {r->nfds, "fd", "fds"}};
+    bool first = true;
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        if (!parts[i].n)
+            continue;
+        st_out_str(o, first ? "" : ", ");
+        st_out_uint(o, parts[i].n);
+        st_out_char(o, ' ');
+        st_out_str(o, parts[i].n == 1 ? parts[i].one : parts[i].many);
+        first = false;
+    }
+}
+
+#define PROCESSES_LISTED 10
+
+/* One line for a run of several processes: "strays: 3 processes, 1 leaked:
+ * ./worker (pid 812): 2 threads, 1 fd" (the processes that leaked, then
+ * those that crashed, ten at most). */
+static void write_merged_summary(struct st_out *o, const struct collected *c, int processes)
+{
+    int leaked = 0, crashes = 0, listed = 0;
+    for (int i = 0; i < c->count; i++) {
+        leaked += exit_leaks(&c->reports[i]) > 0;
+        crashes += crashed(&c->reports[i]);
+    }
+    st_out_str(o, "strays: ");
+    st_out_int(o, processes);
+    st_out_str(o, " processes, ");
+    if (leaked) {
+        st_out_int(o, leaked);
+        st_out_str(o, " leaked");
+    } else {
+        st_out_str(o, "none leaked");
+    }
+    if (crashes) {
+        st_out_str(o, ", ");
+        st_out_int(o, crashes);
+        st_out_str(o, " crashed");
+    }
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < c->count; i++) {
+            const struct st_report *r = &c->reports[i];
+            if (pass == 0 ? !exit_leaks(r) : !crashed(r))
+                continue;
+            if (listed++ == PROCESSES_LISTED)
+                break;
+            st_out_str(o, listed == 1 ? ": " : "; ");
+            st_out_str(o, r->command ? r->command : r->exe ? r->exe : "?");
+            st_out_str(o, " (pid ");
+            st_out_int(o, r->pid);
+            st_out_str(o, "): ");
+            if (pass == 0) {
+                write_counts(o, r);
+            } else {
+                st_out_str(o, "crashed (");
+                st_out_str(o, st_report_signal_name(r->signal));
+                st_out_char(o, ')');
+            }
+        }
+    if (listed > PROCESSES_LISTED) {
+        st_out_str(o, "; and ");
+        st_out_int(o, leaked + crashes - PROCESSES_LISTED);
+        st_out_str(o, " more");
+    }
+    st_out_char(o, '\n');
+}
+
+/* One process: its report as `strays report` prints it. Several: the
+ * reports that hold something, then the merged summary line (a clean
+ * process is only counted there). */
+static void print_reports(const struct collected *c, int fd)
+{
+    int processes = count_processes(c);
+    if (processes <= 1) {
+        cli_print_text(c->reports, c->count, fd);
+        return;
+    }
+    struct st_out out;
+    st_out_init(&out, fd);
+    for (int i = 0; i < c->count; i++)
+        if (st_report_leak_count(&c->reports[i]) > 0 || crashed(&c->reports[i]))
+            st_report_write_text(&c->reports[i], &out);
+    write_merged_summary(&out, c, processes);
+    st_out_flush(&out);
+}
+
 static int write_outputs(const struct run_args *a, struct collected *c)
 {
     int rc = 0;
@@ -280,13 +407,13 @@ static int write_outputs(const struct run_args *a, struct collected *c)
                       a->text_path, strerror(errno));
             rc = -1;
         } else {
-            cli_print_text(c->reports, c->count, fileno(f));
+            print_reports(c, fileno(f));
             fclose(f);
             fd = -1;
         }
     }
     if (fd >= 0)
-        cli_print_text(c->reports, c->count, fd);
+        print_reports(c, fd);
     if (a->json_path && c->main_index >= 0 &&
         copy_file(c->paths[c->main_index], a->json_path) != 0) {
         cli_error("run: cannot write %s: %s", a->json_path, strerror(errno));
@@ -352,7 +479,7 @@ int cli_run(int argc, char **argv)
     write_outputs(&a, &c);
     unsigned leaks = 0;
     for (int i = 0; i < c.count; i++) {
-        leaks += st_report_leak_count(&c.reports[i]);
+        leaks += exit_leaks(&c.reports[i]);
         st_report_free(&c.reports[i]);
         free(c.paths[i]);
     }

@@ -1,0 +1,123 @@
+/* End-to-end: `strays run` on a shell script that starts several processes
+ * (fixtures/run_forks_leaky_child.sh): the per-process reports are merged
+ * into one summary line, and the exit status is the script's own, or 23
+ * when the script succeeded and one of its processes leaked. */
+#define _GNU_SOURCE
+#include "e2e.h"
+#include "e2e_cli.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SCRIPT "fixtures/run_forks_leaky_child.sh"
+
+/* The line of text that starts with prefix, without its newline; "" if none. */
+static char *line_starting(const char *text, const char *prefix)
+{
+    for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+        if (!strncmp(p, prefix, strlen(prefix)))
+            return strndup(p, strcspn(p, "\n"));
+    return strdup("");
+}
+
+static void run_script(struct e2e_cli *run, const char *child, const char *status)
+{
+    char script[4096];
+    snprintf(script, sizeof script, "%s", e2e_build_path(SCRIPT));
+    e2e_cli_run(run, (const char *const[]){"run", "--", script, child, status, NULL});
+}
+
+Test(cli_run, script_forking_a_leaky_child_gets_one_merged_summary_and_status_23)
+{
+    struct e2e_cli run;
+    run_script(&run, "fd_error_path_leak", "0");
+    cr_assert_eq(run.status, 23, "status %d, stderr:\n%s", run.status, run.err);
+    /* The script's three processes: a clean program, the leaky child, and
+     * the clean program the script execs into (under the shell's pid). */
+    char *summary = line_starting(run.err, "strays: 3 processes");
+    char expected[8192];
+    int pid = 0;
+    const char *at = strstr(summary, "fd_error_path_leak (pid ");
+    cr_assert_not_null(at, "no merged summary naming the leaky child in:\n%s", run.err);
+    sscanf(at, "fd_error_path_leak (pid %d)", &pid);
+    /* The child's name is its argv[0], as the script ran it. */
+    snprintf(expected, sizeof expected, "strays: 3 processes, 1 leaked: %s (pid %d): 1 fd",
+             e2e_build_path("fixtures/fd_error_path_leak"), pid);
+    cr_assert_str_eq(summary, expected);
+    /* The leaky child's own report is printed in full; the clean ones only
+     * counted. */
+    cr_assert_not_null(strstr(run.err, "1 fd (file /etc/hostname) opened at:\n"));
+    cr_assert_not_null(strstr(run.err, "#0 read_setting (fd_error_path_leak.c:"));
+    cr_assert_null(strstr(run.err, "no leaks"), "clean processes print nothing:\n%s", run.err);
+    cr_assert_str_eq(run.out, "");
+    free(summary);
+    e2e_cli_free(&run);
+}
+
+Test(cli_run, clean_twin_says_none_leaked_and_exits_0)
+{
+    struct e2e_cli run;
+    run_script(&run, "thread_clean", "0");
+    cr_assert_eq(run.status, 0, "status %d, stderr:\n%s", run.status, run.err);
+    cr_assert_str_eq(run.err, "strays: 3 processes, none leaked\n");
+    e2e_cli_free(&run);
+}
+
+Test(cli_run, failing_script_keeps_its_own_status_though_a_child_leaked)
+{
+    struct e2e_cli run;
+    run_script(&run, "fd_error_path_leak", "3");
+    cr_assert_eq(run.status, 3, "status %d, stderr:\n%s", run.status, run.err);
+    char *summary = line_starting(run.err, "strays: 3 processes, ");
+    /* The shell itself exits this time, so it reports the script file it
+     * holds open; the leaky child is named either way. */
+    cr_assert_not_null(strstr(summary, "/fd_error_path_leak (pid "), "summary: %s\nstderr:\n%s",
+                       summary, run.err);
+    free(summary);
+    e2e_cli_free(&run);
+}
+
+Test(cli_run, single_process_prints_its_report_without_a_merged_line)
+{
+    struct e2e_cli run;
+    char prog[4096];
+    snprintf(prog, sizeof prog, "%s", e2e_build_path("fixtures/fd_error_path_leak"));
+    e2e_cli_run(&run, (const char *const[]){"run", "--", prog, NULL});
+    cr_assert_eq(run.status, 23);
+    cr_assert_null(strstr(run.err, " processes, "), "stderr:\n%s", run.err);
+    cr_assert_not_null(strstr(run.err, "strays: 1 leaked fd in 1 group (pid "));
+    e2e_cli_free(&run);
+}
+
+Test(cli_run, text_file_gets_the_reports_and_the_summary_line)
+{
+    char dir[256], text[512], script[4096];
+    e2e_tmpdir(dir, sizeof dir);
+    snprintf(text, sizeof text, "%s/report.txt", dir);
+    snprintf(script, sizeof script, "%s", e2e_build_path(SCRIPT));
+    struct e2e_cli run;
+    e2e_cli_run(&run, (const char *const[]){"run", "--text", text, "--", script, NULL});
+    cr_assert_eq(run.status, 23);
+    cr_assert_str_eq(run.err, "");
+    char *saved = e2e_slurp(text);
+    char *summary = line_starting(saved, "strays: 3 processes, 1 leaked: ");
+    cr_assert_neq(summary[0], '\0', "report.txt:\n%s", saved);
+    cr_assert_not_null(strstr(saved, "opened at:\n"));
+    free(summary);
+    free(saved);
+    e2e_cli_free(&run);
+    e2e_rmdir(dir);
+}
+
+Test(cli_run, help_describes_the_merged_summary_and_the_exit_status)
+{
+    struct e2e_cli run;
+    e2e_cli_run(&run, (const char *const[]){"run", "--help", NULL});
+    cr_assert_eq(run.status, 0);
+    cr_assert_not_null(strstr(run.out, "  strays: 3 processes, 1 leaked: ./worker (pid 812): "
+                                       "2 threads, 1 fd\n"));
+    cr_assert_not_null(strstr(run.out, "exitcode option (23)"));
+    e2e_cli_free(&run);
+}
