@@ -36,6 +36,7 @@ static pid_t own_pid;
 static void before_fork(void)
 {
     st_guard_enter();
+    st_stack_capture_before_fork();
     st_stack_before_fork();
     st_thread_before_fork();
     st_timer_before_fork();
@@ -46,6 +47,7 @@ static void after_fork_parent(void)
     st_timer_after_fork_parent();
     st_thread_after_fork_parent();
     st_stack_after_fork_parent();
+    st_stack_capture_after_fork(false);
     st_guard_leave();
 }
 
@@ -54,6 +56,7 @@ static void after_fork_child(void)
     own_pid = getpid();
     st_clock_after_fork();
     st_stack_after_fork_child();
+    st_stack_capture_after_fork(true);
     st_thread_after_fork_child();
     st_timer_after_fork_child();
     st_fd_after_fork_child();

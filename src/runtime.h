@@ -18,10 +18,17 @@ bool st_runtime_activate(void);
 
 /* Whether a hook should track what it sees now: strays is ready and the
  * call does not come from strays itself. */
+extern int st_watchdog_wanted;
+void st_watchdog_ensure(void);
+
 static inline bool st_active(void)
 {
-    if (ST_LIKELY(__atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) == ST_READY))
+    if (ST_LIKELY(__atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) == ST_READY)) {
+        if (ST_UNLIKELY(__atomic_load_n(&st_watchdog_wanted, __ATOMIC_RELAXED)) &&
+            st_guard_depth == 0)
+            st_watchdog_ensure();
         return st_guard_depth == 0;
+    }
     return st_runtime_activate();
 }
 

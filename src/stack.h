@@ -6,6 +6,7 @@
 
 #include "uthash_st.h" /* not used here; the registries that include this rely on it */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #define ST_STACK_MAX 128
@@ -29,12 +30,19 @@ void st_stack_set_own_range(uintptr_t lo, uintptr_t hi);
  * when memory runs out. Never freed: stacks are few and records point at them.
  * A stack seen before costs a hash and a compare, without lock or allocation. */
 const struct st_stack *st_stack_intern(const uintptr_t *frames, int depth);
-/* Captures the caller's stack (st_opt.stack_depth frames) and interns it. */
+/* Captures the caller's stack (st_opt.stack_depth frames) and interns it.
+ * Called again at the same stack position, it checks the return addresses
+ * it found there last time instead of unwinding (stack_capture.c). Not for
+ * signal handlers: it may allocate and takes the intern table's lock. */
 const struct st_stack *st_stack_here(void);
 /* Number of distinct stacks interned so far. */
 unsigned st_stack_interned_count(void);
 /* Fork: the table's lock is held across fork so the child's copy is whole. */
 void st_stack_before_fork(void);
+/* Fork waits until no thread is inside libunwind (its locks would stay
+ * locked in the child); then captures wait until fork is done. */
+void st_stack_capture_before_fork(void);
+void st_stack_capture_after_fork(bool child);
 void st_stack_after_fork_parent(void);
 void st_stack_after_fork_child(void);
 

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <execinfo.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <unwind.h>
 
@@ -33,32 +34,56 @@ void st_stack_set_own_range(uintptr_t lo, uintptr_t hi)
     own_hi = hi;
 }
 
-int st_stack_capture_init(void)
-{
-    if (unw_backtrace_ptr)
-        return 0;
-    /* Debian's libunwind.so.1 is LLVM's unwinder, not this one: ask for .8. */
-    void *lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
-    unw_backtrace_fn fn = lib ? (unw_backtrace_fn)dlsym(lib, "unw_backtrace") : NULL;
-    void *warm[4];
-    if (fn) {
-        fn(warm, 4);
-        __atomic_store_n(&unw_backtrace_ptr, fn, __ATOMIC_RELEASE);
-        return 0;
-    }
-    backtrace(warm, 4); /* loads libgcc_s now rather than inside a hook */
-    return -ENOENT;
-}
-
 /* Room for the frames kept and strays' own around them. */
 static int want_of(int max) { return max > ST_STACK_MAX ? ST_STACK_MAX + 16 : max + 16; }
+
+/* fork must not happen while a thread is inside libunwind: its internal
+ * locks would stay locked in the child, and the child's first capture would
+ * wait forever (seen with Criterion forking its workers). Threads count
+ * themselves in; the forking thread raises fork_pending and waits for the
+ * count to drop to zero before fork goes on. */
+static int unwinding;
+static int fork_pending;
+
+static void unwind_enter(void)
+{
+    for (;;) {
+        while (__atomic_load_n(&fork_pending, __ATOMIC_ACQUIRE))
+            sched_yield();
+        __atomic_add_fetch(&unwinding, 1, __ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&fork_pending, __ATOMIC_SEQ_CST))
+            return;
+        __atomic_sub_fetch(&unwinding, 1, __ATOMIC_SEQ_CST);
+    }
+}
+
+static void unwind_leave(void) { __atomic_sub_fetch(&unwinding, 1, __ATOMIC_RELEASE); }
+
+void st_stack_capture_before_fork(void)
+{
+    __atomic_store_n(&fork_pending, 1, __ATOMIC_SEQ_CST);
+    /* Bounded: a fork from a signal handler that interrupted a capture on
+     * this very thread would wait for itself. */
+    for (int i = 0; i < 100000 && __atomic_load_n(&unwinding, __ATOMIC_SEQ_CST); i++)
+        sched_yield();
+}
+
+void st_stack_capture_after_fork(bool child)
+{
+    if (child)
+        __atomic_store_n(&unwinding, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&fork_pending, 0, __ATOMIC_RELEASE);
+}
 
 /* Inlined, so raw[0] is an address in the calling function and raw[1] its
  * return address. */
 static inline __attribute__((always_inline)) int unwind(void **raw, int want)
 {
     unw_backtrace_fn fn = __atomic_load_n(&unw_backtrace_ptr, __ATOMIC_ACQUIRE);
-    return fn ? fn(raw, want) : backtrace(raw, want);
+    unwind_enter();
+    int n = fn ? fn(raw, want) : backtrace(raw, want);
+    unwind_leave();
+    return n;
 }
 
 static bool is_own(uintptr_t pc) { return pc >= own_lo && pc < own_hi; }
@@ -90,18 +115,23 @@ __attribute__((noinline)) int st_stack_capture(uintptr_t *frames, int max)
 /* ------------------------------------------------------------ Stack cache
  *
  * Per thread, keyed by st_stack_here's frame address (sp): an entry holds
- * the interned result and, for each return address the unwind went
- * through, its offset from sp. A later call at the same sp is a hit when
- * every one of those words still holds the same return address.
+ * the interned result and where, relative to sp, each return address of
+ * the unwind lay. A later call at the same sp is a hit when every one of
+ * those words still holds the same return address.
  *
  * Why that proves the stack is the same: the first slot (sp + 8) is
  * written by the call into st_stack_here, so it is genuine. If slot k holds
  * the same return address, frame k is the same function at the same call
- * site, whose frame size there is fixed, so the genuine slot k + 1 is at
- * the same offset as before, and the check of it is a real check. The
- * induction fails only past a frame of variable size (alloca, VLA) whose
- * size changed, and then only if the old offsets happen to hold the same
- * code addresses.
+ * site, and unless its frame has a variable size its caller's slot is at
+ * the same offset as before, so checking that is a real check, and so on
+ * outwards. Variable-size frames (alloca, VLA) keep a frame pointer, the
+ * frame's base, saved by some frame further in (at the latest by
+ * st_stack_here's own push of rbp); so the entry also pins every word
+ * between sp and the last slot that held the base of a frame of the chain
+ * (a slot's address minus 8): if such a frame moved, its saved base
+ * differs. What is left is stack realignment (DRAP) in a frame that moved
+ * by less than its alignment while stale words kept the old return
+ * addresses in place.
  *
  * The slots are found by a second unwind, with libgcc's _Unwind_Backtrace:
  * for each frame, _Unwind_GetCFA gives the stack pointer at its call, just
@@ -113,12 +143,15 @@ __attribute__((noinline)) int st_stack_capture(uintptr_t *frames, int max)
  * is mapped. On another stack (coroutines, sigaltstack) the cache is not
  * used. */
 
-#define CACHE_ENTRIES 16  /* per thread; direct-mapped by sp */
-#define CACHE_SLOTS 48    /* return addresses an entry can check */
-#define CACHE_OWN 8       /* of which strays' own frames */
+#define CACHE_SETS 4            /* per thread, chosen by sp */
+#define CACHE_WAYS 2            /* entries per set: two call paths may share an sp */
+#define CACHE_SLOTS 48          /* return addresses an entry can check */
+#define CACHE_OWN 8             /* of which strays' own frames */
+#define CACHE_PINS 32           /* saved frame bases an entry can check */
 #define SCAN_BYTES (256u << 10) /* how far above sp a slot may be */
 #define RECENT 4                /* sps of recent misses, to remember the second time */
-#define CREDIT 16               /* scans a thread may do beyond one per hit */
+#define RECORD_COST 8           /* a recording costs about as much as 8 misses save */
+#define CREDIT (16 * RECORD_COST)
 
 struct cache_entry {
     uintptr_t sp; /* 0: empty */
@@ -126,30 +159,42 @@ struct cache_entry {
     uint64_t own;   /* bit i: slot i is strays' own frame, checked against own_pc */
     uint16_t max;   /* st_opt.stack_depth when captured */
     uint16_t slots;
+    uint16_t pins;
     uint16_t off[CACHE_SLOTS]; /* slot i is at sp + 8 * off[i], increasing */
     uintptr_t own_pc[CACHE_OWN];
+    struct {
+        uint16_t off;  /* at sp + 8 * off */
+        uint32_t base; /* holds sp + base */
+    } pin[CACHE_PINS];
 };
 
+/* Recording costs a second, slower unwind: it is paid from a credit that
+ * hits earn, one each, and that a trickle of misses earns, so a site that
+ * keeps missing (three call paths at one sp, say) stops being recorded. */
 struct stack_cache {
     uintptr_t lo, hi; /* this thread's stack */
-    unsigned credit;  /* scans allowed now; a scan costs one, a hit earns one */
-    struct cache_entry e[CACHE_ENTRIES];
+    unsigned credit;
+    unsigned misses;                /* since the last credit earned by missing */
+    uint8_t recent_way[CACHE_SETS]; /* the way last hit or written, kept on replacement */
+    struct cache_entry e[CACHE_SETS][CACHE_WAYS];
 };
 
-unsigned long st_cache_dbg_hits, st_cache_dbg_records, st_cache_dbg_rejects; /* DEBUG-REMOVE */
-#include <stdio.h> /* DEBUG-REMOVE */
-__attribute__((destructor)) static void dbg_print(void) { if (getenv("STRAYS_DBG")) fprintf(stderr, "cache hits %lu records %lu rejects %lu\n", st_cache_dbg_hits, st_cache_dbg_records, st_cache_dbg_rejects); } /* DEBUG-REMOVE */
+struct frame_walk {
+    int n;
+    uintptr_t ip[CACHE_SLOTS + 8], cfa[CACHE_SLOTS + 8];
+};
+
 static ST_TLS struct stack_cache *tls_cache;
 /* Set while this thread is inside the cache: a signal handler that
  * captures meanwhile goes around it rather than see a half-written entry. */
 static ST_TLS volatile bool tls_busy;
-static ST_TLS bool tls_no_cache; /* no stack bounds, or the thread is ending */
+static ST_TLS bool tls_no_cache; /* no stack bounds or unwinder, or the thread is ending */
 static ST_TLS uintptr_t tls_recent[RECENT];
 static ST_TLS unsigned tls_recent_next;
 
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
-static bool cache_key_ok;
+static bool cache_ok;
 
 typedef _Unwind_Reason_Code (*unwind_trace_fn)(_Unwind_Trace_Fn, void *);
 typedef _Unwind_Word (*unwind_get_fn)(struct _Unwind_Context *);
@@ -163,24 +208,32 @@ static void cache_free(void *cache)
     tls_no_cache = true; /* exit destructors that capture must not make another */
 }
 
-/* libgcc_s, like libunwind, is looked up privately rather than linked. */
+static _Unwind_Reason_Code on_frame(struct _Unwind_Context *ctx, void *arg);
+
+/* libgcc_s, like libunwind, is looked up privately rather than linked, and
+ * used once here: its first unwind finds and sorts the unwind tables. */
 static void cache_setup(void)
 {
+#if defined(__x86_64__) /* the slot arithmetic below is x86-64's */
     void *lib = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!lib)
         return;
     unwind_trace = (unwind_trace_fn)dlsym(lib, "_Unwind_Backtrace");
     unwind_get_ip = (unwind_get_fn)dlsym(lib, "_Unwind_GetIP");
     unwind_get_cfa = (unwind_get_fn)dlsym(lib, "_Unwind_GetCFA");
-    if (unwind_trace && unwind_get_ip && unwind_get_cfa)
-        cache_key_ok = pthread_key_create(&cache_key, cache_free) == 0;
+    if (!unwind_trace || !unwind_get_ip || !unwind_get_cfa)
+        return;
+    struct frame_walk w = {0};
+    unwind_trace(on_frame, &w);
+    cache_ok = pthread_key_create(&cache_key, cache_free) == 0;
+#endif
 }
 
 static struct stack_cache *cache_create(void)
 {
     tls_no_cache = true; /* until it works out */
     pthread_once(&cache_once, cache_setup);
-    if (!cache_key_ok)
+    if (!cache_ok)
         return NULL;
     pthread_attr_t attr;
     void *addr;
@@ -204,10 +257,9 @@ static struct stack_cache *cache_create(void)
     return c;
 }
 
-static struct cache_entry *entry_of(struct stack_cache *c, uintptr_t sp)
-{
-    return &c->e[(sp >> 4) % CACHE_ENTRIES];
-}
+static unsigned set_of(uintptr_t sp) { return (unsigned)(sp >> 4) % CACHE_SETS; }
+
+static uintptr_t word_at(uintptr_t sp, unsigned off) { return *(const uintptr_t *)(sp + 8u * off); }
 
 static bool entry_holds(const struct cache_entry *e, uintptr_t sp)
 {
@@ -215,9 +267,12 @@ static bool entry_holds(const struct cache_entry *e, uintptr_t sp)
     unsigned j = 0, o = 0;
     for (unsigned i = 0; i < e->slots; i++) {
         uintptr_t want = (e->own >> i) & 1 ? e->own_pc[o++] : frames[j++];
-        if (*(const uintptr_t *)(sp + 8u * e->off[i]) != want)
+        if (word_at(sp, e->off[i]) != want)
             return false;
     }
+    for (unsigned i = 0; i < e->pins; i++)
+        if (word_at(sp, e->pin[i].off) != sp + e->pin[i].base)
+            return false;
     return true;
 }
 
@@ -228,24 +283,22 @@ static const struct st_stack *cache_lookup(uintptr_t sp, int max)
         return NULL;
     tls_busy = true;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    const struct cache_entry *e = entry_of(c, sp);
+    unsigned set = set_of(sp);
     const struct st_stack *s = NULL;
-    if (e->sp == sp && e->max == max && sp + 8u * e->off[e->slots - 1] + 8 <= c->hi &&
-        entry_holds(e, sp)) {
-        s = e->stack;
-        st_cache_dbg_hits++;
-        if (c->credit < CREDIT)
-            c->credit++;
+    for (unsigned way = 0; way < CACHE_WAYS && !s; way++) {
+        const struct cache_entry *e = &c->e[set][way];
+        if (e->sp == sp && e->max == max && sp + 8u * e->off[e->slots - 1] + 8 <= c->hi &&
+            entry_holds(e, sp)) {
+            s = e->stack;
+            c->recent_way[set] = (uint8_t)way;
+            if (c->credit < CREDIT)
+                c->credit++;
+        }
     }
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     tls_busy = false;
     return s;
 }
-
-struct frame_walk {
-    int n;
-    uintptr_t ip[CACHE_SLOTS + 8], cfa[CACHE_SLOTS + 8];
-};
 
 static _Unwind_Reason_Code on_frame(struct _Unwind_Context *ctx, void *arg)
 {
@@ -278,7 +331,7 @@ static bool find_slots(struct cache_entry *e, uintptr_t sp, uintptr_t hi, void *
     for (int k = 1; k < used; k++) {
         uintptr_t pc = (uintptr_t)raw[k];
         uintptr_t slot = w.cfa[j + k - 1] - 8;
-        if (w.ip[j + k - 1] != pc || slot <= prev || slot + 8 > hi || slot - sp > SCAN_BYTES ||
+        if (w.ip[j + k - 1] != pc || slot <= prev || slot + 8 > hi || slot - sp >= SCAN_BYTES ||
             *(const uintptr_t *)slot != pc)
             return false;
         prev = slot;
@@ -291,6 +344,37 @@ static bool find_slots(struct cache_entry *e, uintptr_t sp, uintptr_t hi, void *
             e->own_pc[own++] = pc;
         }
     }
+    e->slots = (uint16_t)(used - 1);
+    return true;
+}
+
+/* Pins the words from sp to the last slot that hold a frame base of the
+ * chain (a slot's address minus 8). Both lists are in increasing order. */
+static bool find_pins(struct cache_entry *e, uintptr_t sp)
+{
+    uintptr_t last = sp + 8u * e->off[e->slots - 1];
+    unsigned pins = 0;
+    for (uintptr_t a = sp; a < last; a += 8) {
+        uintptr_t w = *(const uintptr_t *)a;
+        if (w <= sp || w >= last || (w & 7))
+            continue;
+        unsigned lo = 0, hi = e->slots; /* binary search: is w + 8 a slot? */
+        while (lo < hi) {
+            unsigned mid = (lo + hi) / 2;
+            if (sp + 8u * e->off[mid] < w + 8)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == e->slots || sp + 8u * e->off[lo] != w + 8)
+            continue;
+        if (pins == CACHE_PINS)
+            return false;
+        e->pin[pins].off = (uint16_t)((a - sp) / 8);
+        e->pin[pins].base = (uint32_t)(w - sp);
+        pins++;
+    }
+    e->pins = (uint16_t)pins;
     return true;
 }
 
@@ -309,20 +393,27 @@ static void cache_remember(uintptr_t sp, void *const *raw, int used, const struc
     if (tls_no_cache || tls_busy || used < 2 || used - 1 > CACHE_SLOTS || !seen_recently(sp))
         return;
     struct stack_cache *c = tls_cache ? tls_cache : cache_create();
-    if (!c || c->credit == 0 || sp < c->lo || sp >= c->hi)
+    if (!c || sp < c->lo || sp >= c->hi)
         return;
-    c->credit--;
+    if (++c->misses >= 256 && c->credit < CREDIT) {
+        c->misses = 0;
+        c->credit += RECORD_COST; /* a site may start repeating later */
+    }
+    if (c->credit < RECORD_COST)
+        return;
+    c->credit -= RECORD_COST;
     tls_busy = true;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    struct cache_entry *e = entry_of(c, sp);
+    unsigned set = set_of(sp), way = c->recent_way[set] ^ 1;
+    if (c->e[set][0].sp == 0 || c->e[set][1].sp == 0)
+        way = c->e[set][0].sp == 0 ? 0 : 1;
+    c->recent_way[set] = (uint8_t)way;
+    struct cache_entry *e = &c->e[set][way];
     e->sp = 0;
     e->own = 0;
-    bool found = find_slots(e, sp, c->hi, raw, used);
-    if (found) st_cache_dbg_records++; else st_cache_dbg_rejects++;
-    if (found) {
+    if (find_slots(e, sp, c->hi, raw, used) && find_pins(e, sp)) {
         e->stack = s;
         e->max = (uint16_t)max;
-        e->slots = (uint16_t)(used - 1);
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
         e->sp = sp;
     }
@@ -349,4 +440,22 @@ __attribute__((noinline)) const struct st_stack *st_stack_here(void)
     if (s)
         cache_remember(sp, raw, used, s, max);
     return s;
+}
+
+int st_stack_capture_init(void)
+{
+    pthread_once(&cache_once, cache_setup); /* here rather than inside a hook */
+    if (unw_backtrace_ptr)
+        return 0;
+    /* Debian's libunwind.so.1 is LLVM's unwinder, not this one: ask for .8. */
+    void *lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+    unw_backtrace_fn fn = lib ? (unw_backtrace_fn)dlsym(lib, "unw_backtrace") : NULL;
+    void *warm[4];
+    if (fn) {
+        fn(warm, 4);
+        __atomic_store_n(&unw_backtrace_ptr, fn, __ATOMIC_RELEASE);
+        return 0;
+    }
+    backtrace(warm, 4); /* loads libgcc_s now rather than inside a hook */
+    return -ENOENT;
 }

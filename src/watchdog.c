@@ -27,8 +27,8 @@
 static int wake_slot = -1; /* the eventfd, in the private fd table */
 static int watchdog_tid;
 static unsigned dumps;
-static bool running;
-static pid_t running_in;
+static int running; /* 0 no thread, 1 starting or running */
+int st_watchdog_wanted;
 
 bool st_watchdog_is_thread(int tid)
 {
@@ -101,6 +101,10 @@ static void on_dump_signal(int sig, siginfo_t *info, void *ucontext)
     int wake_fd = st_fd_private(wake_slot);
     if (wake_fd >= 0)
         st_sys_write(wake_fd, &one, sizeof one);
+    /* No watchdog yet (a single-threaded program): the next hooked call
+     * starts it, and it finds this wake-up waiting. */
+    if (!__atomic_load_n(&running, __ATOMIC_RELAXED))
+        __atomic_store_n(&st_watchdog_wanted, 1, __ATOMIC_RELAXED);
     errno = saved;
     st_signal_chain(sig, info, ucontext);
 }
@@ -122,11 +126,22 @@ static int start_thread(void)
         struct timespec pause = {0, 100000};
         nanosleep(&pause, NULL);
     }
-    if (rc == 0) {
-        running = true;
-        running_in = getpid();
-    }
     return -rc;
+}
+
+void st_watchdog_ensure(void)
+{
+    if (__atomic_load_n(&running, __ATOMIC_ACQUIRE) || wake_slot < 0)
+        return;
+    __atomic_store_n(&st_watchdog_wanted, 0, __ATOMIC_RELAXED);
+    if (__atomic_exchange_n(&running, 1, __ATOMIC_ACQ_REL))
+        return;
+    st_guard_enter();
+    if (start_thread() != 0) {
+        __atomic_store_n(&running, 0, __ATOMIC_RELEASE);
+        st_logf("cannot start the watchdog thread; no live dumps");
+    }
+    st_guard_leave();
 }
 
 int st_watchdog_start(void)
@@ -141,9 +156,14 @@ int st_watchdog_start(void)
         if (wake_slot < 0)
             return -EMFILE;
     }
-    int rc = start_thread();
-    if (rc != 0)
-        return rc;
+    /* A second thread costs a single-threaded program more than itself:
+     * glibc drops its single-thread fast paths (locks without the lock
+     * prefix, malloc without arena locks). So the watchdog starts only when
+     * it has work: periodic dumps, the program's first thread, or the first
+     * dump signal. */
+    int rc = 0;
+    if (st_opt.dump_interval)
+        st_watchdog_ensure();
     if (st_opt.dump_signal)
         rc = st_signal_take(st_opt.dump_signal, on_dump_signal, SA_RESTART);
     return rc;
@@ -154,6 +174,6 @@ void st_watchdog_after_fork_child(void)
     /* Only the forking thread exists in the child, and starting a thread
      * there is not safe before exec: a forked child that goes on without
      * exec has no live dumps (its exit report is still written). */
-    running = false;
+    running = 1; /* never started here */
     __atomic_store_n(&watchdog_tid, 0, __ATOMIC_RELAXED);
 }

@@ -10,6 +10,12 @@
 /* Starts the watchdog if dump_signal or dump_interval ask for it. Returns 0
  * or -errno (then strays says so and runs without live dumps). */
 int st_watchdog_start(void);
+/* Starts the watchdog thread if it is not running yet (a hooked call
+ * does when st_watchdog_wanted is set, or the program starts a thread). */
+void st_watchdog_ensure(void);
+/* Set by the dump signal's handler when there is no watchdog thread yet. */
+extern int st_watchdog_wanted;
+
 /* Whether tid is the watchdog thread (never reported). */
 bool st_watchdog_is_thread(int tid);
 /* Fork, in the child: the watchdog thread did not come along. */

@@ -281,3 +281,12 @@ Test(timers, old_glibc_2_2_5_timer_abi_is_forwarded_and_tracked)
     cr_assert_eq(r->timers[0].interval_ns, 2000000000u);
     e2e_free(&run);
 }
+
+Test(fds, fork_while_other_threads_capture_stacks_never_hangs_the_child)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/fork_while_capturing", NULL, NULL);
+    cr_assert_eq(run.status, 0, "%s", run.err);
+    cr_assert_str_eq(run.out, "300 children exited 0\n");
+    e2e_free(&run);
+}
