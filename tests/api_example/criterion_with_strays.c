@@ -5,7 +5,8 @@
  *
  * The check is at the end of the test body, not in the suite's .fini:
  * Criterion 2.4 logs an assertion that fails in .fini but still counts the
- * test as passed, so STRAYS_TEST wraps the body instead. */
+ * test as passed (by design, Criterion issues #211 and #242), so STRAYS_TEST
+ * wraps the body instead. */
 #define STRAYS_WEAK
 #include <strays.h>
 
