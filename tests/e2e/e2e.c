@@ -162,6 +162,13 @@ void e2e_free(struct e2e_run *run)
         st_report_free(&run->reports[i]);
     free(run->out);
     free(run->err);
+    /* e2e_run_raw's directory (stdout, stderr); e2e_run's are gone already. */
+    if (run->dir[0]) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", run->dir);
+        if (system(cmd) != 0)
+            cr_log_warn("could not remove %s", run->dir);
+    }
 }
 
 const struct st_report *e2e_report(const struct e2e_run *run, int pid)
