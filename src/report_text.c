@@ -12,6 +12,16 @@
 
 #define NAMES_SHOWN 8
 
+/* " (+992 more)" after the first NAMES_SHOWN of a group's members. */
+static void write_more(struct st_out *o, uint32_t count)
+{
+    if (count > NAMES_SHOWN) {
+        st_out_str(o, " (+");
+        st_out_uint(o, count - NAMES_SHOWN);
+        st_out_str(o, " more)");
+    }
+}
+
 struct group {
     int created_by;
     enum st_report_thread_state state;
@@ -112,11 +122,7 @@ static void write_thread_list(struct st_out *o, const struct st_report *r, const
             st_out_char(o, '"');
         }
     }
-    if (g->count > NAMES_SHOWN) {
-        st_out_str(o, " (+");
-        st_out_uint(o, g->count - NAMES_SHOWN);
-        st_out_str(o, " more)");
-    }
+    write_more(o, g->count);
     st_out_char(o, '\n');
 }
 
@@ -464,11 +470,7 @@ static void write_timer_group(struct st_out *o, const struct st_report *r, const
             st_out_str(o, t->id ? t->id : "?");
         }
     }
-    if (g->count > NAMES_SHOWN) {
-        st_out_str(o, " (+");
-        st_out_uint(o, g->count - NAMES_SHOWN);
-        st_out_str(o, " more)");
-    }
+    write_more(o, g->count);
     st_out_char(o, '\n');
     write_stack(o, r, g->created_by);
     st_out_char(o, '\n');
@@ -504,11 +506,7 @@ static void write_fd_group(struct st_out *o, const struct st_report *r, const ui
             st_out_char(o, ')');
         }
     }
-    if (g->count > NAMES_SHOWN) {
-        st_out_str(o, " (+");
-        st_out_uint(o, g->count - NAMES_SHOWN);
-        st_out_str(o, " more)");
-    }
+    write_more(o, g->count);
     st_out_char(o, '\n');
     write_stack(o, r, g->created_by);
     st_out_char(o, '\n');
