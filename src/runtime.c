@@ -187,7 +187,7 @@ void st_runtime_crash_report(int sig, uintptr_t address, void *ucontext)
     depth = st_stack_from_interrupted_pc(frames, depth, ucontext);
     if (depth > st_opt.stack_depth)
         depth = st_opt.stack_depth;
-    st_report_build_set_crash(sig, address, st_gettid(), st_stack_intern(frames, depth));
+    st_report_build_set_crash(sig, address, st_gettid(), st_stack_standalone(frames, depth));
     emit("crash", -1, true, true);
 }
 

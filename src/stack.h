@@ -30,6 +30,11 @@ void st_stack_set_own_range(uintptr_t lo, uintptr_t hi);
  * when memory runs out. Never freed: stacks are few and records point at them.
  * A stack seen before costs a hash and a compare, without lock or allocation. */
 const struct st_stack *st_stack_intern(const uintptr_t *frames, int depth);
+/* A stack of its own, not interned, in memory from mmap: for the crash path
+ * (where the crash may be inside malloc, or another thread may hold the
+ * intern table's lock) and the stacks running threads give at exit. Never
+ * freed. NULL when memory runs out. */
+const struct st_stack *st_stack_standalone(const uintptr_t *frames, int depth);
 /* Captures the caller's stack (st_opt.stack_depth frames) and interns it.
  * Called again at the same stack position, it checks the return addresses
  * it found there last time instead of unwinding (stack_capture.c). Not for

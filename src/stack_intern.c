@@ -12,6 +12,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 struct table {
     uint32_t mask; /* slots - 1; slots is a power of two */
@@ -128,3 +129,19 @@ void st_stack_before_fork(void) { st_lock(&table_lock); }
 void st_stack_after_fork_parent(void) { st_unlock(&table_lock); }
 
 void st_stack_after_fork_child(void) { st_lock_reset(&table_lock); }
+
+const struct st_stack *st_stack_standalone(const uintptr_t *frames, int depth)
+{
+    if (depth < 0)
+        depth = 0;
+    size_t keylen = (size_t)depth * sizeof(uintptr_t);
+    void *mem = mmap(NULL, sizeof(struct st_stack) + keylen, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
+        return NULL;
+    struct st_stack *s = mem;
+    s->depth = (uint32_t)depth;
+    if (keylen)
+        memcpy(s->frames, frames, keylen);
+    return s;
+}

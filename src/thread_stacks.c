@@ -112,7 +112,8 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
-int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out, int timeout_ms)
+int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out, int timeout_ms,
+                             bool crashing)
 {
     for (int i = 0; i < n; i++)
         out[i] = NULL;
@@ -151,7 +152,8 @@ int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out
     for (int i = 0; i < n; i++) {
         int done = __atomic_load_n(&reqs[i].done, __ATOMIC_ACQUIRE);
         if (done == 1) {
-            out[i] = st_stack_intern(reqs[i].frames, reqs[i].depth);
+            out[i] = crashing ? st_stack_standalone(reqs[i].frames, reqs[i].depth)
+                              : st_stack_intern(reqs[i].frames, reqs[i].depth);
             answered++;
         }
         all_answered &= done != 0;

@@ -10,13 +10,17 @@
 
 #include "stack.h"
 
+#include <stdbool.h>
+
 /* The signal used (a real-time one, so a program's own SIGUSR1/2 stay its own). */
 int st_thread_stack_signal(void);
 
 /* Asks each of the n threads in tids for its current stack; out[i] is the
- * interned stack, or NULL when the thread did not answer within
+ * interned stack (standalone ones on the crash path, see
+ * st_stack_standalone), or NULL when the thread did not answer within
  * timeout_ms (all threads share the time). Returns how many answered. */
-int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out, int timeout_ms);
+int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out, int timeout_ms,
+                             bool crashing);
 
 /* Drops the frames of a signal's delivery from a stack captured in its
  * handler: the stack then starts at the interrupted instruction. */
