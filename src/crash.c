@@ -12,6 +12,7 @@
 #include "st.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -42,15 +43,38 @@ static void pass_on(int sig, siginfo_t *info, void *ucontext)
         syscall(SYS_tgkill, getpid(), st_gettid(), sig);
 }
 
+/* The signal whose report this thread is writing, 0 when none. */
+static ST_TLS int reporting;
+
+/* strays itself crashed while writing the report of sig: the process must
+ * still end with sig, not with strays' own fault. */
+static void die_of(int sig)
+{
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(sig, &dfl, NULL);
+    sigset_t only;
+    sigemptyset(&only);
+    sigaddset(&only, sig);
+    syscall(SYS_tgkill, getpid(), st_gettid(), sig);
+    pthread_sigmask(SIG_UNBLOCK, &only, NULL);
+    _exit(128 + sig); /* not reached: the default action of sig ends the process */
+}
+
 static void on_crash(int sig, siginfo_t *info, void *ucontext)
 {
     int saved = errno;
+    if (reporting)
+        die_of(reporting);
     if (!__atomic_exchange_n(&crashed, 1, __ATOMIC_ACQ_REL) && st_guard_depth == 0 &&
         __atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) == ST_READY &&
         !st_runtime_foreign_process()) {
+        reporting = sig;
         st_guard_enter();
         st_runtime_crash_report(sig, is_fault(sig) ? (uintptr_t)info->si_addr : 0, ucontext);
         st_guard_leave();
+        reporting = 0;
     }
     errno = saved;
     pass_on(sig, info, ucontext);
