@@ -65,12 +65,9 @@ void *st_interpose_resolve_version(const char *name, const char *version);
         errno = saved_errno_;                                                              \
     } while (0)
 
-/* A wait starts and ends; see src/waits.h. The hook's own return and frame
- * addresses identify the program's call site for the stack cache. */
+/* A wait starts and ends; see src/waits.h. */
 #define WAIT_BEGIN(call, object, fd, timeout_ns)                                           \
-    CORE(st_wait_begin(call, object, fd, timeout_ns,                                       \
-                       (uintptr_t)__builtin_return_address(0),                             \
-                       (uintptr_t)__builtin_frame_address(0)))
+    CORE(st_wait_begin(call, object, fd, timeout_ns))
 #define WAIT_END(timed_out) CORE(st_wait_end(timed_out))
 
 #define INTERPOSER ST_EXPORT

@@ -1,8 +1,8 @@
 /* Per-thread wait records; see waits.h. A record is found through a
  * thread-local pointer, so entering a wait costs a few stores and a cheap
- * clock read. The stack at the wait is captured on entry, once per call
- * site: a thread that waits again from where it last waited (a loop) reuses
- * that stack. */
+ * clock read. The stack at the wait is captured on entry through
+ * st_stack_here, whose checked per-position cache makes a loop of waits
+ * from one place cheap. */
 #define _GNU_SOURCE
 #include "waits.h"
 
@@ -26,8 +26,6 @@ struct wait_record {
     /* Owner-only: the last wait, to count timeouts in a row, and the stack cache. */
     uint8_t last_call;
     const void *last_object;
-    uintptr_t cache_site, cache_frame;
-    const struct st_stack *cache_stack;
     struct wait_record *next; /* all records, never unlinked */
 };
 
@@ -61,8 +59,6 @@ static void on_thread_exit(void *record)
 {
     struct wait_record *w = record;
     __atomic_store_n(&w->call, ST_WAIT_NONE, __ATOMIC_RELAXED);
-    w->cache_site = 0;
-    w->cache_stack = NULL;
     w->last_call = ST_WAIT_NONE;
     w->timeouts = 0;
     __atomic_store_n(&w->tid, 0, __ATOMIC_RELEASE);
@@ -129,25 +125,14 @@ static void write_end(struct wait_record *w)
     __atomic_store_n(&w->seq, w->seq + 1, __ATOMIC_RELEASE);
 }
 
-/* The stack at the wait: captured once per call site and frame. */
-static const struct st_stack *stack_at(struct wait_record *w, uintptr_t site, uintptr_t frame)
-{
-    if (w->cache_stack && w->cache_site == site && w->cache_frame == frame)
-        return w->cache_stack;
-    const struct st_stack *s = st_stack_here();
-    w->cache_site = site;
-    w->cache_frame = frame;
-    w->cache_stack = s;
-    return s;
-}
-
-void st_wait_begin(enum st_wait_call call, const void *object, int fd, uint64_t timeout_ns,
-                   uintptr_t site, uintptr_t frame)
+void st_wait_begin(enum st_wait_call call, const void *object, int fd, uint64_t timeout_ns)
 {
     struct wait_record *w = my_record();
     if (!w)
         return;
-    const struct st_stack *stack = stack_at(w, site, frame);
+    /* st_stack_here checks its per-position cache against the words on
+     * the stack, so a loop of waits costs a few loads, and never a wrong stack. */
+    const struct st_stack *stack = st_stack_here();
     write_begin(w);
     if (w->last_call != call || w->last_object != object)
         w->timeouts = 0;

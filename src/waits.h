@@ -69,11 +69,9 @@ bool st_wait_call_is_lock(enum st_wait_call call);
 
 /* A wait about to start on this thread. object: the mutex, condition,
  * semaphore... (NULL for I/O and sleeps); fd: -1 unless I/O; timeout_ns:
- * the length of a timed wait (0: untimed). site and frame (the hook's
- * return and frame addresses) key the cache of the stack at the wait,
- * captured here the first time a thread waits from that place. */
-void st_wait_begin(enum st_wait_call call, const void *object, int fd, uint64_t timeout_ns,
-                   uintptr_t site, uintptr_t frame);
+ * the length of a timed wait (0: untimed). The stack at the wait is
+ * captured here. */
+void st_wait_begin(enum st_wait_call call, const void *object, int fd, uint64_t timeout_ns);
 /* The wait returned; timed_out when it ended by its timeout. */
 void st_wait_end(bool timed_out);
 /* The caller did something other than wait: a run of timeouts is broken. */

