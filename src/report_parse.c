@@ -303,7 +303,7 @@ static int load_crash(struct loader *l, const struct st_json *root)
         return 0;
     if (c->type != ST_JSON_OBJECT)
         return fail(l, "\"crash\" must be null or an object");
-    int64_t sig, tid;
+    int64_t sig = 0, tid = 0;
     int rc = get_int(l, c, "signal", 1, 64, &sig, "crash");
     if (!rc)
         rc = get_hex(l, c, "fault_address", &l->r->fault_address, "crash");
@@ -374,7 +374,7 @@ static int load_thread(struct loader *l, const struct st_json *t, struct st_repo
 {
     if (t->type != ST_JSON_OBJECT)
         return fail(l, "%s: must be an object", where);
-    int64_t tid, parent = 0, created = 0;
+    int64_t tid = 0, parent = 0, created = 0;
     const char *state;
     int rc = get_int(l, t, "tid", 0, INT32_MAX, &tid, where);
     if (!rc)
@@ -543,7 +543,7 @@ static int load_fd(struct loader *l, const struct st_json *f, struct st_report_f
 {
     if (f->type != ST_JSON_OBJECT)
         return fail(l, "%s: must be an object", where);
-    int64_t fd, tid = 0, created = 0;
+    int64_t fd = 0, tid = 0, created = 0;
     int rc = get_int(l, f, "fd", 0, INT32_MAX, &fd, where);
     if (!rc)
         rc = get_str(l, f, "kind", false, &out->kind, where);
@@ -584,7 +584,7 @@ static int load_fds(struct loader *l, const struct st_json *root)
 static int load_header(struct loader *l, const struct st_json *root)
 {
     const char *tool;
-    int64_t pid, status = -1, time_ms = 0, uptime = 0;
+    int64_t pid = 0, status = -1, time_ms = 0, uptime = 0;
     if (get_str(l, root, "tool", false, &tool, "report") || strcmp(tool, "strays") != 0)
         return fail(l, "not a strays report (\"tool\" is not \"strays\")");
     int rc = get_str(l, root, "version", false, &l->r->version, "report");
