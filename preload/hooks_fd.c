@@ -83,15 +83,36 @@ static inline bool open_has_mode(int flags)
 
 /* ---- open and friends ---- */
 
-/* What every open-like hook does with the real call's result. */
-static inline int opened(int fd, int flags, const char *path)
+/* What every hook that creates one fd does with the real call's result:
+ * track it, or, made by strays' own work, move it out of the program's way. */
+static inline int created(int fd, enum st_fd_kind kind, const char *name)
 {
     if (fd < 0)
         return fd;
     if (!st_active())
         return hide_own(fd);
-    track(fd, (flags & O_DIRECTORY) ? ST_FD_DIR : ST_FD_FILE, path);
+    track(fd, kind, name);
     return fd;
+}
+
+/* The same for the calls that create two (pipe, socketpair). */
+static inline int created_pair(int rc, int fds[2], enum st_fd_kind kind)
+{
+    if (rc != 0)
+        return rc;
+    if (!st_active()) {
+        hide_own_pair(fds);
+        return rc;
+    }
+    track(fds[0], kind, NULL);
+    track(fds[1], kind, NULL);
+    return rc;
+}
+
+/* Opened by path: a file, or a directory when the flags say so. */
+static inline int opened(int fd, int flags, const char *path)
+{
+    return created(fd, (flags & O_DIRECTORY) ? ST_FD_DIR : ST_FD_FILE, path);
 }
 
 /* The optional mode argument of open and openat, declared as mode. */
@@ -152,18 +173,12 @@ CREAT_HOOK(creat64)
 /* mkstemp opens inside glibc, where no open hook sees it. */
 INTERPOSER int mkstemp(char *template)
 {
-    int fd = REAL(mkstemp)(template);
-    if (fd >= 0 && st_active())
-        track(fd, ST_FD_FILE, template);
-    return fd;
+    return created(REAL(mkstemp)(template), ST_FD_FILE, template);
 }
 
 INTERPOSER int mkostemp(char *template, int flags)
 {
-    int fd = REAL(mkostemp)(template, flags);
-    if (fd >= 0 && st_active())
-        track(fd, ST_FD_FILE, template);
-    return fd;
+    return created(REAL(mkostemp)(template, flags), ST_FD_FILE, template);
 }
 
 /* ---- stdio and dirent: glibc opens and closes their fds internally ---- */
@@ -261,26 +276,12 @@ INTERPOSER int pclose(FILE *stream)
 
 INTERPOSER int socket(int domain, int type, int protocol)
 {
-    int fd = REAL(socket)(domain, type, protocol);
-    if (fd >= 0 && !st_active())
-        return hide_own(fd);
-    if (fd >= 0)
-        track(fd, ST_FD_SOCKET, NULL);
-    return fd;
+    return created(REAL(socket)(domain, type, protocol), ST_FD_SOCKET, NULL);
 }
 
 INTERPOSER int socketpair(int domain, int type, int protocol, int sv[2])
 {
-    int rc = REAL(socketpair)(domain, type, protocol, sv);
-    if (rc == 0 && !st_active()) {
-        hide_own_pair(sv);
-        return rc;
-    }
-    if (rc == 0) {
-        track(sv[0], ST_FD_SOCKET, NULL);
-        track(sv[1], ST_FD_SOCKET, NULL);
-    }
-    return rc;
+    return created_pair(REAL(socketpair)(domain, type, protocol, sv), sv, ST_FD_SOCKET);
 }
 
 /* accept waits for a connection, then creates an fd. */
@@ -310,60 +311,27 @@ INTERPOSER int accept4(int sockfd, struct sockaddr *addr, socklen_t *len, int fl
 
 INTERPOSER int pipe(int fds[2])
 {
-    int rc = REAL(pipe)(fds);
-    if (rc == 0 && !st_active()) {
-        hide_own_pair(fds);
-        return rc;
-    }
-    if (rc == 0) {
-        track(fds[0], ST_FD_PIPE, NULL);
-        track(fds[1], ST_FD_PIPE, NULL);
-    }
-    return rc;
+    return created_pair(REAL(pipe)(fds), fds, ST_FD_PIPE);
 }
 
 INTERPOSER int pipe2(int fds[2], int flags)
 {
-    int rc = REAL(pipe2)(fds, flags);
-    if (rc == 0 && !st_active()) {
-        hide_own_pair(fds);
-        return rc;
-    }
-    if (rc == 0) {
-        track(fds[0], ST_FD_PIPE, NULL);
-        track(fds[1], ST_FD_PIPE, NULL);
-    }
-    return rc;
+    return created_pair(REAL(pipe2)(fds, flags), fds, ST_FD_PIPE);
 }
 
 INTERPOSER int eventfd(unsigned int initval, int flags)
 {
-    int fd = REAL(eventfd)(initval, flags);
-    if (fd >= 0 && !st_active())
-        return hide_own(fd);
-    if (fd >= 0)
-        track(fd, ST_FD_EVENTFD, NULL);
-    return fd;
+    return created(REAL(eventfd)(initval, flags), ST_FD_EVENTFD, NULL);
 }
 
 INTERPOSER int epoll_create(int size)
 {
-    int fd = REAL(epoll_create)(size);
-    if (fd >= 0 && !st_active())
-        return hide_own(fd);
-    if (fd >= 0)
-        track(fd, ST_FD_EPOLL, NULL);
-    return fd;
+    return created(REAL(epoll_create)(size), ST_FD_EPOLL, NULL);
 }
 
 INTERPOSER int epoll_create1(int flags)
 {
-    int fd = REAL(epoll_create1)(flags);
-    if (fd >= 0 && !st_active())
-        return hide_own(fd);
-    if (fd >= 0)
-        track(fd, ST_FD_EPOLL, NULL);
-    return fd;
+    return created(REAL(epoll_create1)(flags), ST_FD_EPOLL, NULL);
 }
 
 /* signalfd(fd, ...) with fd != -1 changes an existing signalfd. */
@@ -377,26 +345,17 @@ INTERPOSER int signalfd(int fd, const sigset_t *mask, int flags)
 
 INTERPOSER int inotify_init(void)
 {
-    int fd = REAL(inotify_init)();
-    if (fd >= 0 && st_active())
-        track(fd, ST_FD_INOTIFY, NULL);
-    return fd;
+    return created(REAL(inotify_init)(), ST_FD_INOTIFY, NULL);
 }
 
 INTERPOSER int inotify_init1(int flags)
 {
-    int fd = REAL(inotify_init1)(flags);
-    if (fd >= 0 && st_active())
-        track(fd, ST_FD_INOTIFY, NULL);
-    return fd;
+    return created(REAL(inotify_init1)(flags), ST_FD_INOTIFY, NULL);
 }
 
 INTERPOSER int memfd_create(const char *name, unsigned int flags)
 {
-    int fd = REAL(memfd_create)(name, flags);
-    if (fd >= 0 && st_active())
-        track(fd, ST_FD_MEMFD, name);
-    return fd;
+    return created(REAL(memfd_create)(name, flags), ST_FD_MEMFD, name);
 }
 
 /* A timerfd is reported once, as a timer that has an fd. */
