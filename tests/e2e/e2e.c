@@ -171,6 +171,13 @@ void e2e_free(struct e2e_run *run)
     }
 }
 
+const struct st_report *e2e_only_report(const struct e2e_run *run)
+{
+    cr_assert_eq(run->nreports, 1, "expected one report, got %d; stderr:\n%s", run->nreports,
+                 run->err);
+    return &run->reports[0];
+}
+
 const struct st_report *e2e_report(const struct e2e_run *run, int pid)
 {
     for (int i = 0; i < run->nreports; i++)

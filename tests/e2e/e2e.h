@@ -26,6 +26,8 @@ void e2e_run_raw(struct e2e_run *run, const char *fixture, const char *strays_op
                  const char *const *args, bool preload);
 void e2e_free(struct e2e_run *run);
 
+/* The one report of the run (fails the test unless there is exactly one). */
+const struct st_report *e2e_only_report(const struct e2e_run *run);
 /* The report written by pid (or the only one when pid is 0); NULL if none. */
 const struct st_report *e2e_report(const struct e2e_run *run, int pid);
 /* The report of the fixture's own process (not of a child it ran), or NULL. */

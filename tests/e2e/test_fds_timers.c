@@ -10,13 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct st_report *only_report(const struct e2e_run *run)
-{
-    cr_assert_eq(run->nreports, 1, "expected one report, got %d; stderr:\n%s", run->nreports,
-                 run->err);
-    return &run->reports[0];
-}
-
 static const struct st_report_fd *fd_of_kind(const struct st_report *r, const char *kind)
 {
     for (uint32_t i = 0; i < r->nfds; i++)
@@ -27,7 +20,7 @@ static const struct st_report_fd *fd_of_kind(const struct st_report *r, const ch
 
 static void assert_clean(const struct e2e_run *run, const char *what)
 {
-    const struct st_report *r = only_report(run);
+    const struct st_report *r = e2e_only_report(run);
     cr_assert_eq(run->status, 0, "%s: status %d; stderr:\n%s", what, run->status, run->err);
     cr_assert_eq(r->nthreads + r->ntimers + r->nfds, 0,
                  "%s: %u threads, %u timers, %u fds reported (first fd %d %s)", what,
@@ -39,7 +32,7 @@ Test(fds, fd_leaked_on_error_path_is_reported_with_path_and_site)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/fd_error_path_leak", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, 23);
     cr_assert_str_eq(run.out, "setting: -1\n");
     cr_assert_eq(r->nfds, 1);
@@ -60,7 +53,7 @@ Test(fds, unclosed_fopen_and_opendir_are_reported_with_their_streams)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/fd_fopen_opendir", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, 23);
     cr_assert_eq(r->nfds, 2);
     const struct st_report_fd *file = fd_of_kind(r, "file"), *dir = fd_of_kind(r, "dir");
@@ -80,7 +73,7 @@ Test(fds, one_end_of_socketpair_and_of_pipe_are_reported)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/fd_socketpair_pipe_ends", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(r->nfds, 2);
     const struct st_report_fd *sock = fd_of_kind(r, "socket"), *pipe = fd_of_kind(r, "pipe");
     cr_assert_not_null(sock);
@@ -100,7 +93,7 @@ Test(fds, epoll_eventfd_and_timerfd_each_reported_once)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/fd_epoll_eventfd_timerfd", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(r->nfds, 2, "epoll and eventfd; the timerfd is a timer");
     cr_assert_not_null(fd_of_kind(r, "epoll"));
     cr_assert_not_null(fd_of_kind(r, "eventfd"));
@@ -121,7 +114,7 @@ Test(fds, kept_dup_is_a_leak_but_dup2_onto_stdout_is_not)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/fd_dup_kept", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(r->nfds, 1);
     cr_assert_eq(r->fds[0].fd, 4);
     cr_assert_str_eq(r->fds[0].target, "/dev/null");
@@ -146,7 +139,7 @@ Test(fds, daemon_closing_every_fd_still_gets_its_report)
         struct e2e_run run;
         const char *args[] = {hows[i], NULL};
         e2e_run(&run, "fixtures/fd_daemon_closes_all", NULL, args);
-        const struct st_report *r = only_report(&run);
+        const struct st_report *r = e2e_only_report(&run);
         cr_assert_eq(run.status, 23, "%s: status %d", hows[i], run.status);
         cr_assert_eq(r->nfds, 1, "%s: %u fds", hows[i], r->nfds);
         cr_assert_str_eq(r->fds[0].target, "/dev/null");
@@ -217,7 +210,7 @@ Test(fds, track_option_turns_fd_tracking_off)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/fd_error_path_leak", "track=threads,timers", NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, 0, "%s", run.err);
     cr_assert_eq(r->nfds, 0);
     cr_assert_str_eq(run.err, "");
@@ -228,7 +221,7 @@ Test(timers, periodic_timer_never_deleted_is_reported_armed_with_interval)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/timer_periodic_leak", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, 23);
     cr_assert_str_eq(run.out, "ticked\n");
     cr_assert_eq(r->ntimers, 1, "the deleted one-shot timer is not reported");
@@ -257,7 +250,7 @@ Test(timers, track_option_turns_timer_tracking_off)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/timer_periodic_leak", "track=threads,fds", NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(r->ntimers, 0);
     cr_assert_eq(run.status, 0);
     e2e_free(&run);
@@ -267,7 +260,7 @@ Test(timers, old_glibc_2_2_5_timer_abi_is_forwarded_and_tracked)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/timer_compat_abi", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, 23, "status %d; stderr:\n%s", run.status, run.err);
     int a = -1, b = -1;
     cr_assert_eq(sscanf(run.out, "old ids %d %d", &a, &b), 2, "%s", run.out);

@@ -20,13 +20,6 @@
     "keeping 23\n"
 #define UNKNOWN_COLOUR "strays: unknown option 'colour' (STRAYS_OPTIONS=help=1 lists them)\n"
 
-static const struct st_report *only_report(const struct e2e_run *run)
-{
-    cr_assert_eq(run->nreports, 1, "expected one report, got %d; stderr:\n%s", run->nreports,
-                 run->err);
-    return &run->reports[0];
-}
-
 static int occurrences(const char *text, const char *what)
 {
     int n = 0;
@@ -52,7 +45,7 @@ static void expect_default_leak_run(const struct e2e_run *run)
 {
     cr_assert_str_eq(run->out, "done\n", "the program's own output is unchanged");
     cr_assert_eq(run->status, 23, "the default exitcode applies; stderr:\n%s", run->err);
-    const struct st_report *r = only_report(run);
+    const struct st_report *r = e2e_only_report(run);
     cr_assert_eq(r->nthreads, 1);
     cr_assert_str_eq(r->threads[0].name, "cond-worker");
 }
@@ -114,7 +107,7 @@ Test(options_e2e, every_bad_pair_gets_its_line_and_good_pairs_still_apply)
                      "strays: bad value '129' for option stack_depth: expected a number from 1 "
                      "to 128; keeping 32\n");
     expect_default_leak_run(&run);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert(e2e_stack_has(r, r->threads[0].created_by, "start_worker"),
               "stacks are still captured");
     e2e_free(&run);

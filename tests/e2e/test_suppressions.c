@@ -44,13 +44,6 @@ static void supp_remove(struct supp *s)
     cr_assert_eq(system(cmd), 0);
 }
 
-static const struct st_report *only_report(const struct e2e_run *run)
-{
-    cr_assert_eq(run->nreports, 1, "expected one report, got %d; stderr:\n%s", run->nreports,
-                 run->err);
-    return &run->reports[0];
-}
-
 static uint32_t total_suppressed(const struct st_report *r)
 {
     return r->suppressed.threads + r->suppressed.timers + r->suppressed.fds;
@@ -64,7 +57,7 @@ Test(suppressions_e2e, suppressed_thread_vanishes_is_counted_and_the_run_passes)
     supp_write(&s, "# the worker waits forever by design\nthread:top:start_worker\n", NULL);
     struct e2e_run run;
     e2e_run(&run, "fixtures/thread_blocked_on_cond", s.options, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, 0, "everything leaked was suppressed: status %d; stderr:\n%s",
                  run.status, run.err);
     cr_assert_str_eq(run.out, "done\n");
@@ -84,7 +77,7 @@ Test(suppressions_e2e, an_fd_suppressed_by_target_vanishes_and_the_other_still_f
     supp_write(&s, "fd:target=/etc/passwd\n", NULL);
     struct e2e_run run;
     e2e_run(&run, "fixtures/fd_fopen_opendir", s.options, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, 23);
     cr_assert_eq(r->nfds, 1);
     cr_assert_str_eq(r->fds[0].target, "/etc");
@@ -101,7 +94,7 @@ Test(suppressions_e2e, both_fds_suppressed_make_a_clean_run)
     supp_write(&s, "fd:target=/etc/passwd\nfd:top:scan_dir\n", NULL);
     struct e2e_run run;
     e2e_run(&run, "fixtures/fd_fopen_opendir", s.options, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, 0, "stderr:\n%s", run.err);
     cr_assert_eq(r->nfds, 0);
     cr_assert_eq(r->suppressed.fds, 2);
@@ -116,7 +109,7 @@ Test(suppressions_e2e, creator_is_the_caller_of_the_function_that_made_the_timer
     supp_write(&s, "timer:creator:main\n", NULL);
     struct e2e_run run;
     e2e_run(&run, "fixtures/timer_periodic_leak", s.options, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, 0, "stderr:\n%s", run.err);
     cr_assert_str_eq(run.out, "ticked\n");
     cr_assert_eq(r->ntimers, 0);
@@ -126,7 +119,7 @@ Test(suppressions_e2e, creator_is_the_caller_of_the_function_that_made_the_timer
 
     supp_write(&s, "timer:creator:start_ticker\n", NULL);
     e2e_run(&run, "fixtures/timer_periodic_leak", s.options, NULL);
-    r = only_report(&run);
+    r = e2e_only_report(&run);
     cr_assert_eq(run.status, 23, "start_ticker is frame 0, not the creator");
     cr_assert_eq(r->ntimers, 1);
     cr_assert_eq(r->suppressed.timers, 0);
@@ -140,14 +133,14 @@ Test(suppressions_e2e, rules_match_a_module_and_a_source_file)
     supp_write(&s, "thread:*/fixtures/thread_blocked_on_cond\n", NULL);
     struct e2e_run run;
     e2e_run(&run, "fixtures/thread_blocked_on_cond", s.options, NULL);
-    cr_assert_eq(only_report(&run)->suppressed.threads, 1, "by the executable's full path");
+    cr_assert_eq(e2e_only_report(&run)->suppressed.threads, 1, "by the executable's full path");
     cr_assert_eq(run.status, 0);
     e2e_free(&run);
     supp_remove(&s);
 
     supp_write(&s, "fd:fd_fopen_*.c\n", NULL);
     e2e_run(&run, "fixtures/fd_fopen_opendir", s.options, NULL);
-    cr_assert_eq(only_report(&run)->suppressed.fds, 2, "by the source file's basename");
+    cr_assert_eq(e2e_only_report(&run)->suppressed.fds, 2, "by the source file's basename");
     cr_assert_eq(run.status, 0);
     e2e_free(&run);
     supp_remove(&s);
@@ -159,7 +152,7 @@ Test(suppressions_e2e, a_rule_of_another_kind_suppresses_nothing)
     supp_write(&s, "fd:start_worker\ntimer:*\n", NULL);
     struct e2e_run run;
     e2e_run(&run, "fixtures/thread_blocked_on_cond", s.options, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, 23);
     cr_assert_eq(r->nthreads, 1);
     cr_assert_eq(total_suppressed(r), 0);
@@ -176,7 +169,7 @@ Test(suppressions_e2e, print_suppressions_lists_every_rule_with_its_count_in_jso
                "print_suppressions=1");
     struct e2e_run run;
     e2e_run(&run, "fixtures/fd_fopen_opendir", s.options, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(r->suppressed.nrules, 3);
     const struct st_report_supp_rule *rules = r->suppressed.rules;
     const struct {
@@ -236,7 +229,7 @@ Test(suppressions_e2e, a_bad_line_is_named_by_file_and_line_and_the_other_rules_
     supp_write(&s, "# workers\nthrad:start_worker\nthread:top:start_worker\n", NULL);
     struct e2e_run run;
     e2e_run(&run, "fixtures/thread_blocked_on_cond", s.options, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     char want[512];
     snprintf(want, sizeof want,
              "strays: %s:2: bad suppression \"thrad:start_worker\": unknown kind \"thrad\" "
@@ -255,7 +248,7 @@ Test(suppressions_e2e, an_unreadable_file_is_named_and_the_program_runs_and_repo
     struct e2e_run run;
     e2e_run(&run, "fixtures/thread_blocked_on_cond", "suppressions=/nonexistent/strays.supp",
             NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_str_eq(run.err, "strays: cannot read the suppressions file /nonexistent/strays.supp: "
                               "No such file or directory; running without suppressions\n");
     cr_assert_str_eq(run.out, "done\n");
@@ -273,7 +266,7 @@ Test(suppressions_e2e, with_symbolize_0_names_still_match_and_the_report_stays_u
     supp_write(&s, "thread:top:start_worker\n", "symbolize=0");
     struct e2e_run run;
     e2e_run(&run, "fixtures/thread_blocked_on_cond", s.options, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, 0, "stderr:\n%s", run.err);
     cr_assert_eq(r->suppressed.threads, 1);
     for (uint32_t i = 0; i < r->nstacks; i++)
@@ -291,7 +284,7 @@ Test(suppressions_e2e, crash_report_leaves_out_suppressed_threads)
     supp_write(&s, "thread:top:main\n", NULL);
     struct e2e_run run;
     e2e_run(&run, "fixtures/crash_segv_with_worker", s.options, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, 128 + 11, "still dies the same way");
     cr_assert_str_eq(r->reason, "crash");
     cr_assert_eq(r->nthreads, 0);

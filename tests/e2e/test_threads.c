@@ -8,18 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
-static const struct st_report *only_report(const struct e2e_run *run)
-{
-    cr_assert_eq(run->nreports, 1, "expected one report, got %d; stderr:\n%s", run->nreports,
-                 run->err);
-    return &run->reports[0];
-}
-
 Test(threads, blocked_worker_is_reported_with_its_creation_site)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/thread_blocked_on_cond", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, 23, "leak must turn exit 0 into 23, got %d", run.status);
     cr_assert_str_eq(run.out, "done\n");
     cr_assert_str_eq(r->reason, "exit");
@@ -52,7 +45,7 @@ Test(threads, finished_thread_never_joined_is_reported_exited)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/thread_exited_unjoined", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, 23);
     cr_assert_eq(r->nthreads, 1);
     cr_assert_eq(r->threads[0].state, ST_RT_EXITED);
@@ -65,7 +58,7 @@ Test(threads, detached_sleeper_is_reported_detached)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/thread_detached_sleeper", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(r->nthreads, 1);
     cr_assert_str_eq(r->threads[0].name, "sleeper");
     cr_assert_eq(r->threads[0].detached, true);
@@ -78,7 +71,7 @@ Test(threads, thousand_identical_workers_share_one_stack)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/thread_many_identical", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, 23);
     cr_assert_eq(r->nthreads, 1000);
     cr_assert_eq(r->nstacks, 2, "interned: one creation stack, one stack at the wait");
@@ -109,7 +102,7 @@ Test(threads, churn_of_reused_handles_then_one_leak_reports_exactly_one)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/thread_churn_then_leak", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, 23);
     cr_assert_eq(r->nthreads, 1, "5000 joined threads must leave no record");
     cr_assert_str_eq(r->threads[0].name, "the-leak");
@@ -120,7 +113,7 @@ Test(threads, thread_started_by_atexit_handler_is_reported)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/thread_from_atexit", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, 23);
     cr_assert_eq(r->nthreads, 1);
     cr_assert_str_eq(r->threads[0].name, "from-atexit");
@@ -132,7 +125,7 @@ Test(threads, cxx_std_thread_is_reported_with_demangled_site)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/thread_cxx_std_thread", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(r->nthreads, 1);
     cr_assert_str_eq(r->threads[0].name, "std-thread");
     cr_assert(e2e_stack_has(r, r->threads[0].created_by, "start_background()"),
@@ -144,7 +137,7 @@ Test(threads, clean_program_reports_nothing)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/thread_clean", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, 0, "stderr: %s", run.err);
     cr_assert_str_eq(run.out, "clean\n");
     cr_assert_eq(r->nthreads, 0);
@@ -165,7 +158,7 @@ Test(threads, try_and_timed_joins_and_late_detach_leave_nothing)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/thread_joins_late", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_str_eq(run.out, "rc 0\n");
     cr_assert_eq(r->nthreads, 0);
     cr_assert_eq(run.status, 0);
@@ -189,7 +182,7 @@ static void check_exit_path(const char *how, int want_status, const char *want_o
     struct e2e_run run;
     const char *args[] = {how, NULL};
     e2e_run(&run, "fixtures/thread_exit_paths", NULL, args);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, want_status, "%s: status %d", how, run.status);
     cr_assert_str_eq(run.out, want_out, "%s: output changed", how);
     cr_assert_eq(e2e_count_threads_named(r, "lingerer"), 1, "%s", how);
@@ -222,7 +215,7 @@ Test(exit_paths, exitcode_option_changes_the_leak_status)
     struct e2e_run run;
     e2e_run(&run, "fixtures/thread_blocked_on_cond", "exitcode=0", NULL);
     cr_assert_eq(run.status, 0);
-    cr_assert_eq(only_report(&run)->nthreads, 1);
+    cr_assert_eq(e2e_only_report(&run)->nthreads, 1);
     e2e_free(&run);
     e2e_run(&run, "fixtures/thread_blocked_on_cond", "exitcode=99", NULL);
     cr_assert_eq(run.status, 99);

@@ -9,13 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct st_report *only_report(const struct e2e_run *run)
-{
-    cr_assert_eq(run->nreports, 1, "expected one report, got %d; stderr:\n%s", run->nreports,
-                 run->err);
-    return &run->reports[0];
-}
-
 static const struct st_report_thread *blocked_thread(const struct st_report *r, const char *name)
 {
     const struct st_report_thread *t = e2e_thread_named(r, name);
@@ -29,7 +22,7 @@ Test(waits, worker_blocked_on_condition_shows_call_stack_at_wait_and_creator)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/thread_blocked_on_cond", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     const struct st_report_thread *t = blocked_thread(r, "cond-worker");
     cr_assert_str_eq(t->blocked->call, "pthread_cond_wait");
     cr_assert_neq(t->blocked->object, 0);
@@ -48,7 +41,7 @@ Test(waits, blocked_threshold_flags_the_thread_as_stuck)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/thread_blocked_on_cond", "blocked_threshold=5ms", NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(blocked_thread(r, "cond-worker")->blocked->stuck, true);
     e2e_free(&run);
 }
@@ -69,7 +62,7 @@ Test(waits, timed_wait_loop_counts_timeouts_in_a_row)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/wait_timed_loop", "blocked_threshold=100ms", NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     const struct st_report_thread *t = blocked_thread(r, "poller");
     cr_assert_str_eq(t->blocked->call, "pthread_cond_timedwait");
     cr_assert_geq(t->blocked->timeouts, 10, "400 ms of 10 ms timeouts: %u", t->blocked->timeouts);
@@ -85,7 +78,7 @@ Test(waits, thread_blocked_on_a_held_lock_shows_the_owner)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/wait_lock_held", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     const struct st_report_thread *holder = blocked_thread(r, "holder");
     const struct st_report_thread *waiter = blocked_thread(r, "waiter");
     cr_assert_str_eq(holder->blocked->call, "pause");
@@ -103,7 +96,7 @@ Test(waits, two_threads_deadlocked_on_two_mutexes_are_reported_as_a_cycle)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/wait_deadlock", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     const struct st_report_thread *a = blocked_thread(r, "transfer");
     const struct st_report_thread *b = blocked_thread(r, "audit");
     cr_assert_eq(a->blocked->owner_tid, b->tid);
@@ -131,7 +124,7 @@ Test(waits, consumer_on_a_semaphore_never_posted)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/wait_sem_consumer", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     const struct st_report_thread *t = blocked_thread(r, "consumer");
     cr_assert_str_eq(t->blocked->call, "sem_wait");
     unsigned long sem = 0;
@@ -145,7 +138,7 @@ Test(waits, reader_on_a_pipe_nobody_writes_shows_the_fd_target)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/wait_pipe_reader", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     const struct st_report_thread *t = blocked_thread(r, "reader");
     cr_assert_str_eq(t->blocked->call, "read");
     int rfd = -1, wfd = -1;
@@ -161,7 +154,7 @@ Test(waits, cxx_condition_variable_wait_is_seen)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/thread_cxx_std_thread", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     const struct st_report_thread *t = blocked_thread(r, "std-thread");
     cr_assert_str_eq(t->blocked->call, "pthread_cond_wait");
     cr_assert(e2e_stack_has(r, t->stack, "wait_forever()"));
@@ -172,7 +165,7 @@ Test(waits, clean_program_whose_threads_all_wake_reports_nothing)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/wait_clean", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, 0, "%s", run.err);
     cr_assert_eq(st_report_leak_count(r), 0);
     cr_assert_eq(r->ndeadlocks, 0);
@@ -184,7 +177,7 @@ Test(waits, running_thread_gets_its_current_stack_at_exit)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/thread_busy_spinner", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     cr_assert_eq(run.status, 23);
     cr_assert_str_eq(run.out, "done\n");
     const struct st_report_thread *spinner = e2e_thread_named(r, "spinner");
@@ -202,7 +195,7 @@ Test(waits, thread_joining_one_that_never_ends_is_blocked_in_pthread_join)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/wait_join_forever", NULL, NULL);
-    const struct st_report *r = only_report(&run);
+    const struct st_report *r = e2e_only_report(&run);
     const struct st_report_thread *t = blocked_thread(r, "joiner");
     cr_assert_str_eq(t->blocked->call, "pthread_join");
     unsigned long handle = 0;
