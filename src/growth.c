@@ -68,15 +68,7 @@ static struct site *count_sites(const struct st_report *r, const struct st_stack
     return all;
 }
 
-static int index_of_stack(const struct st_stack_index *si, const struct st_stack *s)
-{
-    for (uint32_t i = 0; i < si->count; i++)
-        if (si->order[i] == s)
-            return (int)i;
-    return -1;
-}
-
-void st_growth_compute(struct st_report *r, const struct st_stack_index *si)
+void st_growth_compute(struct st_report *r, struct st_stack_index *si)
 {
     uint32_t n = 0;
     struct site *now = count_sites(r, si, &n);
@@ -91,7 +83,7 @@ void st_growth_compute(struct st_report *r, const struct st_stack_index *si)
         now[i].streak = have_previous && delta > 0 ? (old ? old->streak : 0) + 1 : 0;
         if (r->growth)
             r->growth[r->ngrowth++] = (struct st_report_growth){
-                kind_names[now[i].kind], index_of_stack(si, now[i].stack), now[i].count,
+                kind_names[now[i].kind], st_stack_index_of(si, now[i].stack), now[i].count,
                 have_previous ? delta : 0, now[i].streak, now[i].streak >= ST_GROWTH_STREAK};
     }
     /* Sites that are gone since the previous dump shrank to nothing; their

@@ -14,7 +14,7 @@
 /* Fills r->growth from r's threads, timers and fds, compared with the
  * previous call; then remembers this dump for the next one. si maps the
  * report's stack indexes back to interned stacks (stable in the process). */
-void st_growth_compute(struct st_report *r, const struct st_stack_index *si);
+void st_growth_compute(struct st_report *r, struct st_stack_index *si);
 /* Forgets the previous dump (fork child, tests). */
 void st_growth_reset(void);
 

@@ -13,6 +13,7 @@
 
 #include <pthread.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -72,12 +73,18 @@ static int lock_owner(const struct st_wait_view *v)
     return owner > 0 && owner != v->tid ? owner : 0;
 }
 
+static int cmp_tid(const void *a, const void *b)
+{
+    int x = ((const struct st_wait_view *)a)->tid, y = ((const struct st_wait_view *)b)->tid;
+    return (x > y) - (x < y);
+}
+
+/* The wait of thread tid, or NULL (views sorted by tid: a report of 10 000
+ * threads looks each one up). */
 static const struct st_wait_view *wait_of(const struct wait_copy *c, int tid)
 {
-    for (uint32_t i = 0; i < c->count; i++)
-        if (c->views[i].tid == tid)
-            return &c->views[i];
-    return NULL;
+    struct st_wait_view key = {.tid = tid};
+    return c->count ? bsearch(&key, c->views, c->count, sizeof *c->views, cmp_tid) : NULL;
 }
 
 static struct st_report_blocked *make_blocked(const struct st_wait_view *v, uint64_t now,
@@ -150,6 +157,8 @@ void st_report_collect_waits(struct st_report *r, struct st_stack_index *si)
 {
     struct wait_copy c = {.arena = &r->arena};
     st_wait_foreach(copy_wait, &c);
+    if (c.count)
+        qsort(c.views, c.count, sizeof *c.views, cmp_tid);
     uint64_t now = st_uptime_ns();
     for (uint32_t i = 0; i < r->nthreads; i++) {
         struct st_report_thread *t = &r->threads[i];
