@@ -340,17 +340,32 @@ static const char *socket_target(int fd, const char *link, struct st_arena *a)
     return st_arena_strdup(a, buf);
 }
 
+/* What /proc/self/fd says fd points to, into link (len bytes); false when
+ * the fd is not open. */
+static bool read_fd_link(int fd, char *link, size_t len)
+{
+    char path[48];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    long n = st_sys_readlink(path, link, len - 1);
+    if (n <= 0)
+        return false;
+    link[n] = '\0';
+    return true;
+}
+
+/* The target as reports write it: a socket with its addresses, else the link. */
+static const char *target_of(int fd, const char *link, enum st_fd_kind kind, struct st_arena *a)
+{
+    return kind == ST_FD_SOCKET ? socket_target(fd, link, a) : st_arena_strdup(a, link);
+}
+
 const char *st_report_fd_target(int fd, struct st_arena *a)
 {
-    char path[48], link[4096];
-    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    long n = st_sys_readlink(path, link, sizeof link - 1);
-    if (n <= 0)
+    char link[4096];
+    if (!read_fd_link(fd, link, sizeof link))
         return NULL;
-    link[n] = '\0';
     int saved = errno;
-    const char *target = kind_of_link(fd, link) == ST_FD_SOCKET ? socket_target(fd, link, a)
-                                                                 : st_arena_strdup(a, link);
+    const char *target = target_of(fd, link, kind_of_link(fd, link), a);
     errno = saved;
     return target;
 }
@@ -402,12 +417,9 @@ static void collect_fds(struct st_report *r, struct st_stack_index *si, uint32_t
         const struct st_fd_view *v = &c.views[i];
         if (v->ignored || (r->scope && v->scope != r->scope))
             continue;
-        char path[48], link[4096];
-        snprintf(path, sizeof path, "/proc/self/fd/%d", v->fd);
-        long n = st_sys_readlink(path, link, sizeof link - 1);
-        if (n <= 0)
+        char link[4096];
+        if (!read_fd_link(v->fd, link, sizeof link))
             continue; /* closed behind strays' back */
-        link[n] = '\0';
         enum st_fd_kind now = kind_of_link(v->fd, link);
         if (!still_valid(v->fd, link, now, v))
             continue;
@@ -421,8 +433,7 @@ static void collect_fds(struct st_report *r, struct st_stack_index *si, uint32_t
             break;
         f->fd = v->fd;
         f->kind = kind_name(now);
-        f->target = now == ST_FD_SOCKET ? socket_target(v->fd, link, &r->arena)
-                                        : st_arena_strdup(&r->arena, link);
+        f->target = target_of(v->fd, link, now, &r->arena);
         f->stream = stream_name(v->stream_kind);
         f->stream_address = (uintptr_t)v->stream;
         f->tid = v->tid;
