@@ -36,7 +36,6 @@ struct slot {
 };
 
 static struct slot *chunks[CHUNK_COUNT];
-static unsigned live_count;
 
 /* The slot of fd, mapping its chunk when create is set; NULL if fd is out
  * of range or (create unset) its chunk was never needed. */
@@ -104,8 +103,6 @@ static void write_slot(struct slot *s, enum st_fd_kind kind, const char *name, b
 {
     uint64_t now = st_uptime_ns();
     uint32_t seq = slot_lock(s);
-    if (!s->live)
-        __atomic_add_fetch(&live_count, 1, __ATOMIC_RELAXED);
     s->live = 1;
     s->kind = (uint8_t)kind;
     s->stream_kind = (uint8_t)stream_kind;
@@ -198,10 +195,7 @@ void st_fd_untrack(int fd)
     if (!s || !__atomic_load_n(&s->live, __ATOMIC_RELAXED))
         return;
     uint32_t seq = slot_lock(s);
-    if (s->live) {
-        s->live = 0;
-        __atomic_sub_fetch(&live_count, 1, __ATOMIC_RELAXED);
-    }
+    s->live = 0;
     slot_unlock(s, seq);
 }
 
@@ -269,14 +263,12 @@ void st_fd_ignore_all(void)
     }
 }
 
-unsigned st_fd_count(void) { return __atomic_load_n(&live_count, __ATOMIC_RELAXED); }
 
 void st_fd_reset(void)
 {
     for (unsigned c = 0; c < CHUNK_COUNT; c++)
         if (chunks[c])
             memset(chunks[c], 0, CHUNK_SLOTS * sizeof(struct slot));
-    live_count = 0;
 }
 
 /* Only the forking thread survives, so no slot is being written; a slot a

@@ -74,7 +74,6 @@ bool st_fd_is_tracked(int fd);
 
 /* Calls fn with a consistent copy of every live slot. Returns the count. */
 int st_fd_foreach(void (*fn)(const struct st_fd_view *, void *), void *ctx);
-unsigned st_fd_count(void);
 /* strays_snapshot: every fd tracked now is left out of later reports. */
 void st_fd_ignore_all(void);
 /* Fork, in the child: fds it inherited are not its leaks. */

@@ -22,7 +22,6 @@ struct timer_record {
 };
 
 static struct timer_record *table;
-static unsigned count;
 static st_lock_t lock = ST_LOCK_INIT;
 
 static struct timer_record *find_locked(uintptr_t id, bool compat)
@@ -37,7 +36,6 @@ static void remove_locked(struct timer_record *rec)
 {
     HASH_DELETE(hh, table, rec);
     free(rec);
-    count--;
 }
 
 void st_timer_created(uintptr_t id, bool compat, int clock, int notify, int signo, int notify_tid)
@@ -72,7 +70,6 @@ void st_timer_created(uintptr_t id, bool compat, int clock, int notify, int sign
         free(rec);
         return;
     })
-    count++;
     st_unlock(&lock);
 }
 
@@ -114,8 +111,6 @@ void st_timer_ignore_all(void)
     st_unlock(&lock);
 }
 
-unsigned st_timer_count(void) { return __atomic_load_n(&count, __ATOMIC_RELAXED); }
-
 void st_timer_before_fork(void) { st_lock(&lock); }
 
 void st_timer_after_fork_parent(void) { st_unlock(&lock); }
@@ -128,7 +123,6 @@ void st_timer_reset(void)
         HASH_DELETE(hh, table, rec);
         free(rec);
     }
-    count = 0;
 }
 
 void st_timer_after_fork_child(void)

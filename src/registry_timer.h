@@ -35,7 +35,6 @@ void st_timer_deleted(uintptr_t id, bool compat);
 
 /* Calls fn with a copy of every record, under the registry lock. */
 int st_timer_foreach(void (*fn)(const struct st_timer_view *, void *), void *ctx);
-unsigned st_timer_count(void);
 /* strays_snapshot: every timer tracked now is left out of later reports. */
 void st_timer_ignore_all(void);
 void st_timer_before_fork(void);

@@ -38,11 +38,6 @@ bool st_signal_taken(int sig)
     return valid(sig) && __atomic_load_n(&table[sig].taken, __ATOMIC_ACQUIRE);
 }
 
-const struct sigaction *st_signal_program_action(int sig)
-{
-    return st_signal_taken(sig) ? &table[sig].program : NULL;
-}
-
 void st_signal_program_sets(int sig, const struct sigaction *act, struct sigaction *old)
 {
     if (old)

@@ -17,8 +17,6 @@ typedef void (*st_signal_fn)(int sig, siginfo_t *info, void *ucontext);
 int st_signal_take(int sig, st_signal_fn fn, int flags);
 /* Whether strays has taken sig over. */
 bool st_signal_taken(int sig);
-/* The program's own action for a taken signal (its handler, SIG_DFL or SIG_IGN). */
-const struct sigaction *st_signal_program_action(int sig);
 /* The program calls sigaction(sig, act, old) on a taken signal: records act
  * as the program's and fills old with the previous one. */
 void st_signal_program_sets(int sig, const struct sigaction *act, struct sigaction *old);

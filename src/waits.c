@@ -158,13 +158,6 @@ void st_wait_end(bool timed_out)
     write_end(w);
 }
 
-void st_wait_reset_timeouts(void)
-{
-    struct wait_record *w = self;
-    if (w)
-        w->last_call = ST_WAIT_NONE;
-}
-
 static bool read_record(const struct wait_record *w, struct st_wait_view *v)
 {
     for (int tries = 0; tries < 1000; tries++) {

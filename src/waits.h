@@ -74,8 +74,6 @@ bool st_wait_call_is_lock(enum st_wait_call call);
 void st_wait_begin(enum st_wait_call call, const void *object, int fd, uint64_t timeout_ns);
 /* The wait returned; timed_out when it ended by its timeout. */
 void st_wait_end(bool timed_out);
-/* The caller did something other than wait: a run of timeouts is broken. */
-void st_wait_reset_timeouts(void);
 
 struct st_wait_view {
     int tid;

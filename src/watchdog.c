@@ -26,7 +26,6 @@
 
 static int wake_slot = -1; /* the eventfd, in the private fd table */
 static int watchdog_tid;
-static unsigned dumps;
 static int running; /* 0 no thread, 1 starting or running */
 int st_watchdog_wanted;
 
@@ -35,12 +34,9 @@ bool st_watchdog_is_thread(int tid)
     return tid != 0 && tid == __atomic_load_n(&watchdog_tid, __ATOMIC_RELAXED);
 }
 
-unsigned st_watchdog_dumps(void) { return __atomic_load_n(&dumps, __ATOMIC_RELAXED); }
-
 static void dump(const char *reason)
 {
     st_runtime_emit_report(reason, -1, true);
-    __atomic_add_fetch(&dumps, 1, __ATOMIC_RELAXED);
 }
 
 static uint64_t now_ns(void)

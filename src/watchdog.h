@@ -20,7 +20,5 @@ extern int st_watchdog_wanted;
 bool st_watchdog_is_thread(int tid);
 /* Fork, in the child: the watchdog thread did not come along. */
 void st_watchdog_after_fork_child(void);
-/* The number of live dumps written so far. */
-unsigned st_watchdog_dumps(void);
 
 #endif
