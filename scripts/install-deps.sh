@@ -16,6 +16,10 @@ need libcriterion-dev  /usr/include/criterion/criterion.h
 need libdw-dev         /usr/include/elfutils/libdwfl.h
 need libdw1            /usr/lib/x86_64-linux-gnu/libdw.so.1
 need python3-jsonschema /usr/lib/python3/dist-packages/jsonschema/__init__.py
+# The tests validate JUnit output with xmllint and lint the manuals with groff
+# (they only warn without them, so CI installs both to check the same things).
+need libxml2-utils     /usr/bin/xmllint
+need groff-base        /usr/bin/groff
 
 [ -z "$missing" ] && exit 0
 
