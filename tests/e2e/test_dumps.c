@@ -235,3 +235,14 @@ Test(report_option, failure_writes_the_report_of_a_failing_run)
     cr_assert_eq(run.reports[0].nfds, 1);
     e2e_free(&run);
 }
+
+Test(dumps, single_threaded_program_gets_no_strays_thread_until_a_dump_is_asked_for)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/dump_single_threaded", NULL, NULL);
+    cr_assert_eq(run.status, 0, "%s", run.err);
+    cr_assert_str_eq(run.out, "before: 1\nafter: 2\n", "the watchdog came with the dump");
+    cr_assert_eq(count_reason(&run, "signal"), 1);
+    cr_assert_eq(count_reason(&run, "exit"), 1);
+    e2e_free(&run);
+}
