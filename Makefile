@@ -63,6 +63,11 @@ $(B)/libstrays_core.a: $(call obj,$(wildcard src/*.c))
 	rm -f $@
 	ar rcs $@ $^
 
+# test_stack_capture compares capture methods on one call chain built both
+# with and without frame pointers.
+$(B)/obj/tests/unit/capture_chain_fp.o: ALL_CFLAGS += -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer
+$(B)/obj/tests/unit/capture_chain_nofp.o: ALL_CFLAGS += -fomit-frame-pointer
+
 $(B)/test_unit: $(call obj,$(UNIT_SRC)) $(B)/libstrays_core.a
 	$(CC) -o $@ $^ -lcriterion $(LDLIBS)
 
@@ -77,6 +82,13 @@ $(B)/fixtures/%: tests/fixtures/%.c
 $(B)/fixtures/%: tests/fixtures/%.cc
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 $(FIXTURE_FLAGS) -o $@ $<
+
+# The same fixture without frame pointers: creation stacks must stay right
+# where unwinding has only DWARF CFI to go by (tests/e2e/test_capture.c).
+NOFP_FIXTURES := $(B)/fixtures/capture_two_paths_nofp
+$(B)/fixtures/%_nofp: tests/fixtures/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -pthread -Wall -Werror -Iinclude -o $@ $< -lrt
 
 # The Criterion example of the in-process API (README), run by the e2e tests.
 $(B)/api_example/%: tests/api_example/%.c include/strays.h
@@ -104,7 +116,7 @@ SCHEMA_FIXTURES := thread_exited_unjoined fd_fopen_opendir fd_epoll_eventfd_time
 
 API_EXAMPLES := $(patsubst tests/api_example/%.c,$(B)/api_example/%,$(wildcard tests/api_example/*.c))
 
-test: deps all $(B)/test_unit $(B)/test_e2e $(FIXTURES) $(FIXTURES_SH) $(API_EXAMPLES)
+test: deps all $(B)/test_unit $(B)/test_e2e $(FIXTURES) $(NOFP_FIXTURES) $(FIXTURES_SH) $(API_EXAMPLES)
 	$(B)/test_unit --jobs 2
 	$(B)/test_e2e --jobs 2
 	scripts/check-schema.py $(B) $(SCHEMA_FIXTURES)

@@ -40,6 +40,8 @@ const struct st_stack *st_stack_standalone(const uintptr_t *frames, int depth);
  * it found there last time instead of unwinding (stack_capture.c). Not for
  * signal handlers: it may allocate and takes the intern table's lock. */
 const struct st_stack *st_stack_here(void);
+/* How many of this thread's st_stack_here calls the cache served (tests). */
+unsigned long st_stack_cache_hits(void);
 /* Number of distinct stacks interned so far. */
 unsigned st_stack_interned_count(void);
 /* Fork: the table's lock is held across fork so the child's copy is whole. */

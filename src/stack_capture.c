@@ -191,6 +191,7 @@ static ST_TLS volatile bool tls_busy;
 static ST_TLS bool tls_no_cache; /* no stack bounds or unwinder, or the thread is ending */
 static ST_TLS uintptr_t tls_recent[RECENT];
 static ST_TLS unsigned tls_recent_next;
+static ST_TLS unsigned long tls_hits; /* for tests: proof the cache served a capture */
 
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
@@ -290,6 +291,7 @@ static const struct st_stack *cache_lookup(uintptr_t sp, int max)
         if (e->sp == sp && e->max == max && sp + 8u * e->off[e->slots - 1] + 8 <= c->hi &&
             entry_holds(e, sp)) {
             s = e->stack;
+            tls_hits++;
             c->recent_way[set] = (uint8_t)way;
             if (c->credit < CREDIT)
                 c->credit++;
@@ -441,6 +443,8 @@ __attribute__((noinline)) const struct st_stack *st_stack_here(void)
         cache_remember(sp, raw, used, s, max);
     return s;
 }
+
+unsigned long st_stack_cache_hits(void) { return tls_hits; }
 
 int st_stack_capture_init(void)
 {
