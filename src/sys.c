@@ -13,6 +13,16 @@
 
 /* syscall(2) reports failure through errno; strays must leave errno alone,
  * so every call goes through here and turns it into -errno. */
+static long raw5(long nr, long a, long b, long c, long d, long e)
+{
+    int saved = errno;
+    long rc = syscall(nr, a, b, c, d, e);
+    if (rc < 0)
+        rc = -errno;
+    errno = saved;
+    return rc;
+}
+
 static long raw(long nr, long a, long b, long c, long d)
 {
     int saved = errno;
@@ -81,19 +91,14 @@ long st_sys_unlink(const char *path) { return raw(SYS_unlink, (long)path, 0, 0, 
 long st_sys_linkat(int from_dir, const char *from, int to_dir, const char *to)
 {
     /* No AT_SYMLINK_FOLLOW: a symlink at `from` is linked, never followed. */
-    return raw(SYS_linkat, from_dir, (long)from, to_dir, (long)to);
+    return raw5(SYS_linkat, from_dir, (long)from, to_dir, (long)to, 0);
 }
 
 long st_sys_unlinkat(int dirfd, const char *path) { return raw(SYS_unlinkat, dirfd, (long)path, 0, 0); }
 
 long st_sys_rename_noreplace(int dirfd, const char *from, const char *to)
 {
-    int saved = errno;
-    long rc = syscall(SYS_renameat2, dirfd, from, dirfd, to, RENAME_NOREPLACE);
-    if (rc < 0)
-        rc = -errno;
-    errno = saved;
-    return rc;
+    return raw5(SYS_renameat2, dirfd, (long)from, dirfd, (long)to, RENAME_NOREPLACE);
 }
 
 long st_sys_renameat(int dirfd, const char *from, const char *to)
