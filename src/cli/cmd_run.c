@@ -38,7 +38,11 @@ static const char run_usage[] =
     "Exit status: CMD's own (128 + N when a signal N killed it); when CMD exited\n"
     "0 but any of its processes left a thread, timer or fd behind at exit, the\n"
     "exitcode option (23). Live dumps and crash reports are not leaks. 2 for a\n"
-    "bad argument, 1 when strays itself fails (no libstrays.so, say).\n";
+    "bad argument, 1 when strays itself fails (no libstrays.so, say).\n"
+    "A CMD that is statically linked, setuid, setgid or has file capabilities\n"
+    "(or a script whose #! interpreter is) runs without strays: the loader will\n"
+    "not preload it. run says so on stderr first, then runs CMD all the same\n"
+    "and exits with its status.\n";
 
 struct run_args {
     const char *json_path;
@@ -621,8 +625,8 @@ int cli_run(int argc, char **argv)
                   a.command[0], (int)child_pid, WTERMSIG(wait_status),
                   strsignal(WTERMSIG(wait_status)));
     else if (c.main_index < 0 && exit_status_of(wait_status) < 126 && !warned)
-        cli_error("run: no report from %s (pid %d): strays was not loaded into it "
-                  "(statically linked or setuid programs ignore LD_PRELOAD)",
+        cli_error("run: no report from %s (pid %d): strays was not loaded into it (its "
+                  "LD_PRELOAD was removed, or the loader ignored it)",
                   a.command[0], (int)child_pid);
     write_outputs(&a, &c);
     unsigned leaks = 0;
