@@ -198,3 +198,9 @@ $(B)/compare/tsan/%: tests/fixtures/%.cc
 
 compare: all $(FIXTURES) $(TSAN_FIXTURES)
 	scripts/compare.py --build $(B)
+
+# Security tests (issue 8): a statically linked fixture, for `strays run`'s
+# warning that the loader cannot preload strays into it (libc6-dev's libc.a).
+$(B)/fixtures/security_static: tests/fixtures/security_static.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -static -o $@ $<

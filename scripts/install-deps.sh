@@ -20,6 +20,11 @@ need python3-jsonschema /usr/lib/python3/dist-packages/jsonschema/__init__.py
 # (they only warn without them, so CI installs both to check the same things).
 need libxml2-utils     /usr/bin/xmllint
 need groff-base        /usr/bin/groff
+# The security tests: a statically linked fixture (libc.a), a file with
+# capabilities (setcap) run as another user (setpriv).
+need libc6-dev         /usr/lib/x86_64-linux-gnu/libc.a
+need libcap2-bin       /usr/sbin/setcap
+need util-linux        /usr/bin/setpriv
 
 [ -z "$missing" ] && exit 0
 

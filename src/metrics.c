@@ -10,11 +10,14 @@
 #include "metrics.h"
 
 #include "log.h"
+#include "options.h"
+#include "own_files.h"
 #include "sort.h"
 #include "sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -150,26 +153,60 @@ static void write_all(struct st_out *o, const struct st_report *r)
     sample(o, "strays_dump_timestamp_seconds", NULL, NULL, (long long)(r->time_ms / 1000));
 }
 
+/* The last failure said, so a failing dump_interval does not repeat it. */
+static int last_error;
+
+static void say_once(int rc, const char *path, const char *why)
+{
+    if (rc != __atomic_exchange_n(&last_error, rc, __ATOMIC_RELAXED))
+        st_logf("cannot write metrics file %s: %s", path, why);
+}
+
+/* Creates a new BASE.PID.N.tmp beside the metrics file, exclusively. */
+static int create_tmp(int dirfd, const char *base, char *tmp, size_t len)
+{
+    static unsigned next;
+    int fd = -EEXIST;
+    for (int attempt = 0; attempt < 1000 && fd == -EEXIST; attempt++) {
+        unsigned n = __atomic_fetch_add(&next, 1, __ATOMIC_RELAXED);
+        int used = snprintf(tmp, len, "%s.%d.%u.tmp", base, (int)getpid(), n);
+        if (used < 0 || (size_t)used >= len)
+            return -ENAMETOOLONG;
+        fd = st_own_file_create(dirfd, tmp, st_opt.file_mode);
+    }
+    return fd;
+}
+
 int st_metrics_write(const struct st_report *r, const char *path)
 {
-    char tmp[600];
-    int n = snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
-    if (n < 0 || (size_t)n >= sizeof tmp)
-        return -ENAMETOOLONG;
-    long fd = st_sys_open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+    char dir[PATH_MAX], tmp[NAME_MAX + 1], why[PATH_MAX + 200] = "";
+    const char *base;
+    int rc = st_own_split_path(path, dir, sizeof dir, &base);
+    int dirfd = rc ? rc : st_own_dir_open(dir, why, sizeof why);
+    int fd = dirfd < 0 ? dirfd : create_tmp(dirfd, base, tmp, sizeof tmp);
     if (fd < 0) {
-        st_logf("cannot write metrics file %s: %s", tmp, strerror((int)-fd));
-        return (int)fd;
+        say_once(fd, path, why[0] ? why : strerror(-fd));
+        if (dirfd >= 0)
+            st_sys_close(dirfd);
+        return fd;
     }
     struct st_out o;
-    st_out_init(&o, st_fd_hide((int)fd));
+    st_out_init(&o, fd);
     write_all(&o, r);
     st_out_flush(&o);
-    st_sys_close(o.fd);
-    long rc = o.error ? o.error : st_sys_rename(tmp, path);
-    if (rc != 0) {
-        st_logf("cannot write metrics file %s: %s", path, strerror((int)-rc));
-        st_sys_unlink(tmp);
+    st_sys_close(fd);
+    /* The rename replaces what is at path, a symlink included, without
+     * following it; a failed write never replaces the last good file. */
+    if (o.error) {
+        st_sys_unlinkat(dirfd, tmp);
+        rc = o.error;
+    } else {
+        rc = st_own_file_publish(dirfd, tmp, base, true);
     }
-    return (int)rc;
+    st_sys_close(dirfd);
+    if (rc != 0)
+        say_once(rc, path, strerror(-rc));
+    else
+        __atomic_store_n(&last_error, 0, __ATOMIC_RELAXED);
+    return rc;
 }

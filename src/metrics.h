@@ -1,6 +1,7 @@
 /* Counts from a live dump in the Prometheus text exposition format, for
- * node_exporter's textfile collector: written to a temporary file and
- * renamed over metrics_path, so a scrape never reads half a file. */
+ * node_exporter's textfile collector: written to a new temporary file
+ * (own_files.h: checked directory, exclusive, mode file_mode) and renamed
+ * over metrics_path, so a scrape never reads half a file. */
 #ifndef STRAYS_METRICS_H
 #define STRAYS_METRICS_H
 

@@ -154,6 +154,18 @@ static const char *parse_path_or_none(const char *v, st_opt_path_t *out)
     return NULL;
 }
 
+static const char *parse_mode(const char *v, unsigned *out)
+{
+    const char *expected = "expected permissions in octal, from 0 to 0777, such as 0600 or 0644";
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 8);
+    if (*v < '0' || *v > '7' || *end != '\0' || errno != 0 || n > 0777)
+        return expected;
+    *out = (unsigned)n;
+    return NULL;
+}
+
 static const char *parse_report_when(const char *v, enum st_report_when *out)
 {
     if (!strcmp(v, "always"))
@@ -199,6 +211,7 @@ static void format_signal(const int *v, char *buf, size_t len)
         snprintf(buf, len, "%d", *v);
 }
 #define format_path_or_none format_path
+static void format_mode(const unsigned *v, char *buf, size_t len) { snprintf(buf, len, "0%03o", *v); }
 static void format_report_when(const enum st_report_when *v, char *buf, size_t len)
 {
     snprintf(buf, len, "%s", *v == ST_REPORT_FAILURE ? "failure" : "always");
@@ -340,11 +353,13 @@ __attribute__((constructor)) static void options_defaults_at_load(void)
         st_options_defaults(&st_opt);
 }
 
-void st_options_init(void)
+void st_options_init_from(const char *text)
 {
     __atomic_store_n(&initialised, true, __ATOMIC_RELEASE);
     st_options_defaults(&st_opt);
-    st_options_parse(&st_opt, getenv("STRAYS_OPTIONS"), log_option_error, NULL);
+    st_options_parse(&st_opt, text, log_option_error, NULL);
     if (st_opt.help)
         st_options_print_help(st_log_fd() >= 0 ? st_log_fd() : 2);
 }
+
+void st_options_init(void) { st_options_init_from(getenv("STRAYS_OPTIONS")); }

@@ -21,6 +21,7 @@ typedef unsigned st_opt_track_t;
 typedef uint64_t st_opt_duration_t; /* nanoseconds */
 typedef int st_opt_signal_t;         /* 0: none */
 typedef char st_opt_path_or_none_t[512];
+typedef unsigned st_opt_mode_t; /* permission bits, 0 to 0777 */
 enum st_report_when { ST_REPORT_ALWAYS, ST_REPORT_FAILURE };
 typedef enum st_report_when st_opt_report_when_t;
 
@@ -46,5 +47,8 @@ int st_options_parse(struct st_options *o, const char *text, st_option_error_fn 
 void st_options_print_help(int fd);
 /* Reads STRAYS_OPTIONS into st_opt, complaining on strays' channel. */
 void st_options_init(void);
+/* The same from text that is not the environment (the secure-execution
+ * options file); NULL leaves the defaults. */
+void st_options_init_from(const char *text);
 
 #endif

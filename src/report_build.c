@@ -167,15 +167,16 @@ static void fill_untracked(struct st_report *r, const struct thread_copy *known)
     if (fd < 0)
         return;
     uint32_t cap = 0;
-    char buf[4096];
+    char buf[4096] __attribute__((aligned(8))); /* dirent64 records */
     long n;
     while ((n = st_sys_getdents((int)fd, buf, sizeof buf)) > 0) {
-        for (long off = 0; off < n;) {
-            struct dirent64 *d = (struct dirent64 *)(buf + off);
-            off += d->d_reclen;
+        long off = 0;
+        const struct dirent64 *d;
+        while ((d = st_sys_dirent_next(buf, n, &off))) {
             char *end;
             long tid = strtol(d->d_name, &end, 10);
-            if (*end || tid <= 0 || tid == r->pid || known_tid(tids, ntids, (int)tid) ||
+            if (*end || tid <= 0 || tid > INT_MAX || tid == r->pid ||
+                known_tid(tids, ntids, (int)tid) ||
                 st_runtime_is_own_thread((int)tid))
                 continue;
             if (r->nuntracked == cap) {

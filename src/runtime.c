@@ -22,10 +22,15 @@
 #include "watchdog.h"
 #include "waits.h"
 
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int st_runtime_state = ST_UNINIT;
@@ -86,16 +91,82 @@ static void find_own_code(void)
         st_stack_set_own_range(lo, hi);
 }
 
+/* ---- secure execution (setuid, setgid, file capabilities) ----
+ * The environment belongs to a user with less privilege than the process:
+ * an option from it could make strays write or read where that user may
+ * not (log_path=/etc/..., suppressions=/etc/shadow, whose lines strays
+ * would quote in its messages). So strays stays off, unless root allows it
+ * with a file only root can write, whose content replaces STRAYS_OPTIONS
+ * (as glibc honours MALLOC_CHECK_ in setuid programs only when
+ * /etc/suid-debug exists). STRAYS_OPTIONS is then not read at all. */
+#define SECURE_OPTIONS_DIR "/etc/strays"
+#define SECURE_OPTIONS_FILE SECURE_OPTIONS_DIR "/setuid-options"
+
+static bool secure_mode;
+static bool secure_symbolize;
+
+static bool only_root_writes(const struct stat *st)
+{
+    return st->st_uid == 0 && !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/* The options file's text into buf; false when it is absent, too large,
+ * or anyone but root could have written it or its directory. */
+static bool read_secure_options(char *buf, size_t len)
+{
+    struct stat dir, file;
+    if (st_sys_fstatat(AT_FDCWD, SECURE_OPTIONS_DIR, &dir, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISDIR(dir.st_mode) || !only_root_writes(&dir))
+        return false;
+    long fd = st_sys_open(SECURE_OPTIONS_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool ok = st_sys_fstatat((int)fd, "", &file, AT_EMPTY_PATH) == 0 && S_ISREG(file.st_mode) &&
+              only_root_writes(&file) && file.st_size < (off_t)len;
+    size_t used = 0;
+    while (ok && used + 1 < len) {
+        long n = st_sys_read((int)fd, buf + used, len - 1 - used);
+        if (n == -EINTR)
+            continue;
+        if (n < 0)
+            ok = false;
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+    }
+    buf[used] = '\0';
+    st_sys_close((int)fd);
+    return ok;
+}
+
+/* Options for a secure-execution process; false: strays stays off. */
+static bool init_secure_options(void)
+{
+    char text[4096];
+    if (!read_secure_options(text, sizeof text))
+        return false;
+    secure_mode = true;
+    st_log_init();
+    st_options_init_from(text);
+    /* libdw may consult the environment (DEBUGINFOD_URLS, its cache
+     * directory): names come from the ELF symbol tables instead. */
+    secure_symbolize = st_opt.symbolize;
+    st_opt.symbolize = false;
+    return true;
+}
+
 static void initialise(void)
 {
     st_uptime_ns();
     own_pid = getpid();
-    st_log_init();
-    st_options_init();
     if (getauxval(AT_SECURE)) {
-        /* setuid/setgid: the environment is not to be trusted with paths. */
-        __atomic_store_n(&st_runtime_state, ST_OFF, __ATOMIC_RELEASE);
-        return;
+        if (!init_secure_options()) {
+            __atomic_store_n(&st_runtime_state, ST_OFF, __ATOMIC_RELEASE);
+            return;
+        }
+    } else {
+        st_log_init();
+        st_options_init();
     }
     st_suppressions_init();
     find_own_code();
@@ -142,7 +213,7 @@ static int emit(const char *reason, int exit_status, bool force, bool symbolize_
 {
     struct st_report r;
     int rc = st_report_build(&r, reason, exit_status, st_opt.symbolize && !symbolize_safely);
-    if (rc == 0 && symbolize_safely && st_opt.symbolize)
+    if (rc == 0 && ((symbolize_safely && st_opt.symbolize) || (secure_mode && secure_symbolize)))
         st_symbolize_elf(&r);
     if (rc != 0) {
         st_report_free(&r);
@@ -159,14 +230,19 @@ static int emit(const char *reason, int exit_status, bool force, bool symbolize_
         (st_opt.print_suppressions && suppressed)) {
         struct st_sink sink;
         st_sink_open(&sink, st_opt.log_path, st_opt.format);
-        struct st_out out;
-        st_out_init(&out, sink.fd);
-        if (st_opt.format == ST_FORMAT_JSON)
-            st_report_write_json(&r, &out);
-        else
-            st_report_write_text(&r, &out);
-        st_out_flush(&out);
-        st_sink_close(&sink, out.error);
+        /* A report file that could not be completed (disk full) is removed
+         * and the report written again to stderr: it is never lost. */
+        int again;
+        do {
+            struct st_out out;
+            st_out_init(&out, sink.fd);
+            if (st_opt.format == ST_FORMAT_JSON)
+                st_report_write_json(&r, &out);
+            else
+                st_report_write_text(&r, &out);
+            st_out_flush(&out);
+            again = st_sink_close(&sink, out.error) == ST_SINK_WRITE_AGAIN;
+        } while (again);
     }
     if (st_opt.metrics_path[0] && r.growth)
         st_metrics_write(&r, st_opt.metrics_path);

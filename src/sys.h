@@ -6,7 +6,10 @@
 #define STRAYS_SYS_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
+
+struct dirent64;
 
 long st_sys_open(const char *path, int flags, int mode);
 long st_sys_openat(int dirfd, const char *path, int flags, int mode);
@@ -20,8 +23,22 @@ long st_sys_eventfd(unsigned initval, int flags);
 long st_sys_rename(const char *from, const char *to);
 long st_sys_link(const char *from, const char *to);
 long st_sys_unlink(const char *path);
+/* linkat(2) without following a symlink at `from`. */
+long st_sys_linkat(int from_dir, const char *from, int to_dir, const char *to);
+long st_sys_unlinkat(int dirfd, const char *path);
+/* renameat2(RENAME_NOREPLACE) within one directory: fails with -EEXIST
+ * rather than replace what is at `to`. */
+long st_sys_rename_noreplace(int dirfd, const char *from, const char *to);
+long st_sys_renameat(int dirfd, const char *from, const char *to);
+long st_sys_fstatat(int dirfd, const char *path, struct stat *st, int flags);
+long st_sys_fchmod(int fd, unsigned mode);
 long st_sys_readlink(const char *path, char *buf, size_t len);
+long st_sys_readlinkat(int dirfd, const char *path, char *buf, size_t len);
 long st_sys_getdents(int fd, void *buf, size_t len);
+/* The next record of a getdents64 buffer of len bytes at *offset, checked:
+ * NULL at the end or when a record is malformed (a kernel is trusted to
+ * write them, but strays does not walk off a buffer whatever it holds). */
+const struct dirent64 *st_sys_dirent_next(const char *buf, long len, long *offset);
 /* Reads a whole small file (/proc) into buf, NUL-terminated; bytes or -errno. */
 long st_sys_read_file(const char *path, char *buf, size_t len);
 

@@ -8,6 +8,8 @@
 #include "../report_parse.h"
 
 #include <dirent.h>
+#include <elf.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -15,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -33,7 +38,11 @@ static const char run_usage[] =
     "Exit status: CMD's own (128 + N when a signal N killed it); when CMD exited\n"
     "0 but any of its processes left a thread, timer or fd behind at exit, the\n"
     "exitcode option (23). Live dumps and crash reports are not leaks. 2 for a\n"
-    "bad argument, 1 when strays itself fails (no libstrays.so, say).\n";
+    "bad argument, 1 when strays itself fails (no libstrays.so, say).\n"
+    "A CMD that is statically linked, setuid, setgid or has file capabilities\n"
+    "(or a script whose #! interpreter is) runs without strays: the loader will\n"
+    "not preload it. run says so on stderr first, then runs CMD all the same\n"
+    "and exits with its status.\n";
 
 struct run_args {
     const char *json_path;
@@ -171,6 +180,148 @@ static int set_environment(const struct run_args *a, const char *lib, const char
     free(opts);
     free(preload);
     return rc;
+}
+
+/* ---- programs strays cannot enter ----
+ * The loader preloads nothing into a statically linked program, and
+ * ignores LD_PRELOAD in a secure-execution one (setuid, setgid, file
+ * capabilities). Such a command would run without strays and look clean:
+ * the run command says so before starting it. */
+
+/* Nested #! interpreters the kernel follows (BINPRM_MAX_RECURSION). */
+#define MAX_INTERPRETERS 4
+
+/* name found in $PATH as execvp would find it, into out. */
+static bool find_in_path(const char *name, char *out, size_t len)
+{
+    if (strchr(name, '/')) {
+        snprintf(out, len, "%s", name);
+        return true;
+    }
+    const char *path = getenv("PATH");
+    if (!path || !*path)
+        path = "/bin:/usr/bin";
+    for (const char *p = path; *p;) {
+        size_t n = strcspn(p, ":");
+        snprintf(out, len, "%.*s%s%s", (int)n, p, n ? "/" : "", name);
+        struct stat st;
+        if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+            return true;
+        p += n + (p[n] == ':');
+    }
+    return false;
+}
+
+/* Whether an ELF file has no PT_INTERP, so no loader runs to preload
+ * anything (a static-pie has a dynamic section but still no loader). */
+static bool elf_is_static(int fd, const unsigned char *ident)
+{
+    bool is64 = ident[EI_CLASS] == ELFCLASS64;
+    Elf64_Ehdr eh;
+    if (is64) {
+        if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh)
+            return false;
+    } else {
+        Elf32_Ehdr e32;
+        if (pread(fd, &e32, sizeof e32, 0) != (ssize_t)sizeof e32)
+            return false;
+        eh.e_type = e32.e_type;
+        eh.e_phoff = e32.e_phoff;
+        eh.e_phnum = e32.e_phnum;
+        eh.e_phentsize = e32.e_phentsize;
+    }
+    if ((eh.e_type != ET_EXEC && eh.e_type != ET_DYN) || eh.e_phnum == 0 ||
+        eh.e_phentsize < (is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr)))
+        return false; /* not something to judge; exec says what it is */
+    for (unsigned i = 0; i < eh.e_phnum; i++) {
+        uint32_t type;
+        off_t at = (off_t)(eh.e_phoff + (uint64_t)i * eh.e_phentsize);
+        if (pread(fd, &type, sizeof type, at) != (ssize_t)sizeof type)
+            return false;
+        if (type == PT_INTERP)
+            return false;
+    }
+    return true;
+}
+
+/* The interpreter of a "#!" line into out ("#!/usr/bin/env python3" gives
+ * python3 from $PATH); false when there is none. */
+static bool script_interpreter(const char *head, char *out, size_t len)
+{
+    const char *p = head + 2;
+    p += strspn(p, " \t");
+    size_t n = strcspn(p, " \t\n");
+    if (n == 0)
+        return false;
+    snprintf(out, len, "%.*s", (int)n, p);
+    const char *slash = strrchr(out, '/');
+    if (strcmp(slash ? slash + 1 : out, "env") != 0)
+        return true;
+    p += n;
+    p += strspn(p, " \t");
+    if (!strncmp(p, "-S", 2)) /* env -S "prog args" */
+        p += 2 + strspn(p + 2, " \t");
+    n = strcspn(p, " \t\n");
+    if (n == 0)
+        return true; /* env alone runs nothing; let exec say so */
+    char name[PATH_MAX];
+    snprintf(name, sizeof name, "%.*s", (int)n, p);
+    return find_in_path(name, out, len);
+}
+
+/* Why the loader will not let strays into path (secure execution), or NULL. */
+static const char *secure_execution(const char *path, const struct stat *st)
+{
+    struct statvfs fs;
+    if (statvfs(path, &fs) == 0 && (fs.f_flag & ST_NOSUID))
+        return NULL; /* the kernel ignores the bits there */
+    if ((st->st_mode & S_ISUID) && st->st_uid != geteuid())
+        return "is set-user-ID";
+    if ((st->st_mode & S_ISGID) && st->st_gid != getegid())
+        return "is set-group-ID";
+    if (getuid() != 0 && getxattr(path, "security.capability", NULL, 0) > 0)
+        return "has file capabilities";
+    return NULL;
+}
+
+/* Says on stderr when strays cannot be loaded into the command (or the
+ * interpreter of a script); returns true when it did. */
+static bool warn_if_unreachable(const char *command)
+{
+    char path[PATH_MAX], shown[PATH_MAX + 64];
+    if (!find_in_path(command, path, sizeof path))
+        return false; /* exec reports it */
+    snprintf(shown, sizeof shown, "%s", command);
+    for (int depth = 0; depth <= MAX_INTERPRETERS; depth++) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        char head[PATH_MAX + 64];
+        ssize_t n = fd < 0 ? -1 : pread(fd, head, sizeof head - 1, 0);
+        if (n < 4 || fstat(fd, &st) != 0) {
+            if (fd >= 0)
+                close(fd);
+            return false;
+        }
+        head[n] = '\0';
+        const char *how = NULL;
+        if (!memcmp(head, ELFMAG, SELFMAG)) {
+            how = secure_execution(path, &st);
+            if (!how && elf_is_static(fd, (const unsigned char *)head))
+                how = "is statically linked";
+        }
+        close(fd);
+        if (how) {
+            cli_error("run: %s %s: the loader will not preload strays into it, so it runs "
+                      "without strays and no report will come from it (its exit status is "
+                      "passed on as it is)",
+                      shown, how);
+            return true;
+        }
+        if (memcmp(head, "#!", 2) != 0 || !script_interpreter(head, path, sizeof path))
+            return false;
+        snprintf(shown, sizeof shown, "%s (the interpreter of %s)", path, command);
+    }
+    return false;
 }
 
 /* Starts the command and waits for it; returns its wait status. */
@@ -460,6 +611,7 @@ int cli_run(int argc, char **argv)
         remove_dir(dir);
         return CLI_INTERNAL;
     }
+    bool warned = warn_if_unreachable(a.command[0]);
     int wait_status = run_command(a.command);
     if (wait_status < 0) {
         remove_dir(dir);
@@ -472,9 +624,9 @@ int cli_run(int argc, char **argv)
                   "write one",
                   a.command[0], (int)child_pid, WTERMSIG(wait_status),
                   strsignal(WTERMSIG(wait_status)));
-    else if (c.main_index < 0 && exit_status_of(wait_status) < 126)
-        cli_error("run: no report from %s (pid %d): strays was not loaded into it "
-                  "(statically linked or setuid programs ignore LD_PRELOAD)",
+    else if (c.main_index < 0 && exit_status_of(wait_status) < 126 && !warned)
+        cli_error("run: no report from %s (pid %d): strays was not loaded into it (its "
+                  "LD_PRELOAD was removed, or the loader ignored it)",
                   a.command[0], (int)child_pid);
     write_outputs(&a, &c);
     unsigned leaks = 0;
