@@ -20,6 +20,14 @@ need python3-jsonschema /usr/lib/python3/dist-packages/jsonschema/__init__.py
 # (they only warn without them, so CI installs both to check the same things).
 need libxml2-utils     /usr/bin/xmllint
 need groff-base        /usr/bin/groff
+# `make real` runs real programs under strays: xz, sort, zstd, Python 3, a GLib
+# program and a find | xargs pipeline (it skips the ones that are missing).
+need xz-utils          /usr/bin/xz
+need coreutils         /usr/bin/sort
+need findutils         /usr/bin/xargs
+need zstd              /usr/bin/zstd
+need python3           /usr/bin/python3
+need libglib2.0-dev    /usr/include/glib-2.0/glib.h
 
 [ -z "$missing" ] && exit 0
 
