@@ -179,8 +179,9 @@ class Case:
     count is set); check(problems, report_run, counts) adds what is wrong."""
 
     def __init__(self, argv, check, outputs=(), options="", count=False, story="",
-                 keep_stdout=None):
+                 keep_stdout=None, plain_status=0):
         self.argv, self.check, self.keep_stdout = argv, check, keep_stdout
+        self.plain_status = plain_status
         self.outputs, self.options, self.count, self.story = outputs, options, count, story
 
 
@@ -205,6 +206,14 @@ def present(path):
     if not os.path.exists(path):
         raise Skip(f"{path} was not written (its case was skipped or failed)")
     return path
+
+
+def truncated(path):
+    """A copy of path cut in the middle, for a run that fails."""
+    cut = path + ".truncated"
+    with open(path, "rb") as f, open(cut, "wb") as out:
+        out.write(f.read(os.path.getsize(path) // 2))
+    return cut
 
 
 def python(package="python3"):
@@ -332,6 +341,10 @@ def cases(build, work):
         ("xz -d -T2 (decompress)", lambda: Case(
             [which("xz", "xz-utils"), "-d", "-T2", "-c", present(xz_in)], check_xz,
             story="the same: 2 decoder threads, the signal pipe")),
+        # A failing run keeps its own status (1) and message, leaks or not.
+        ("xz -d -T2 (truncated input)", lambda: Case(
+            [which("xz", "xz-utils"), "-d", "-T2", "-c", truncated(present(xz_in))], check_xz,
+            plain_status=1, story="fails as plain xz does, with the same 2 threads and the pipe")),
         # sort hands half a buffer to a thread only when the buffer holds 128Ki lines or
         # more: a small -S would keep it single-threaded, 32M holds the whole input.
         ("sort --parallel=2", lambda: Case(
@@ -407,6 +420,8 @@ def run_case(case, build, work):
     problems = []
     plain = run(case.argv, os.path.join(work, "plain"), case.outputs)
     expect(problems, not plain.reports, "the plain run wrote strays reports")
+    expect(problems, plain.status == case.plain_status,
+           f"the plain run exited {plain.status}, expected {case.plain_status}: {plain.err[-300:]!r}")
     if case.keep_stdout and plain.status == 0:
         with open(case.keep_stdout, "wb") as f:
             f.write(plain.out)
