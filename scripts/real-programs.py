@@ -383,7 +383,7 @@ def make_inputs(work, megabytes):
     with open(data, "w") as f:
         size = 0
         while size < megabytes << 20:
-            line = " ".join(rng.choice(words) for _ in range(5)) + "\n"
+            line = " ".join(rng.choice(words) for _ in range(4)) + "\n"
             f.write(line)
             size += len(line)
     tree = os.path.join(work, "tree")
@@ -453,7 +453,7 @@ def run_case(case, build, work):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
-    ap.add_argument("--size", type=int, default=6, help="input size in MiB (default 6)")
+    ap.add_argument("--size", type=int, default=4, help="input size in MiB (default 4)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("cases", nargs="*", help="run only the cases whose title contains one of these")
     args = ap.parse_args()
