@@ -120,6 +120,28 @@ test: deps all $(B)/test_unit $(B)/test_e2e $(FIXTURES) $(NOFP_FIXTURES) $(FIXTU
 	$(B)/test_unit --jobs 2
 	$(B)/test_e2e --jobs 2
 	scripts/check-schema.py $(B) $(SCHEMA_FIXTURES)
+	@$(MAKE) --no-print-directory real
+
+# Real programs (issue 9): xz -T2, sort --parallel=2, zstd -T2, Python threads, a GLib
+# thread pool and a shell pipeline, each run plain and under strays; same output and exit
+# status, and reports with the exact counts. A program that is not installed is skipped.
+# tests/real/ holds their fixtures: a GLib program (built only where GLib is installed)
+# and a preload that counts the threads a program creates and joins.
+.PHONY: real
+REAL_FIXTURES := $(B)/real/libcount_threads.so $(B)/real/glib_pool
+
+$(B)/real/libcount_threads.so: tests/real/count_threads.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 $(WARN) -shared -fPIC -o $@ $< -ldl
+
+$(B)/real/glib_pool: tests/real/glib_pool.c | deps
+	@mkdir -p $(dir $@)
+	if pkg-config --exists glib-2.0; then \
+	  $(CC) -std=gnu11 $(FIXTURE_FLAGS) -Wextra -o $@ $< $$(pkg-config --cflags --libs glib-2.0); \
+	else echo "$@: not built, GLib is missing (Debian package libglib2.0-dev)"; fi
+
+real: deps all $(REAL_FIXTURES)
+	scripts/real-programs.py --build $(B)
 
 $(B)/bench_ops: tests/bench/bench_ops.c
 	@mkdir -p $(B)

@@ -25,6 +25,14 @@ need groff-base        /usr/bin/groff
 need libc6-dev         /usr/lib/x86_64-linux-gnu/libc.a
 need libcap2-bin       /usr/sbin/setcap
 need util-linux        /usr/bin/setpriv
+# `make real` runs real programs under strays: xz, sort, zstd, Python 3, a GLib
+# program and a find | xargs pipeline (it skips the ones that are missing).
+need xz-utils          /usr/bin/xz
+need coreutils         /usr/bin/sort
+need findutils         /usr/bin/xargs
+need zstd              /usr/bin/zstd
+need python3           /usr/bin/python3
+need libglib2.0-dev    /usr/include/glib-2.0/glib.h
 
 [ -z "$missing" ] && exit 0
 
