@@ -6,7 +6,10 @@
 #include "report_build.h"
 
 #include "growth.h"
+#include "log.h"
+#include "options.h"
 #include "modules.h"
+#include "registry_memory.h"
 #include "registry_thread.h"
 #include "runtime.h"
 #include "st.h"
@@ -18,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -244,6 +248,22 @@ static void fill_header(struct st_report *r, const char *reason, int exit_status
     r->uptime_ms = st_uptime_ns() / 1000000u;
 }
 
+/* What strays' tables hold and missed, as of now. */
+static void fill_tracking(struct st_report *r)
+{
+    struct st_mem_stats m;
+    st_mem_stats(&m);
+    struct st_report_tracking *t = &r->tracking;
+    t->present = true;
+    t->table_bytes = m.bytes[ST_MEM_THREADS] + m.bytes[ST_MEM_TIMERS] + m.bytes[ST_MEM_FDS];
+    t->stack_bytes = m.bytes[ST_MEM_STACKS];
+    t->limit_bytes = m.limit;
+    t->threads_not_tracked = m.not_tracked[ST_MEM_THREADS];
+    t->timers_not_tracked = m.not_tracked[ST_MEM_TIMERS];
+    t->fds_not_tracked = m.not_tracked[ST_MEM_FDS];
+    t->stacks_not_kept = m.not_tracked[ST_MEM_STACKS];
+}
+
 static struct {
     int signal, tid;
     uintptr_t address;
@@ -296,29 +316,62 @@ static void let_new_threads_start(void)
     }
 }
 
+/* verbosity=2: how long each step of a build took, in one line. */
+struct build_clock {
+    uint64_t start, last;
+    char line[256];
+    size_t used;
+};
+
+static void lap(struct build_clock *c, const char *step)
+{
+    if (st_opt.verbosity < 2)
+        return;
+    uint64_t now = st_uptime_ns();
+    int n = snprintf(c->line + c->used, sizeof c->line - c->used, " %s %.1f,", step,
+                     (double)(now - c->last) / 1e6);
+    if (n > 0 && (size_t)n < sizeof c->line - c->used)
+        c->used += (size_t)n;
+    c->last = now;
+}
+
 int st_report_build(struct st_report *r, const char *reason, int exit_status, bool symbolize)
 {
+    struct build_clock clock = {.start = st_uptime_ns()};
+    clock.last = clock.start;
     bool final = !strcmp(reason, "exit") || !strcmp(reason, "crash");
     if (!strcmp(reason, "exit") || !strcmp(reason, "verify"))
         let_new_threads_start();
     memset(r, 0, sizeof *r);
     fill_header(r, reason, exit_status);
+    fill_tracking(r);
     r->scope = scope_filter;
+    lap(&clock, "start");
     struct thread_copy copy = {NULL, 0, 0, &r->arena};
     st_thread_foreach(copy_thread, &copy, false);
     struct st_stack_index si = {.arena = &r->arena};
     fill_threads(r, &copy, &si);
+    lap(&clock, "threads");
     st_report_collect_waits(r, &si);
     fill_crash(r, &si);
+    lap(&clock, "waits");
     if (final)
         st_report_collect_current_stacks(r, &si);
+    lap(&clock, "current-stacks");
     fill_untracked(r, &copy);
+    lap(&clock, "untracked");
     st_report_collect_objects(r, &si);
+    lap(&clock, "timers+fds");
     r->growth_since_ms = -1;
     if (!strcmp(reason, "signal") || !strcmp(reason, "interval"))
         st_growth_compute(r, &si);
     fill_stacks(r, &si, symbolize);
+    lap(&clock, "stacks");
     /* After symbolization: rules match function and file names. */
     st_suppressions_apply(r, symbolize);
+    lap(&clock, "suppressions");
+    if (st_opt.verbosity >= 2)
+        st_logf("%s report built in %.1f ms (ms per step:%s)", reason,
+                (double)(st_uptime_ns() - clock.start) / 1e6, clock.line);
     return 0;
 }
