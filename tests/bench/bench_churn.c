@@ -1,6 +1,6 @@
 /* Dump stalls under churn (issue 7, "Scale"): `bench_churn THREADS SECONDS
  * DUMPS DIR` starts THREADS workers (64 KiB stacks) that each, every
- * PERIOD_MS, lock and unlock a mutex; one in eight also creates and joins a
+ * PERIOD_MS, lock and unlock a mutex; one in 32 also creates and joins a
  * short-lived thread. Each worker measures how late each iteration ends
  * beyond its sleep. For SECONDS nothing else happens (the baseline), then
  * for SECONDS the main thread asks strays for DUMPS live dumps (SIGUSR1 to
@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PERIOD_MS 200
+#define PERIOD_MS 1000
 #define LOCKS 16
 
 struct worker {
@@ -55,12 +55,12 @@ static void *work(void *arg)
         if (p == 2)
             return NULL;
         uint64_t begin = now_ns();
-        struct timespec period = {0, PERIOD_MS * 1000000L};
+        struct timespec period = {PERIOD_MS / 1000, (PERIOD_MS % 1000) * 1000000L};
         while (nanosleep(&period, &period) != 0 && errno == EINTR)
             ;
         pthread_mutex_lock(&locks[w->index % LOCKS]);
         pthread_mutex_unlock(&locks[w->index % LOCKS]);
-        if (w->index % 8 == 0) {
+        if (w->index % 32 == 0) {
             pthread_t t;
             if (pthread_create(&t, NULL, short_lived, NULL) == 0)
                 pthread_join(t, NULL);

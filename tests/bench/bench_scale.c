@@ -304,7 +304,7 @@ static void churn_table(const struct config *c)
         die("%s", "the churn run failed");
     char t[32];
     with_commas(c->churn_threads, t, sizeof t);
-    printf("\n| dumps of %s churning threads (lock+unlock every 200 ms, 1 in 8 also create+join) "
+    printf("\n| dumps of %s churning threads (lock+unlock every 1 s, 1 in 32 also create+join) "
            "| longest pause a worker saw | 99th percentile |\n",
            t);
     printf("|---|---|---|\n");
@@ -324,7 +324,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     struct config c = {.threads = 10000, .fds = 100000, .timers = 100000,
-                       .churn_threads = 10000, .churn_seconds = 3};
+                       .churn_threads = 10000, .churn_seconds = 5};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v)
