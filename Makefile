@@ -151,8 +151,26 @@ $(B)/bench_run: tests/bench/bench_run.c
 	@mkdir -p $(B)
 	$(CC) -std=gnu11 -O2 $(WARN) -pthread -o $@ $<
 
-bench: deps all $(B)/bench_ops $(B)/bench_run
+# Scale (issue 7): 10 000 threads, 100 000 fds and timers in one process,
+# the exit report's time and strays' memory per object; dump stalls under
+# churn. bench_scale prints a table for the README's Performance section.
+$(B)/bench_scale: tests/bench/bench_scale.c
+	@mkdir -p $(B)
+	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $<
+
+$(B)/bench_churn: tests/bench/bench_churn.c
+	@mkdir -p $(B)
+	$(CC) -std=gnu11 -O2 $(WARN) -pthread -o $@ $<
+
+.PHONY: bench-scale
+bench-scale: deps all $(B)/bench_scale $(B)/bench_churn $(B)/fixtures/scale_objects
+	$(B)/bench_scale --lib $(B)/libstrays.so --objects $(B)/fixtures/scale_objects \
+	    --churn $(B)/bench_churn
+
+bench: deps all $(B)/bench_ops $(B)/bench_run $(B)/bench_scale $(B)/bench_churn $(B)/fixtures/scale_objects
 	$(B)/bench_run --lib $(B)/libstrays.so --ops $(B)/bench_ops
+	$(B)/bench_scale --lib $(B)/libstrays.so --objects $(B)/fixtures/scale_objects \
+	    --churn $(B)/bench_churn
 
 clean:
 	rm -rf $(B)

@@ -118,6 +118,30 @@ static const char *parse_duration(const char *v, uint64_t *out)
     return expected;
 }
 
+/* "64k", "16m", "1g", or bytes; 0: none. */
+static const char *parse_size(const char *v, uint64_t *out)
+{
+    const char *expected = "expected a size such as 0, 65536, 64k, 16m or 1g";
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (end == v || errno || *v == '-' || *v == '+')
+        return expected;
+    unsigned shift = 0;
+    if (!strcmp(end, "k") || !strcmp(end, "K"))
+        shift = 10;
+    else if (!strcmp(end, "m") || !strcmp(end, "M"))
+        shift = 20;
+    else if (!strcmp(end, "g") || !strcmp(end, "G"))
+        shift = 30;
+    else if (*end)
+        return expected;
+    if (n > (UINT64_MAX >> shift))
+        return expected;
+    *out = (uint64_t)n << shift;
+    return NULL;
+}
+
 static const char *parse_signal(const char *v, int *out)
 {
     const char *expected = "expected a signal name such as SIGUSR1 or USR2, a number, or 0";
@@ -200,6 +224,11 @@ static void format_duration(const uint64_t *v, char *buf, size_t len)
         snprintf(buf, len, "%llus", (unsigned long long)(*v / 1000000000ull));
     else
         snprintf(buf, len, "%llums", (unsigned long long)(*v / 1000000ull));
+}
+
+static void format_size(const uint64_t *v, char *buf, size_t len)
+{
+    snprintf(buf, len, "%llu", (unsigned long long)*v);
 }
 
 static void format_signal(const int *v, char *buf, size_t len)

@@ -19,6 +19,7 @@ typedef int st_opt_verbosity_t;
 enum { ST_TRACK_THREADS = 1, ST_TRACK_TIMERS = 2, ST_TRACK_FDS = 4 };
 typedef unsigned st_opt_track_t;
 typedef uint64_t st_opt_duration_t; /* nanoseconds */
+typedef uint64_t st_opt_size_t;     /* bytes; 0: no limit */
 typedef int st_opt_signal_t;         /* 0: none */
 typedef char st_opt_path_or_none_t[512];
 typedef unsigned st_opt_mode_t; /* permission bits, 0 to 0777 */

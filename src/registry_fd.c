@@ -8,11 +8,11 @@
 #include "registry_fd.h"
 
 #include "options.h"
+#include "registry_memory.h"
 #include "scope.h"
 #include "st.h"
 
 #include <string.h>
-#include <sys/mman.h>
 
 #define CHUNK_SHIFT 9
 #define CHUNK_SLOTS (1u << CHUNK_SHIFT)
@@ -41,21 +41,25 @@ static struct slot *chunks[CHUNK_COUNT];
  * of range or (create unset) its chunk was never needed. */
 static struct slot *slot_of(int fd, bool create)
 {
-    if (fd < 0 || (unsigned)fd >= MAX_FDS)
+    if (fd < 0 || (unsigned)fd >= MAX_FDS) {
+        if (create && fd >= 0)
+            st_mem_not_tracked(ST_MEM_FDS);
         return NULL;
+    }
     struct slot **chunk = &chunks[(unsigned)fd >> CHUNK_SHIFT];
     struct slot *base = __atomic_load_n(chunk, __ATOMIC_ACQUIRE);
     if (!base && create) {
-        void *fresh = mmap(NULL, CHUNK_SLOTS * sizeof(struct slot), PROT_READ | PROT_WRITE,
-                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (fresh == MAP_FAILED)
+        struct slot *fresh = st_mem_map(ST_MEM_FDS, CHUNK_SLOTS * sizeof(struct slot));
+        if (!fresh) {
+            st_mem_not_tracked(ST_MEM_FDS);
             return NULL;
+        }
         struct slot *expected = NULL;
         if (__atomic_compare_exchange_n(chunk, &expected, fresh, false, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE)) {
             base = fresh;
         } else {
-            munmap(fresh, CHUNK_SLOTS * sizeof(struct slot));
+            st_mem_unmap(ST_MEM_FDS, fresh, CHUNK_SLOTS * sizeof(struct slot));
             base = expected;
         }
     }
@@ -272,5 +276,10 @@ void st_fd_reset(void)
 }
 
 /* Only the forking thread survives, so no slot is being written; a slot a
- * vanished thread held half-written is wiped with the rest. */
-void st_fd_after_fork_child(void) { st_fd_reset(); }
+ * vanished thread held half-written is wiped with the rest. What the parent
+ * could not track is not the child's to report either. */
+void st_fd_after_fork_child(void)
+{
+    st_fd_reset();
+    st_mem_reset_misses();
+}

@@ -11,6 +11,7 @@
 
 #include "lock.h"
 #include "options.h"
+#include "registry_memory.h"
 #include "scope.h"
 #include "st.h"
 
@@ -76,7 +77,7 @@ static struct st_thread *lookup_locked(const struct shard *s, pthread_t handle)
 
 static void rehash_locked(struct shard *s, uint32_t nbuckets)
 {
-    struct st_thread **buckets = calloc(nbuckets, sizeof *buckets);
+    struct st_thread **buckets = st_mem_calloc(ST_MEM_THREADS, nbuckets * sizeof *buckets);
     if (!buckets)
         return; /* keep the old ones: longer chains, still correct */
     struct shard old = *s;
@@ -93,7 +94,7 @@ static void rehash_locked(struct shard *s, uint32_t nbuckets)
             *b = rec;
         }
     }
-    free(old.buckets);
+    st_mem_free(ST_MEM_THREADS, old.buckets);
 }
 
 /* False only when the shard has no buckets and none can be had. */
@@ -137,9 +138,11 @@ struct st_thread *st_thread_prepare(void *(*fn)(void *), void *arg, const pthrea
 {
     if (!(st_opt.track & ST_TRACK_THREADS))
         return NULL;
-    struct st_thread *rec = calloc(1, sizeof *rec);
-    if (!rec)
+    struct st_thread *rec = st_mem_calloc(ST_MEM_THREADS, sizeof *rec);
+    if (!rec) {
+        st_mem_not_tracked(ST_MEM_THREADS);
         return NULL;
+    }
     rec->created_by = st_stack_here();
     rec->created_ns = st_uptime_ns();
     rec->parent_tid = st_gettid();
@@ -160,7 +163,7 @@ struct st_thread *st_thread_prepare(void *(*fn)(void *), void *arg, const pthrea
 static void release_locked(struct st_thread *rec)
 {
     if (rec->finished && rec->creator_done && rec->joiners == 0)
-        free(rec);
+        st_mem_free(ST_MEM_THREADS, rec);
 }
 
 static void finish_locked(struct shard *s, struct st_thread *rec)
@@ -185,8 +188,10 @@ static void insert_locked(struct shard *s, struct st_thread *rec)
         finish_locked(s, old);
         release_locked(old);
     }
-    if (!link_locked(s, rec))
+    if (!link_locked(s, rec)) {
+        st_mem_not_tracked(ST_MEM_THREADS);
         return;
+    }
     /* Release: the new thread, seeing it set, skips the lock. */
     __atomic_store_n(&rec->in_table, true, __ATOMIC_RELEASE);
 }
@@ -236,7 +241,7 @@ int st_thread_trampoline_c11(void *record)
 void st_thread_created(struct st_thread *rec, int rc, pthread_t handle)
 {
     if (rc != 0) {
-        free(rec); /* no thread was started, so nobody else has seen rec */
+        st_mem_free(ST_MEM_THREADS, rec); /* no thread was started, so nobody else has seen rec */
         return;
     }
     struct shard *s = shard_of(handle);
@@ -449,7 +454,7 @@ void st_thread_after_fork_child(void)
                 next = rec->next;
                 rec->in_table = false;
                 if (rec != self_record)
-                    free(rec);
+                    st_mem_free(ST_MEM_THREADS, rec);
             }
             s->buckets[b] = NULL;
         }

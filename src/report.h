@@ -121,6 +121,29 @@ struct st_report_suppressed {
     uint32_t nrules;
 };
 
+/* What strays' tracking cost and what it missed: the memory of its tables,
+ * the objects it could not track for want of memory (table_memory_limit or
+ * the system's), and the checks a report of a huge process left undone to
+ * stay within its time budget. Absent (present false) from reports written
+ * before it existed. */
+struct st_report_tracking {
+    bool present;
+    uint64_t table_bytes; /* thread, timer and fd records and their tables */
+    uint64_t stack_bytes; /* interned stacks and their table */
+    uint64_t limit_bytes; /* table_memory_limit; 0: none */
+    uint64_t threads_not_tracked, timers_not_tracked, fds_not_tracked;
+    uint64_t stacks_not_kept;      /* stacks not stored: objects shown without one */
+    uint32_t timers_unchecked;     /* not asked of the kernel: armed state as last set */
+    uint32_t threads_without_stack; /* running threads that gave no current stack in time */
+};
+
+/* True when some object went untracked or lost its stack. */
+static inline bool st_report_tracking_incomplete(const struct st_report_tracking *t)
+{
+    return t->threads_not_tracked + t->timers_not_tracked + t->fds_not_tracked +
+               t->stacks_not_kept > 0;
+}
+
 struct st_report {
     const char *version;
     int pid;
@@ -149,6 +172,7 @@ struct st_report {
     int crash_tid;                   /* crash reports: the thread that crashed */
     int crash_stack;                 /* crash reports: its stack at the crash, or -1 */
     struct st_report_suppressed suppressed;
+    struct st_report_tracking tracking;
     struct st_report_stack *stacks;
     uint32_t nstacks;
     struct st_arena arena;

@@ -268,6 +268,40 @@ static void write_suppressed(struct st_out *o, const struct st_report_suppressed
     st_out_str(o, "]}");
 }
 
+/* {"table_bytes":N,...,"not_tracked":{...}}: what tracking cost and missed;
+ * null in a report read from a file that did not have it. */
+static void write_tracking(struct st_out *o, const struct st_report_tracking *t)
+{
+    if (!t->present) {
+        st_out_str(o, "null");
+        return;
+    }
+    st_out_char(o, '{');
+    field_bool(o, "complete", !st_report_tracking_incomplete(t));
+    st_out_char(o, ',');
+    field_int(o, "table_bytes", (long long)t->table_bytes);
+    st_out_char(o, ',');
+    field_int(o, "stack_bytes", (long long)t->stack_bytes);
+    st_out_char(o, ',');
+    if (t->limit_bytes)
+        field_int(o, "limit_bytes", (long long)t->limit_bytes);
+    else
+        field_str(o, "limit_bytes", NULL);
+    st_out_str(o, ",\"not_tracked\":{");
+    field_int(o, "threads", (long long)t->threads_not_tracked);
+    st_out_char(o, ',');
+    field_int(o, "timers", (long long)t->timers_not_tracked);
+    st_out_char(o, ',');
+    field_int(o, "fds", (long long)t->fds_not_tracked);
+    st_out_char(o, ',');
+    field_int(o, "stacks", (long long)t->stacks_not_kept);
+    st_out_str(o, "},");
+    field_int(o, "timers_unchecked", t->timers_unchecked);
+    st_out_char(o, ',');
+    field_int(o, "threads_without_stack", t->threads_without_stack);
+    st_out_char(o, '}');
+}
+
 void st_report_write_json(const struct st_report *r, struct st_out *o)
 {
     st_out_str(o, "{\"tool\":\"strays\",");
@@ -330,6 +364,8 @@ void st_report_write_json(const struct st_report *r, struct st_out *o)
     }
     st_out_str(o, "],\n\"suppressed\":");
     write_suppressed(o, &r->suppressed);
+    st_out_str(o, ",\n\"tracking\":");
+    write_tracking(o, &r->tracking);
     st_out_str(o, ",\n\"stacks\":[");
     for (uint32_t i = 0; i < r->nstacks; i++) {
         st_out_str(o, i ? ",\n [" : "\n [");

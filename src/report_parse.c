@@ -369,6 +369,53 @@ static int load_suppressed(struct loader *l, const struct st_json *root)
     return 0;
 }
 
+/* What tracking cost and missed; absent or null in reports before it. */
+static int load_tracking(struct loader *l, const struct st_json *root)
+{
+    struct st_report_tracking *t = &l->r->tracking;
+    const struct st_json *j = st_json_get(root, "tracking");
+    if (!j || j->type == ST_JSON_NULL)
+        return 0;
+    if (j->type != ST_JSON_OBJECT)
+        return fail(l, "\"tracking\" must be null or an object");
+    const struct st_json *missed = st_json_get(j, "not_tracked");
+    if (!missed || missed->type != ST_JSON_OBJECT)
+        return fail(l, "tracking: \"not_tracked\" must be an object");
+    int64_t table, stack, limit, threads, timers, fds, stacks, unchecked, stackless;
+    int rc = get_int(l, j, "table_bytes", 0, INT64_MAX, &table, "tracking");
+    if (!rc)
+        rc = get_int(l, j, "stack_bytes", 0, INT64_MAX, &stack, "tracking");
+    if (!rc)
+        rc = get_optional_int(l, j, "limit_bytes", 1, INT64_MAX, &limit, 0, "tracking");
+    if (!rc)
+        rc = get_int(l, missed, "threads", 0, INT64_MAX, &threads, "tracking.not_tracked");
+    if (!rc)
+        rc = get_int(l, missed, "timers", 0, INT64_MAX, &timers, "tracking.not_tracked");
+    if (!rc)
+        rc = get_int(l, missed, "fds", 0, INT64_MAX, &fds, "tracking.not_tracked");
+    if (!rc)
+        rc = get_int(l, missed, "stacks", 0, INT64_MAX, &stacks, "tracking.not_tracked");
+    if (!rc)
+        rc = get_int(l, j, "timers_unchecked", 0, UINT32_MAX, &unchecked, "tracking");
+    if (!rc)
+        rc = get_int(l, j, "threads_without_stack", 0, UINT32_MAX, &stackless, "tracking");
+    if (rc)
+        return rc;
+    *t = (struct st_report_tracking){
+        .present = true,
+        .table_bytes = (uint64_t)table,
+        .stack_bytes = (uint64_t)stack,
+        .limit_bytes = (uint64_t)limit,
+        .threads_not_tracked = (uint64_t)threads,
+        .timers_not_tracked = (uint64_t)timers,
+        .fds_not_tracked = (uint64_t)fds,
+        .stacks_not_kept = (uint64_t)stacks,
+        .timers_unchecked = (uint32_t)unchecked,
+        .threads_without_stack = (uint32_t)stackless,
+    };
+    return 0;
+}
+
 static int load_thread(struct loader *l, const struct st_json *t, struct st_report_thread *out,
                        const char *where)
 {
@@ -639,6 +686,8 @@ int st_report_from_json(struct st_report *r, const struct st_json *root, char *e
         rc = load_crash(&l, root);
     if (!rc)
         rc = load_suppressed(&l, root);
+    if (!rc)
+        rc = load_tracking(&l, root);
     if (rc == -ENOMEM)
         fail(&l, "out of memory");
     return rc;

@@ -633,6 +633,58 @@ void st_report_write_summary(const struct st_report *r, struct st_out *o)
     st_arena_free(&scratch);
 }
 
+/* "strays: tracking incomplete: 120 fds, 3 timers not tracked (...)": the
+ * report is missing objects, or stacks, for want of table memory. Then
+ * what the report left unchecked to stay fast: both before the summary. */
+static void write_tracking(struct st_out *o, const struct st_report_tracking *t)
+{
+    if (st_report_tracking_incomplete(t)) {
+        const struct {
+            uint64_t n;
+            const char *one, *many;
+        } parts[] = {{t->threads_not_tracked, " thread", " threads"},
+                     {t->timers_not_tracked, " timer", " timers"},
+                     {t->fds_not_tracked, " fd", " fds"}};
+        st_out_str(o, "strays: tracking incomplete: ");
+        bool any = false;
+        for (size_t i = 0; i < ST_ARRAY_LEN(parts); i++) {
+            if (!parts[i].n)
+                continue;
+            st_out_str(o, any ? ", " : "");
+            st_out_uint(o, parts[i].n);
+            st_out_str(o, parts[i].n == 1 ? parts[i].one : parts[i].many);
+            any = true;
+        }
+        if (any)
+            st_out_str(o, " not tracked");
+        if (t->stacks_not_kept) {
+            st_out_str(o, any ? ", " : "");
+            st_out_uint(o, t->stacks_not_kept);
+            st_out_str(o, t->stacks_not_kept == 1 ? " stack not kept" : " stacks not kept");
+        }
+        if (t->limit_bytes) {
+            st_out_str(o, " (strays' tables reached table_memory_limit=");
+            st_out_uint(o, t->limit_bytes);
+            st_out_str(o, " bytes, or memory ran out)\n");
+        } else {
+            st_out_str(o, " (out of memory for strays' tables)\n");
+        }
+    }
+    if (t->timers_unchecked) {
+        st_out_str(o, "strays: ");
+        st_out_uint(o, t->timers_unchecked);
+        st_out_str(o, t->timers_unchecked == 1 ? " timer" : " timers");
+        st_out_str(o, " not checked against the kernel within the report's time budget: "
+                      "armed state as last set by the program\n");
+    }
+    if (t->threads_without_stack) {
+        st_out_str(o, "strays: ");
+        st_out_uint(o, t->threads_without_stack);
+        st_out_str(o, t->threads_without_stack == 1 ? " running thread" : " running threads");
+        st_out_str(o, " gave no current stack within the report's time budget\n");
+    }
+}
+
 void st_report_write_text(const struct st_report *r, struct st_out *o)
 {
     struct st_arena scratch = {0};
@@ -682,6 +734,7 @@ void st_report_write_text(const struct st_report *r, struct st_out *o)
         write_fd_group(o, r, g.fd_order, &g.fd_groups[i]);
     write_untracked(o, r);
     write_suppressions_used(o, r);
+    write_tracking(o, &r->tracking);
     write_summary_groups(r, o, ngroups);
     st_out_char(o, '\n');
     st_arena_free(&scratch);

@@ -7,6 +7,7 @@
  * because a reader may still be in it; all the old ones together are
  * smaller than the current one. */
 #include "lock.h"
+#include "registry_memory.h"
 #include "stack.h"
 #include "st.h"
 
@@ -69,7 +70,8 @@ static struct table *room_for_one_more(void)
     if (t && (t->used + 1) * 2 <= t->mask + 1)
         return t;
     uint32_t slots = t ? (t->mask + 1) * 2 : MIN_SLOTS;
-    struct table *bigger = calloc(1, sizeof *bigger + slots * sizeof bigger->slot[0]);
+    struct table *bigger =
+        st_mem_calloc(ST_MEM_STACKS, sizeof *bigger + slots * sizeof bigger->slot[0]);
     if (!bigger)
         return NULL;
     bigger->mask = slots - 1;
@@ -90,9 +92,11 @@ static const struct st_stack *intern_locked(const uintptr_t *frames, int depth, 
     }
     struct table *t = room_for_one_more();
     size_t keylen = (size_t)depth * sizeof *frames;
-    struct st_stack *s = t ? malloc(sizeof *s + keylen) : NULL;
-    if (!s)
+    struct st_stack *s = t ? st_mem_calloc(ST_MEM_STACKS, sizeof *s + keylen) : NULL;
+    if (!s) {
+        st_mem_not_tracked(ST_MEM_STACKS); /* the object is tracked without its stack */
         return NULL;
+    }
     s->hash = hash;
     s->depth = (uint32_t)depth;
     if (keylen)

@@ -60,16 +60,29 @@ int st_stack_from_interrupted_pc(uintptr_t *frames, int depth, const void *ucont
     return depth;
 }
 
+/* The open request of thread tid, or NULL. Requests are sorted by tid: ten
+ * thousand threads each look theirs up at once. */
+static struct request *find_request(int tid)
+{
+    struct request *all = __atomic_load_n(&requests, __ATOMIC_ACQUIRE);
+    int lo = 0, hi = __atomic_load_n(&nrequests, __ATOMIC_ACQUIRE);
+    while (all && lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (all[mid].tid < tid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (!all || lo >= __atomic_load_n(&nrequests, __ATOMIC_ACQUIRE) || all[lo].tid != tid ||
+        __atomic_load_n(&all[lo].done, __ATOMIC_ACQUIRE) != 0)
+        return NULL;
+    return &all[lo];
+}
+
 static void on_signal(int sig, siginfo_t *info, void *ucontext)
 {
     int saved = errno;
-    struct request *req = NULL;
-    int tid = st_gettid();
-    struct request *all = __atomic_load_n(&requests, __ATOMIC_ACQUIRE);
-    int n = __atomic_load_n(&nrequests, __ATOMIC_ACQUIRE);
-    for (int i = 0; all && i < n; i++)
-        if (all[i].tid == tid && __atomic_load_n(&all[i].done, __ATOMIC_ACQUIRE) == 0)
-            req = &all[i];
+    struct request *req = find_request(st_gettid());
     if (!req || info->si_code != SI_TKILL || info->si_pid != getpid()) {
         errno = saved;
         chain(sig, info, ucontext);
@@ -112,6 +125,35 @@ static uint64_t now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+/* Shell sort (no allocation, no qsort callback state): the crash path
+ * uses this too. */
+static void sort_by_tid(struct request *reqs, int n)
+{
+    static const int gaps[] = {1750, 701, 301, 132, 57, 23, 10, 4, 1};
+    for (size_t g = 0; g < ST_ARRAY_LEN(gaps); g++) {
+        int gap = gaps[g];
+        for (int i = gap; i < n; i++) {
+            int tid = reqs[i].tid, j = i;
+            for (; j >= gap && reqs[j - gap].tid > tid; j -= gap)
+                reqs[j].tid = reqs[j - gap].tid;
+            reqs[j].tid = tid;
+        }
+    }
+}
+
+static struct request *request_of(struct request *reqs, int n, int tid)
+{
+    int lo = 0, hi = n;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (reqs[mid].tid < tid)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && reqs[lo].tid == tid ? &reqs[lo] : NULL;
+}
+
 int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out, int timeout_ms,
                              bool crashing)
 {
@@ -119,6 +161,9 @@ int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out
         out[i] = NULL;
     if (n <= 0 || install_handler() != 0)
         return 0;
+    /* The time is shared by sending and answering: each signalled thread
+     * runs its handler at once, often on the sender's CPU. */
+    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
     /* mmap, not malloc: this also runs on the crash path. */
     size_t size = (size_t)n * sizeof(struct request);
     struct request *reqs =
@@ -127,14 +172,20 @@ int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out
         return 0;
     for (int i = 0; i < n; i++)
         reqs[i].tid = tids[i];
+    sort_by_tid(reqs, n);
     __atomic_store_n(&nrequests, n, __ATOMIC_RELEASE);
     __atomic_store_n(&requests, reqs, __ATOMIC_RELEASE);
     pid_t pid = getpid();
-    for (int i = 0; i < n; i++)
-        if (syscall(SYS_tgkill, pid, tids[i], st_thread_stack_signal()) != 0)
+    for (int i = 0; i < n; i++) {
+        /* Past the deadline the rest are not asked: they keep no stack. */
+        if ((i & 63) == 0 && now_ms() >= deadline) {
+            for (; i < n; i++)
+                reqs[i].done = -1;
+            break;
+        }
+        if (syscall(SYS_tgkill, pid, reqs[i].tid, st_thread_stack_signal()) != 0)
             reqs[i].done = -1; /* gone already */
-    uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
-    int answered = 0;
+    }
     for (;;) {
         int pending = 0;
         for (int i = 0; i < n; i++)
@@ -149,11 +200,13 @@ int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out
     __atomic_store_n(&requests, NULL, __ATOMIC_RELEASE);
     __atomic_store_n(&nrequests, 0, __ATOMIC_RELEASE);
     bool all_answered = true;
+    int answered = 0;
     for (int i = 0; i < n; i++) {
-        int done = __atomic_load_n(&reqs[i].done, __ATOMIC_ACQUIRE);
+        struct request *req = request_of(reqs, n, tids[i]);
+        int done = req ? __atomic_load_n(&req->done, __ATOMIC_ACQUIRE) : -1;
         if (done == 1) {
-            out[i] = crashing ? st_stack_standalone(reqs[i].frames, reqs[i].depth)
-                              : st_stack_intern(reqs[i].frames, reqs[i].depth);
+            out[i] = crashing ? st_stack_standalone(req->frames, req->depth)
+                              : st_stack_intern(req->frames, req->depth);
             answered++;
         }
         all_answered &= done != 0;
