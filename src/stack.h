@@ -1,5 +1,5 @@
 /* Stack capture and interning. Hooks capture return addresses with
- * libunwind's unw_backtrace (loaded privately, see stack_capture.c) and intern
+ * libgcc's or libunwind's unwinder (loaded privately, see stack_capture.c) and intern
  * them: identical stacks are stored once and records keep a pointer. */
 #ifndef STRAYS_STACK_H
 #define STRAYS_STACK_H
@@ -40,6 +40,9 @@ const struct st_stack *st_stack_standalone(const uintptr_t *frames, int depth);
  * it found there last time instead of unwinding (stack_capture.c). Not for
  * signal handlers: it may allocate and takes the intern table's lock. */
 const struct st_stack *st_stack_here(void);
+/* Which unwinder this thread's last capture used (tests; see stack_capture.c). */
+enum st_unwinder { ST_UNWINDER_NONE, ST_UNWINDER_LIBGCC, ST_UNWINDER_LIBUNWIND, ST_UNWINDER_BACKTRACE };
+enum st_unwinder st_stack_last_unwinder(void);
 /* How many of this thread's st_stack_here calls the cache served (tests). */
 unsigned long st_stack_cache_hits(void);
 /* Number of distinct stacks interned so far. */

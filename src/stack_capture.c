@@ -9,7 +9,18 @@
  * position, checks those words instead of unwinding: a hot loop costs a few
  * loads instead of an unw_backtrace (0.3-0.6 us per capture measured inside
  * a thread or fd churn, where its tables are out of cache). See "Stack
- * cache" below for why the check is sound. */
+ * cache" below for why the check is sound.
+ *
+ * Two unwinders: unw_backtrace is fast (0.3 us for 14 frames) because it
+ * keeps a trace cache per thread, but that cache is 256 KiB, filled in on
+ * the thread's first unwind: 10 000 threads that each capture once would
+ * cost 2.6 GB (measured 274 KB of RSS per thread). libgcc's
+ * _Unwind_Backtrace keeps nothing per thread and finds unwind tables with
+ * glibc's lock-free _dl_find_object, but costs about ten times as much per
+ * unwind. So each thread's first LIBGCC_UNWINDS unwinds use libgcc, and only
+ * a thread that keeps unwinding (which the stack cache below makes rare)
+ * moves to libunwind. Both give the same return addresses
+ * (tests/unit/test_stack_capture.c). */
 #define _GNU_SOURCE /* pthread_getattr_np */
 #include "options.h"
 #include "stack.h"
@@ -24,9 +35,18 @@
 #include <unwind.h>
 
 typedef int (*unw_backtrace_fn)(void **buffer, int size);
+typedef _Unwind_Reason_Code (*unwind_trace_fn)(_Unwind_Trace_Fn, void *);
+typedef _Unwind_Word (*unwind_get_fn)(struct _Unwind_Context *);
+
+#define LIBGCC_UNWINDS 64 /* per thread, before it moves to libunwind */
 
 static unw_backtrace_fn unw_backtrace_ptr;
+static unwind_trace_fn unwind_trace; /* libgcc's, set by cache_setup */
+static unwind_get_fn unwind_get_ip, unwind_get_cfa;
+static bool libgcc_ready; /* all three above found */
 static uintptr_t own_lo, own_hi;
+static ST_TLS unsigned tls_unwinds;                 /* this thread's unwinds so far */
+static ST_TLS enum st_unwinder tls_last_unwinder;   /* for tests */
 
 void st_stack_set_own_range(uintptr_t lo, uintptr_t hi)
 {
@@ -75,16 +95,49 @@ void st_stack_capture_after_fork(bool child)
     __atomic_store_n(&fork_pending, 0, __ATOMIC_RELEASE);
 }
 
+struct raw_walk {
+    void **raw;
+    int n, want;
+};
+
+static _Unwind_Reason_Code on_raw_frame(struct _Unwind_Context *ctx, void *arg)
+{
+    struct raw_walk *w = arg;
+    if (w->n == w->want)
+        return _URC_END_OF_STACK;
+    w->raw[w->n++] = (void *)unwind_get_ip(ctx);
+    return _URC_NO_REASON;
+}
+
 /* Inlined, so raw[0] is an address in the calling function and raw[1] its
- * return address. */
+ * return address, whichever unwinder runs. */
 static inline __attribute__((always_inline)) int unwind(void **raw, int want)
 {
     unw_backtrace_fn fn = __atomic_load_n(&unw_backtrace_ptr, __ATOMIC_ACQUIRE);
+    bool use_libgcc = __atomic_load_n(&libgcc_ready, __ATOMIC_ACQUIRE) &&
+                      (!fn || tls_unwinds < LIBGCC_UNWINDS);
+    int n;
     unwind_enter();
-    int n = fn ? fn(raw, want) : backtrace(raw, want);
+    if (use_libgcc) {
+        tls_unwinds++;
+        struct raw_walk w = {raw, 0, want};
+        unwind_trace(on_raw_frame, &w);
+        n = w.n;
+        if (n > 0 && raw[n - 1] == NULL) /* libgcc ends with a 0 above _start */
+            n--;
+        tls_last_unwinder = ST_UNWINDER_LIBGCC;
+    } else if (fn) {
+        n = fn(raw, want);
+        tls_last_unwinder = ST_UNWINDER_LIBUNWIND;
+    } else {
+        n = backtrace(raw, want);
+        tls_last_unwinder = ST_UNWINDER_BACKTRACE;
+    }
     unwind_leave();
     return n;
 }
+
+enum st_unwinder st_stack_last_unwinder(void) { return tls_last_unwinder; }
 
 static bool is_own(uintptr_t pc) { return pc >= own_lo && pc < own_hi; }
 
@@ -197,11 +250,6 @@ static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 static bool cache_ok;
 
-typedef _Unwind_Reason_Code (*unwind_trace_fn)(_Unwind_Trace_Fn, void *);
-typedef _Unwind_Word (*unwind_get_fn)(struct _Unwind_Context *);
-static unwind_trace_fn unwind_trace;
-static unwind_get_fn unwind_get_ip, unwind_get_cfa;
-
 static void cache_free(void *cache)
 {
     free(cache);
@@ -226,6 +274,7 @@ static void cache_setup(void)
         return;
     struct frame_walk w = {0};
     unwind_trace(on_frame, &w);
+    __atomic_store_n(&libgcc_ready, true, __ATOMIC_RELEASE);
     cache_ok = pthread_key_create(&cache_key, cache_free) == 0;
 #endif
 }

@@ -16,6 +16,7 @@ struct capture_trial {
     /* st_stack_capture: a plain unwind, every time */
     uintptr_t unwound[ST_STACK_MAX];
     int unwound_depth;
+    enum st_unwinder unwinder; /* which one st_stack_capture used */
     /* a frame-pointer walk, for comparison (test_stack_capture.c) */
     uintptr_t fp[ST_STACK_MAX];
     int fp_depth;

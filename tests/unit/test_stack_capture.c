@@ -1,6 +1,8 @@
 /* Unit tests that compare the ways strays could capture a stack, on one
  * call chain built with frame pointers and without (capture_chain.inc):
- *   - st_stack_capture: libunwind's unw_backtrace every time (DWARF CFI);
+ *   - st_stack_capture: an unwind every time, from DWARF CFI: libgcc's
+ *     _Unwind_Backtrace for a thread's first unwinds, then libunwind's
+ *     unw_backtrace (stack_capture.c says why); both must agree;
  *   - st_stack_here: the same, but served from the per-position cache once
  *     a call site repeats (what every hook uses);
  *   - a frame-pointer walk (below): the fast method strays does not use.
@@ -16,6 +18,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <string.h>
 
 static void setup(void)
 {
@@ -125,6 +128,38 @@ Test(stack_capture, two_paths_alternating_at_one_position_keep_their_stacks)
         }
         cr_assert_neq(first[0], first[1]);
     }
+}
+
+/* A thread starts on libgcc's unwinder and moves to libunwind's: the
+ * frames must not change when it does. */
+static void expect_unwinders_agree(const struct capture_chain *chain)
+{
+    struct capture_trial first = {0}, t = {0};
+    for (int trial = 0; trial < 200 && t.unwinder != ST_UNWINDER_LIBUNWIND; trial++) {
+        memset(&t, 0, sizeof t);
+        chain->top(&t, 'a'); /* one call site for every trial */
+        if (trial == 0)
+            first = t;
+    }
+    cr_assert_eq(first.unwinder, ST_UNWINDER_LIBGCC, "a thread's first unwinds are libgcc's");
+    cr_assert_eq(t.unwinder, ST_UNWINDER_LIBUNWIND, "a thread that keeps unwinding moves on");
+    cr_assert_eq(t.unwound_depth, first.unwound_depth, "depth %d by libunwind, %d by libgcc",
+                 t.unwound_depth, first.unwound_depth);
+    for (int i = 0; i < t.unwound_depth; i++)
+        cr_assert_eq(t.unwound[i], first.unwound[i], "frame %d: %#lx by libunwind, %#lx by libgcc",
+                     i, (unsigned long)t.unwound[i], (unsigned long)first.unwound[i]);
+}
+
+Test(stack_capture, libgcc_and_libunwind_agree_with_frame_pointers)
+{
+    cr_assert_eq(st_stack_capture_init(), 0);
+    expect_unwinders_agree(&fp_chain);
+}
+
+Test(stack_capture, libgcc_and_libunwind_agree_without_frame_pointers)
+{
+    cr_assert_eq(st_stack_capture_init(), 0);
+    expect_unwinders_agree(&nofp_chain);
 }
 
 /* The frame-pointer walk is right where frame pointers are kept: leaf, its
