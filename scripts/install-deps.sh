@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what strays needs to build and test on Debian 12, and nothing else.
 # Called by `make deps` (and so by `make demo` / `make test`); safe to run again.
+# `install-deps.sh fuzz` (`make deps-fuzz`) also installs what `make fuzz` needs.
 set -eu
 
 # Debian package -> a file that proves it is installed.
@@ -20,6 +21,11 @@ need python3-jsonschema /usr/lib/python3/dist-packages/jsonschema/__init__.py
 # (they only warn without them, so CI installs both to check the same things).
 need libxml2-utils     /usr/bin/xmllint
 need groff-base        /usr/bin/groff
+# make fuzz / fuzz-ci only: clang, and libFuzzer's runtime (which clang-14 only recommends).
+if [ "${1:-}" = fuzz ]; then
+    need clang-14           /usr/bin/clang-14
+    need libclang-rt-14-dev /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
+fi
 
 [ -z "$missing" ] && exit 0
 
