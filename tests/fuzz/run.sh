@@ -4,7 +4,8 @@
 # broke it (tests/fuzz/regressions/TARGET/), then fuzzes for SECONDS from the
 # committed seeds (tests/fuzz/corpus/TARGET/) plus what earlier runs found
 # (BUILD/fuzz/corpus/TARGET/, where new inputs go, so the committed seeds stay
-# as they are). A crash is saved under BUILD/fuzz/artifacts/ and fails the run.
+# as they are), with the dictionary tests/fuzz/TARGET.dict. A crash is saved
+# under BUILD/fuzz/artifacts/ and fails the run.
 # usage: tests/fuzz/run.sh BUILD SECONDS TARGET...
 set -eu
 build=$1 seconds=$2
@@ -23,10 +24,8 @@ for target in "$@"; do
         status=1
         continue
     fi
-    dict=
-    [ -f "$here/$target.dict" ] && dict=-dict=$here/$target.dict
     if "$bin" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-        $dict -artifact_prefix="$build/fuzz/artifacts/$target-" \
+        -dict="$here/$target.dict" -artifact_prefix="$build/fuzz/artifacts/$target-" \
         "$build/fuzz/corpus/$target" "$here/corpus/$target" >"$log" 2>&1; then
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
         found=$(sed -n 's/^stat::new_units_added: *//p' "$log")
