@@ -244,3 +244,41 @@ compare: all $(FIXTURES) $(TSAN_FIXTURES)
 $(B)/fixtures/security_static: tests/fixtures/security_static.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -static -o $@ $<
+
+# Fuzzing (issue 8): libFuzzer harnesses (tests/fuzz/) for the STRAYS_OPTIONS parser,
+# the suppressions parser and the CLI's report reader, built with clang, AddressSanitizer
+# and UndefinedBehaviorSanitizer (any report aborts). `make fuzz` replays the inputs that
+# once broke a parser, then runs each harness for FUZZ_SECONDS; `make fuzz-ci` does the
+# same for FUZZ_CI_SECONDS each (what .ci/run calls). Only these targets need clang.
+FUZZ_CC         ?= clang-14
+FUZZ_SECONDS    ?= 60
+FUZZ_CI_SECONDS ?= 8
+FUZZ_TARGETS    := options suppressions report
+FUZZ_CFLAGS     := -std=gnu11 $(WARN) -O1 -g -fno-omit-frame-pointer -pthread -Iinclude -Isrc \
+                   -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+# What each harness links of the core. tests/fuzz/arena_checked.c replaces src/arena.c,
+# so the sanitizers see every arena allocation.
+FUZZ_SRC_options      := src/options.c src/log.c src/sys.c
+FUZZ_SRC_suppressions := src/suppressions.c src/report.c src/symbolize_elf.c src/options.c \
+                         src/log.c src/sys.c
+FUZZ_SRC_report       := src/json.c src/report_parse.c src/report.c src/report_json.c \
+                         src/report_text.c src/out.c src/sort.c src/sys.c
+FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
+
+.PHONY: deps-fuzz fuzz fuzz-ci
+deps-fuzz:
+	@scripts/install-deps.sh fuzz
+
+define fuzz_harness
+$(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/arena_checked.c $(FUZZ_SRC_$(1)) \
+                     $(wildcard src/*.h src/*.def) | deps-fuzz
+	@mkdir -p $$(dir $$@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $$@ $$(filter %.c,$$^) -ldl
+endef
+$(foreach t,$(FUZZ_TARGETS),$(eval $(call fuzz_harness,$(t))))
+
+fuzz: $(FUZZ_BINS)
+	tests/fuzz/run.sh $(B) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-ci: $(FUZZ_BINS)
+	tests/fuzz/run.sh $(B) $(FUZZ_CI_SECONDS) $(FUZZ_TARGETS)

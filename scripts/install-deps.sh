@@ -1,6 +1,7 @@
 #!/bin/sh
 # Installs what strays needs to build and test on Debian 12, and nothing else.
 # Called by `make deps` (and so by `make demo` / `make test`); safe to run again.
+# `install-deps.sh fuzz` (`make deps-fuzz`) also installs what `make fuzz` needs.
 set -eu
 
 # Debian package -> a file that proves it is installed.
@@ -33,6 +34,12 @@ need findutils         /usr/bin/xargs
 need zstd              /usr/bin/zstd
 need python3           /usr/bin/python3
 need libglib2.0-dev    /usr/include/glib-2.0/glib.h
+
+# make fuzz / fuzz-ci only: clang, and libFuzzer's runtime (which clang-14 only recommends).
+if [ "${1:-}" = fuzz ]; then
+    need clang-14           /usr/bin/clang-14
+    need libclang-rt-14-dev /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
+fi
 
 [ -z "$missing" ] && exit 0
 

@@ -108,11 +108,16 @@ static const char *parse_duration(const char *v, uint64_t *out)
     char *end;
     errno = 0;
     double n = strtod(v, &end);
-    if (end == v || errno || n < 0 || n > 1e9 || *v == '-' || *v == '+')
+    /* NaN fails both comparisons; converting it, or more nanoseconds than
+     * uint64_t holds (584 years), to an integer is undefined behaviour. */
+    if (end == v || errno || !(n >= 0 && n <= 1e9) || *v == '-' || *v == '+')
         return expected;
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
         if (!strcmp(end, units[i].unit)) {
-            *out = (uint64_t)(n * (double)units[i].ns);
+            double ns = n * (double)units[i].ns;
+            if (ns >= 18446744073709551616.0) /* 2^64 */
+                return expected;
+            *out = (uint64_t)ns;
             return NULL;
         }
     return expected;
@@ -162,8 +167,9 @@ static const char *parse_signal(const char *v, int *out)
             return NULL;
         }
     }
+    /* n is compared before it is added: RTMIN+<huge> must not overflow. */
     if (!strncmp(name, "RTMIN+", 6) && (n = strtol(name + 6, &end, 10)) >= 0 && !*end &&
-        SIGRTMIN + n <= SIGRTMAX) {
+        n <= SIGRTMAX - SIGRTMIN) {
         *out = SIGRTMIN + (int)n;
         return NULL;
     }

@@ -196,8 +196,11 @@ static int load_blocked(struct loader *l, const struct st_json *t, struct st_rep
         rc = get_optional_int(l, b, "fd", 0, INT32_MAX, &fd, -1, where);
     if (!rc)
         rc = get_str(l, b, "target", true, &bl->target, where);
+    /* blocked_ns is a uint64_t: beyond 2^64 ns (584 years) the conversion
+     * below would be undefined. */
     const struct st_json *secs = st_json_get(b, "seconds");
-    if (!rc && (!secs || secs->type != ST_JSON_NUMBER || secs->number < 0 || secs->number > 1e12))
+    if (!rc && (!secs || secs->type != ST_JSON_NUMBER || secs->number < 0 ||
+                secs->number * 1e9 >= 18446744073709551616.0))
         rc = fail(l, "%s: \"blocked\".\"seconds\" must be a number of seconds", where);
     if (!rc)
         rc = get_optional_int(l, b, "deadline", 0, INT64_MAX, &deadline, -1, where);
