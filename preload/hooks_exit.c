@@ -26,9 +26,12 @@ INTERPOSER int __libc_start_main(int (*main)(int, char **, char **), int argc, c
     return REAL(__libc_start_main)(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
 }
 
+/* A vfork child that calls exit (it should call _exit) must not note its
+ * status in its parent's memory: the guard is up in it (hooks_vfork.c). */
 INTERPOSER void exit(int status)
 {
-    st_runtime_note_exit(status);
+    if (st_guard_depth == 0)
+        st_runtime_note_exit(status);
     REAL(exit)(status);
     __builtin_unreachable();
 }

@@ -39,10 +39,13 @@ static inline void untrack(int fd)
 
 /* An fd made by strays' own work (libunwind's pipe, libdw's files) while
  * the guard is up goes to strays' high range, so the program's next fd gets
- * the number it would have had without strays. */
+ * the number it would have had without strays. A vfork child's fds are its
+ * own business (the guard is up there too). */
+static inline bool own_work(void) { return st_guard_depth > 0 && !st_in_vfork_child; }
+
 static inline int hide_own(int fd)
 {
-    if (fd < 0 || st_guard_depth == 0)
+    if (fd < 0 || !own_work())
         return fd;
     int saved = errno;
     fd = st_fd_hide(fd);
@@ -52,7 +55,7 @@ static inline int hide_own(int fd)
 
 static inline void hide_own_pair(int fds[2])
 {
-    if (st_guard_depth > 0) {
+    if (own_work()) {
         fds[0] = hide_own(fds[0]);
         fds[1] = hide_own(fds[1]);
     }
