@@ -143,3 +143,215 @@ Test(unusual, popen_stream_never_pclosed_is_reported_as_popen)
     assert_child_report(&run);
     e2e_free(&run);
 }
+
+/* ---- exec ---- */
+
+/* Runs fixture with reports in a directory of the test's own (passed to the
+ * fixture as its first argument) and loads them into run->reports in file
+ * name order. */
+static void run_with_report_dir(struct e2e_run *run, const char *fixture, const char *options,
+                                const char *const *more_args)
+{
+    char dir[64], opts[512];
+    snprintf(dir, sizeof dir, "/tmp/strays-e2e-unusual.XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(opts, sizeof opts, "format=json:log_path=%s/r%s%s", dir, options ? ":" : "",
+             options ? options : "");
+    const char *args[8] = {dir};
+    for (int i = 0; more_args && more_args[i] && i < 6; i++)
+        args[i + 1] = more_args[i];
+    e2e_run_raw(run, fixture, opts, args, true);
+    struct dirent **names;
+    int n = scandir(dir, &names, NULL, versionsort);
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(names[i]->d_name);
+        if (len > 5 && !strcmp(names[i]->d_name + len - 5, ".json") && run->nreports < 128) {
+            char path[400], err[700];
+            snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
+            cr_assert_eq(st_report_load(&run->reports[run->nreports], path, err, sizeof err), 0,
+                         "%s", err);
+            run->nreports++;
+        }
+        free(names[i]);
+    }
+    free(names);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static const struct st_report_fd *fd_numbered(const struct st_report *r, int fd)
+{
+    for (uint32_t i = 0; i < r->nfds; i++)
+        if (r->fds[i].fd == fd)
+            return &r->fds[i];
+    return NULL;
+}
+
+Test(unusual, exec_starts_afresh_and_each_image_has_its_own_report_file)
+{
+    struct e2e_run run;
+    run_with_report_dir(&run, "fixtures/unusual_exec", NULL, NULL);
+    const char *plain_args[] = {"-", NULL};
+    assert_same_as_plain(&run, "fixtures/unusual_exec", plain_args, 23);
+    cr_assert_str_eq(run.out, "image 1: fds 3 and 4\nimage 2: fd 3 inherited, fd 4 closed\n"
+                              "image 2: opened fd 4\n");
+    int pid = pid_said(&run, "image 1 pid ");
+    cr_assert_eq(pid_said(&run, "image 2 pid "), pid, "exec keeps the pid");
+    /* Same pid, two files: the first image's dump and the second's exit. */
+    cr_assert_eq(run.nreports, 2, "stderr:\n%s", run.err);
+    const struct st_report *first = &run.reports[0], *second = &run.reports[1];
+    cr_assert_eq(first->pid, pid);
+    cr_assert_str_eq(first->reason, "signal");
+    cr_assert_eq(first->exit_status, -1);
+    cr_assert_eq(first->nthreads, 1);
+    cr_assert_str_eq(first->threads[0].name, "image1-worker");
+    cr_assert_eq(first->nfds, 2);
+    cr_assert_str_eq(fd_numbered(first, 3)->target, "/dev/null");
+    cr_assert_str_eq(fd_numbered(first, 4)->target, "/dev/zero");
+    /* The second image knows nothing of the first: not its thread (gone
+     * with the old image), not the fd it inherited. */
+    cr_assert_eq(second->pid, pid);
+    cr_assert_str_eq(second->reason, "exit");
+    cr_assert_eq(second->exit_status, 0);
+    cr_assert_eq(second->nthreads + second->nuntracked + second->ntimers, 0);
+    cr_assert_eq(second->nfds, 1);
+    const struct st_report_fd *f = &second->fds[0];
+    cr_assert_eq(f->fd, 4);
+    cr_assert_str_eq(f->kind, "file");
+    cr_assert_str_eq(f->target, "/etc/hostname");
+    cr_assert_eq(f->tid, pid);
+    cr_assert_eq(e2e_frame_of(second, f->created_by, "open_in_second_image"), 0);
+    e2e_free(&run);
+}
+
+/* ---- signals and exit ---- */
+
+static const struct st_report_thread *thread_named(const struct st_report *r, const char *name)
+{
+    const struct st_report_thread *t = e2e_thread_named(r, name);
+    cr_assert_not_null(t, "no thread \"%s\" in the %s report", name, r->reason);
+    return t;
+}
+
+/* Runs unusual_signals MODE under strays (reports in a directory of the
+ * test's) and without, and checks output and status match. */
+static void run_signals(struct e2e_run *run, const char *mode, const char *options,
+                        int want_status)
+{
+    const char *args[] = {mode, NULL};
+    run_with_report_dir(run, "fixtures/unusual_signals", options, args);
+    const char *plain_args[] = {"-", mode, NULL};
+    assert_same_as_plain(run, "fixtures/unusual_signals", plain_args, want_status);
+}
+
+/* The last report is the exit report of the fixture's process. */
+static const struct st_report *exit_report(const struct e2e_run *run)
+{
+    cr_assert_gt(run->nreports, 0, "no report; stderr:\n%s", run->err);
+    const struct st_report *r = &run->reports[run->nreports - 1];
+    cr_assert_str_eq(r->reason, "exit");
+    cr_assert_eq(r->pid, pid_said(run, "pid "));
+    cr_assert_eq(r->exit_status, 0);
+    cr_assert_str_eq(r->exe, e2e_build_path("fixtures/unusual_signals"));
+    return r;
+}
+
+static void assert_blocked_in_pause(const struct st_report *r, const char *name)
+{
+    const struct st_report_thread *t = thread_named(r, name);
+    cr_assert_eq(t->state, ST_RT_BLOCKED);
+    cr_assert_str_eq(t->blocked->call, "pause");
+    cr_assert(e2e_stack_has(r, t->stack, "sleeper"));
+}
+
+Test(unusual, every_signal_blocked_everywhere_dumps_and_exit_report_still_come)
+{
+    struct e2e_run run;
+    run_signals(&run, "block-all", "dump_interval=20ms", 23);
+    cr_assert_str_eq(run.out, "block-all: mask still full: yes\n");
+    cr_assert_geq(run.nreports, 3, "two interval dumps and the exit report");
+    /* (What the dumps hold depends on when they came; only the exit
+     * report's content is certain.) */
+    for (int i = 0; i < run.nreports - 1; i++) {
+        cr_assert_str_eq(run.reports[i].reason, "interval");
+        cr_assert_eq(run.reports[i].pid, pid_said(&run, "pid "));
+    }
+    const struct st_report *r = exit_report(&run);
+    cr_assert_eq(r->nthreads, 2);
+    cr_assert_eq(r->nuntracked + r->ntimers + r->nfds, 0);
+    assert_blocked_in_pause(r, "sleeper");
+    /* The spinner blocks strays' stack signal: no current stack, after a
+     * bounded wait, and the rest of the report as usual. */
+    const struct st_report_thread *spinner = thread_named(r, "spinner");
+    cr_assert_eq(spinner->state, ST_RT_RUNNING);
+    cr_assert_eq(spinner->stack, -1);
+    cr_assert(e2e_stack_has(r, spinner->created_by, "run_block_all"));
+    e2e_free(&run);
+}
+
+static void check_own_usr1_usr2(const char *options)
+{
+    struct e2e_run run;
+    run_signals(&run, "usr1-usr2", options, 23);
+    cr_assert_str_eq(run.out, "usr1-usr2: handled 3 and 3; handlers as installed: yes yes\n");
+    cr_assert_geq(run.nreports, 2, "%s: a dump and the exit report", options);
+    for (int i = 0; i < run.nreports - 1; i++) {
+        cr_assert_str_eq(run.reports[i].reason, "signal");
+        cr_assert_not_null(e2e_thread_named(&run.reports[i], "sleeper"));
+    }
+    const struct st_report *r = exit_report(&run);
+    cr_assert_eq(r->nthreads, 1);
+    assert_blocked_in_pause(r, "sleeper");
+    e2e_free(&run);
+}
+
+Test(unusual, program_handlers_for_usr1_and_usr2_still_run_beside_the_dump_signal)
+{
+    check_own_usr1_usr2("dump_signal=SIGUSR1");
+    check_own_usr1_usr2("dump_signal=SIGUSR2");
+}
+
+Test(unusual, dump_signal_the_program_sigwaits_for_reaches_the_program)
+{
+    struct e2e_run run;
+    run_signals(&run, "sigwait", NULL, 0);
+    cr_assert_str_eq(run.out, "sigwait: took SIGUSR1 3 times\n");
+    cr_assert_eq(run.nreports, 1, "no dump: the signals were the program's");
+    const struct st_report *r = exit_report(&run);
+    cr_assert_eq(r->nthreads + r->nuntracked + r->nfds + r->ntimers, 0);
+    e2e_free(&run);
+}
+
+Test(unusual, exit_from_two_threads_at_once_writes_one_whole_report)
+{
+    /* A race: a few rounds give it the chance to go wrong. */
+    for (int round = 0; round < 5; round++) {
+        struct e2e_run run;
+        run_signals(&run, "exit-two", NULL, 23);
+        cr_assert_str_eq(run.out, "exit-two: two threads call exit\n");
+        cr_assert_eq(run.nreports, 1, "round %d: %d reports", round, run.nreports);
+        const struct st_report *r = exit_report(&run);
+        cr_assert_eq(r->nthreads, 3, "the lingerer and both threads in exit");
+        assert_blocked_in_pause(r, "lingerer");
+        thread_named(r, "exiter-a");
+        thread_named(r, "exiter-b");
+        e2e_free(&run);
+    }
+}
+
+Test(unusual, exit_from_a_thread_while_main_blocks_everything_in_a_raw_wait)
+{
+    struct e2e_run run;
+    run_signals(&run, "exit-blocked", NULL, 23);
+    cr_assert_str_eq(run.out, "exit-blocked: a thread calls exit\n");
+    cr_assert_eq(run.nreports, 1);
+    const struct st_report *r = exit_report(&run);
+    cr_assert_eq(r->nthreads, 2);
+    cr_assert_eq(r->nuntracked, 0);
+    assert_blocked_in_pause(r, "lingerer");
+    const struct st_report_thread *exiter = thread_named(r, "exiter");
+    cr_assert_eq(exiter->state, ST_RT_RUNNING);
+    cr_assert(e2e_stack_has(r, exiter->created_by, "run_exit_blocked"));
+    e2e_free(&run);
+}
