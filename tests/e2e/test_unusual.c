@@ -6,6 +6,7 @@
 #include "e2e.h"
 
 #include "../../src/report_parse.h"
+#include "../../src/symbolize_offline.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -353,5 +354,87 @@ Test(unusual, exit_from_a_thread_while_main_blocks_everything_in_a_raw_wait)
     const struct st_report_thread *exiter = thread_named(r, "exiter");
     cr_assert_eq(exiter->state, ST_RT_RUNNING);
     cr_assert(e2e_stack_has(r, exiter->created_by, "run_exit_blocked"));
+    e2e_free(&run);
+}
+
+/* ---- dlclose ---- */
+
+static void assert_in_unloaded_plugin(const struct st_report *r, int stack, const char *what)
+{
+    cr_assert_geq(stack, 0, "%s: no stack", what);
+    const struct st_frame *f = &r->stacks[stack].frames[0];
+    cr_assert(f->unloaded, "%s: frame #0 not marked unloaded", what);
+    cr_assert_str_eq(f->module, e2e_build_path("fixtures/libunusual_plugin.so"), "%s", what);
+    cr_assert_not_null(f->build_id, "%s", what);
+    cr_assert_null(f->function, "%s: an unloaded frame is never symbolized in place", what);
+    cr_assert_gt(f->offset, 0);
+    cr_assert_lt(f->offset, 0x10000, "%s: offset %#lx is not inside the plugin", what,
+                 (unsigned long)f->offset);
+}
+
+/* What `strays report --symbolize` would name frame #0 of stack. */
+static const char *offline_name(struct st_report *r, int stack)
+{
+    struct st_offline_symbolizer *sym;
+    char err[256];
+    cr_assert_eq(st_offline_symbolizer_open(&sym, NULL, NULL, NULL, err, sizeof err), 0, "%s",
+                 err);
+    st_offline_symbolize_report(sym, r);
+    st_offline_symbolizer_close(sym);
+    return r->stacks[stack].frames[0].function;
+}
+
+Test(unusual, frames_of_a_dlclosed_plugin_are_named_as_unloaded_never_looked_up)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/unusual_dlclose", NULL, NULL);
+    assert_same_as_plain(&run, "fixtures/unusual_dlclose", NULL, 23);
+    cr_assert_str_eq(run.out, "dlclose 0, unloaded: yes\n");
+    struct st_report *r = &run.reports[0];
+    cr_assert_eq(run.nreports, 1);
+    cr_assert_eq(r->pid, pid_said(&run, "pid "));
+    cr_assert_str_eq(r->reason, "exit");
+    cr_assert_eq(r->exit_status, 0);
+    cr_assert_eq(r->nuntracked + r->ntimers, 0);
+    /* The reader: blocked in the plugin, created from it. */
+    cr_assert_eq(r->nthreads, 2);
+    const struct st_report_thread *reader = thread_named(r, "plugin-reader");
+    cr_assert_eq(reader->state, ST_RT_BLOCKED);
+    cr_assert_str_eq(reader->blocked->call, "read");
+    cr_assert_eq(reader->blocked->fd, 4);
+    assert_in_unloaded_plugin(r, reader->stack, "reader's wait");
+    assert_in_unloaded_plugin(r, reader->created_by, "reader's creation");
+    /* Frames outside the plugin are as usual. */
+    const struct st_frame *caller = &r->stacks[reader->created_by].frames[1];
+    cr_assert_not(caller->unloaded);
+    cr_assert_str_eq(caller->function, "main");
+    cr_assert_str_eq(caller->module, e2e_build_path("fixtures/unusual_dlclose"));
+    const struct st_report_thread *done = &r->threads[reader == &r->threads[0] ? 1 : 0];
+    assert_in_unloaded_plugin(r, done->created_by, "finished thread's creation");
+    /* The fds it opened: /dev/null and both ends of the pipe. */
+    cr_assert_eq(r->nfds, 3);
+    const char *targets[] = {"/dev/null", "pipe:[", "pipe:["};
+    for (int fd = 3; fd <= 5; fd++) {
+        const struct st_report_fd *f = fd_numbered(r, fd);
+        cr_assert_not_null(f, "fd %d", fd);
+        cr_assert_eq(strncmp(f->target, targets[fd - 3], strlen(targets[fd - 3])), 0, "fd %d: %s",
+                     fd, f->target);
+        assert_in_unloaded_plugin(r, f->created_by, "fd");
+    }
+    /* Module, offset and build-id are right: the file on disk names them. */
+    cr_assert_str_eq(offline_name(r, fd_numbered(r, 3)->created_by), "plugin_start");
+    cr_assert_str_eq(offline_name(r, reader->stack), "read_forever");
+    e2e_free(&run);
+}
+
+Test(unusual, unloaded_frames_are_marked_in_text_reports)
+{
+    struct e2e_run run;
+    e2e_run_raw(&run, "fixtures/unusual_dlclose", "format=text", NULL, true);
+    cr_assert_eq(run.status, 23);
+    char want[4200];
+    snprintf(want, sizeof want, "#0 ?? [%s+0x", e2e_build_path("fixtures/libunusual_plugin.so"));
+    cr_assert_not_null(strstr(run.err, want), "stderr:\n%s", run.err);
+    cr_assert_not_null(strstr(run.err, ", unloaded]\n"), "stderr:\n%s", run.err);
     e2e_free(&run);
 }
