@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "interpose.h"
 
+#include "../src/fd_headroom.h"
 #include "../src/log.h"
 #include "../src/registry_fd.h"
 #include "../src/sys.h"
@@ -88,10 +89,19 @@ static inline bool open_has_mode(int flags)
 
 /* What every hook that creates one fd does with the real call's result:
  * track it, or, made by strays' own work, move it out of the program's way. */
+/* The program is out of fds: say how many strays holds (once). */
+static inline void failed(void)
+{
+    if (ST_UNLIKELY(errno == EMFILE) && st_active())
+        CORE(st_fd_note_emfile());
+}
+
 static inline int created(int fd, enum st_fd_kind kind, const char *name)
 {
-    if (fd < 0)
+    if (fd < 0) {
+        failed();
         return fd;
+    }
     if (!st_active())
         return hide_own(fd);
     track(fd, kind, name);
@@ -101,8 +111,10 @@ static inline int created(int fd, enum st_fd_kind kind, const char *name)
 /* The same for the calls that create two (pipe, socketpair). */
 static inline int created_pair(int rc, int fds[2], enum st_fd_kind kind)
 {
-    if (rc != 0)
+    if (rc != 0) {
+        failed();
         return rc;
+    }
     if (!st_active()) {
         hide_own_pair(fds);
         return rc;
@@ -190,7 +202,9 @@ INTERPOSER int mkostemp(char *template, int flags)
     INTERPOSER FILE *name(const char *path, const char *mode)                              \
     {                                                                                      \
         FILE *f = REAL(name)(path, mode);                                                  \
-        if (f && st_active())                                                              \
+        if (!f)                                                                            \
+            failed();                                                                      \
+        else if (st_active())                                                              \
             track_stream(stream_fd(f), ST_FD_FILE, path, f, ST_STREAM_FILE);                  \
         return f;                                                                          \
     }

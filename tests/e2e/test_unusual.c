@@ -438,3 +438,41 @@ Test(unusual, unloaded_frames_are_marked_in_text_reports)
     cr_assert_not_null(strstr(run.err, ", unloaded]\n"), "stderr:\n%s", run.err);
     e2e_free(&run);
 }
+
+/* ---- at the fd limit ---- */
+
+Test(unusual, at_the_fd_limit_strays_says_how_many_fds_are_its_own_and_still_reports)
+{
+    struct e2e_run run, plain;
+    e2e_run(&run, "fixtures/unusual_emfile", NULL, NULL);
+    e2e_run_raw(&plain, "fixtures/unusual_emfile", NULL, NULL, false);
+    cr_assert_str_eq(run.out, "open failed with EMFILE\n");
+    cr_assert_str_eq(plain.out, run.out);
+    cr_assert_eq(plain.status, 0);
+    cr_assert_eq(run.status, 23);
+    int got = pid_said(&run, "EMFILE after "), got_plain = pid_said(&plain, "EMFILE after ");
+    /* Not silently: the fds the program did not get are the ones strays
+     * says it holds. */
+    const char *said = strstr(run.err, "strays: the program ran out of file descriptors "
+                                       "(EMFILE, limit 256); ");
+    cr_assert_not_null(said, "stderr:\n%s", run.err);
+    int own = atoi(strchr(said, ';') + 2);
+    cr_assert_gt(own, 0);
+    cr_assert_eq(got_plain - got, own, "plain %d, under strays %d, strays says %d its own",
+                 got_plain, got, own);
+    cr_assert_null(strstr(strstr(said, "\n"), "ran out of"), "said once");
+    /* The report file was still written, whole, with every fd checked. */
+    cr_assert_null(strstr(run.err, "cannot create report file"), "stderr:\n%s", run.err);
+    const struct st_report *r = e2e_only_report(&run);
+    cr_assert_eq(r->pid, pid_said(&run, "pid "));
+    cr_assert_str_eq(r->reason, "exit");
+    cr_assert_eq(r->exit_status, 0);
+    cr_assert_eq(r->nthreads + r->ntimers, 0);
+    cr_assert_eq(r->nfds, (uint32_t)got, "%u fds reported, %d opened", r->nfds, got);
+    for (uint32_t i = 0; i < r->nfds; i++) {
+        cr_assert_str_eq(r->fds[i].target, "/dev/null");
+        cr_assert_eq(e2e_frame_of(r, r->fds[i].created_by, "open_one"), 0);
+    }
+    e2e_free(&run);
+    e2e_free(&plain);
+}
