@@ -476,3 +476,32 @@ Test(unusual, at_the_fd_limit_strays_says_how_many_fds_are_its_own_and_still_rep
     e2e_free(&run);
     e2e_free(&plain);
 }
+
+/* ---- threads no hook saw ---- */
+
+Test(unusual, raw_clone_and_glibc_helper_threads_are_listed_untracked)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/unusual_untracked", NULL, NULL);
+    assert_same_as_plain(&run, "fixtures/unusual_untracked", NULL, 0);
+    cr_assert_str_eq(run.out, "timer fired, aio read 1 bytes\n");
+    const struct st_report *r = e2e_only_report(&run);
+    cr_assert_eq(r->pid, pid_said(&run, "pid "));
+    cr_assert_str_eq(r->reason, "exit");
+    cr_assert_eq(r->exit_status, 0);
+    /* Not the program's leaks (the timer was deleted, the fd closed)... */
+    cr_assert_eq(r->nthreads + r->ntimers + r->nfds, 0);
+    /* ...but there: the raw clone, and glibc's timer and AIO helpers. */
+    cr_assert_geq(r->nuntracked, 2, "%u untracked", r->nuntracked);
+    int raw = pid_said(&run, "raw tid ");
+    bool found = false;
+    for (uint32_t i = 0; i < r->nuntracked; i++) {
+        cr_assert_neq(r->untracked[i].tid, r->pid, "the main thread is not untracked");
+        if (r->untracked[i].tid == raw) {
+            found = true;
+            cr_assert_str_eq(r->untracked[i].name, "raw-clone");
+        }
+    }
+    cr_assert(found, "raw clone %d not listed", raw);
+    e2e_free(&run);
+}
