@@ -90,6 +90,14 @@ $(B)/fixtures/%_nofp: tests/fixtures/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -pthread -Wall -Werror -Iinclude -o $@ $< -lrt
 
+# Shared libraries that fixtures of unusual programs load (dlopen):
+# tests/fixtures/lib/NAME.c becomes build/fixtures/NAME.so, beside them.
+FIXTURE_LIBS := $(patsubst tests/fixtures/lib/%.c,$(B)/fixtures/%.so,$(wildcard tests/fixtures/lib/*.c))
+$(B)/fixtures/%.so: tests/fixtures/lib/%.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -shared -fPIC -o $@ $<
+test: $(FIXTURE_LIBS)
+
 # The Criterion example of the in-process API (README), run by the e2e tests.
 $(B)/api_example/%: tests/api_example/%.c include/strays.h
 	@mkdir -p $(dir $@)
@@ -112,7 +120,7 @@ demo: deps all $(B)/examples/demo
 
 # Fixtures whose reports, between them, hold every field of the schema.
 SCHEMA_FIXTURES := thread_exited_unjoined fd_fopen_opendir fd_epoll_eventfd_timerfd dump_growing_server crash_segv_with_worker \
-                   timer_periodic_leak wait_deadlock wait_timed_loop wait_pipe_reader
+                   timer_periodic_leak wait_deadlock wait_timed_loop wait_pipe_reader unusual_dlclose
 
 API_EXAMPLES := $(patsubst tests/api_example/%.c,$(B)/api_example/%,$(wildcard tests/api_example/*.c))
 

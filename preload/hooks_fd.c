@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "interpose.h"
 
+#include "../src/fd_headroom.h"
 #include "../src/log.h"
 #include "../src/registry_fd.h"
 #include "../src/sys.h"
@@ -39,10 +40,13 @@ static inline void untrack(int fd)
 
 /* An fd made by strays' own work (libunwind's pipe, libdw's files) while
  * the guard is up goes to strays' high range, so the program's next fd gets
- * the number it would have had without strays. */
+ * the number it would have had without strays. A vfork child's fds are its
+ * own business (the guard is up there too). */
+static inline bool own_work(void) { return st_guard_depth > 0 && !st_in_vfork_child; }
+
 static inline int hide_own(int fd)
 {
-    if (fd < 0 || st_guard_depth == 0)
+    if (fd < 0 || !own_work())
         return fd;
     int saved = errno;
     fd = st_fd_hide(fd);
@@ -52,7 +56,7 @@ static inline int hide_own(int fd)
 
 static inline void hide_own_pair(int fds[2])
 {
-    if (st_guard_depth > 0) {
+    if (own_work()) {
         fds[0] = hide_own(fds[0]);
         fds[1] = hide_own(fds[1]);
     }
@@ -85,10 +89,19 @@ static inline bool open_has_mode(int flags)
 
 /* What every hook that creates one fd does with the real call's result:
  * track it, or, made by strays' own work, move it out of the program's way. */
+/* The program is out of fds: say how many strays holds (once). */
+static inline void failed(void)
+{
+    if (ST_UNLIKELY(errno == EMFILE) && st_active())
+        CORE(st_fd_note_emfile());
+}
+
 static inline int created(int fd, enum st_fd_kind kind, const char *name)
 {
-    if (fd < 0)
+    if (fd < 0) {
+        failed();
         return fd;
+    }
     if (!st_active())
         return hide_own(fd);
     track(fd, kind, name);
@@ -98,8 +111,10 @@ static inline int created(int fd, enum st_fd_kind kind, const char *name)
 /* The same for the calls that create two (pipe, socketpair). */
 static inline int created_pair(int rc, int fds[2], enum st_fd_kind kind)
 {
-    if (rc != 0)
+    if (rc != 0) {
+        failed();
         return rc;
+    }
     if (!st_active()) {
         hide_own_pair(fds);
         return rc;
@@ -187,7 +202,9 @@ INTERPOSER int mkostemp(char *template, int flags)
     INTERPOSER FILE *name(const char *path, const char *mode)                              \
     {                                                                                      \
         FILE *f = REAL(name)(path, mode);                                                  \
-        if (f && st_active())                                                              \
+        if (!f)                                                                            \
+            failed();                                                                      \
+        else if (st_active())                                                              \
             track_stream(stream_fd(f), ST_FD_FILE, path, f, ST_STREAM_FILE);                  \
         return f;                                                                          \
     }

@@ -36,6 +36,10 @@
 #undef HOOK
 #undef VHOOK
 
+/* Set on a thread between vfork and the parent's return from it: the guard
+ * is up then for the child's sake, not for strays' own work (hooks_vfork.c). */
+extern ST_TLS int st_in_vfork_child;
+
 /* Looks up the next definition of name after strays; aborts with a message
  * if there is none, since the program could not have run without it. */
 void *st_interpose_resolve(const char *name);

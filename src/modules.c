@@ -1,13 +1,17 @@
-/* Module map via dl_iterate_phdr; see modules.h. */
+/* Module map via dl_iterate_phdr, and the modules dlclose unloaded; see
+ * modules.h. */
 #define _GNU_SOURCE
 #include "modules.h"
 
+#include "lock.h"
+#include "stack.h"
 #include "sys.h"
 
 #include <elf.h>
 #include <stdbool.h>
 #include <errno.h>
 #include <limits.h>
+#include <dlfcn.h>
 #include <link.h>
 #include <string.h>
 
@@ -153,4 +157,62 @@ int st_modules_span_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, int *is_mai
     *hi = q.hi;
     *is_main = q.found_index == 0; /* the executable comes first */
     return 0;
+}
+
+/* ---- modules dlclose unloaded ---- */
+
+/* Records of unloaded modules live here for good. */
+static struct st_arena unloaded_arena;
+static st_lock_t unloaded_lock = ST_LOCK_INIT;
+
+struct find_loaded {
+    uintptr_t base;
+    const char *name;
+    struct st_unloaded_module *out; /* filled when found, if not NULL */
+    bool found;
+};
+
+static int find_loaded(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    struct find_loaded *q = data;
+    if (info->dlpi_addr != q->base || !info->dlpi_name || strcmp(info->dlpi_name, q->name))
+        return 0;
+    q->found = true;
+    if (q->out) {
+        span_of(info, &q->out->lo, &q->out->hi, false);
+        q->out->build_id = build_id_of(info, &unloaded_arena);
+    }
+    return 1;
+}
+
+struct st_unloaded_module *st_modules_closing(void *handle)
+{
+    struct link_map *lm = NULL;
+    if (dlinfo(handle, RTLD_DI_LINKMAP, &lm) != 0 || !lm || !lm->l_name || !lm->l_name[0])
+        return NULL;
+    st_lock(&unloaded_lock);
+    struct st_unloaded_module *m = st_arena_alloc(&unloaded_arena, sizeof *m);
+    if (m) {
+        m->base = lm->l_addr;
+        m->path = st_arena_strdup(&unloaded_arena, lm->l_name);
+        struct find_loaded q = {m->base, lm->l_name, m, false};
+        dl_iterate_phdr(find_loaded, &q);
+        if (!q.found || !m->path || m->lo >= m->hi)
+            m = NULL; /* a few bytes of the arena, left unused */
+    }
+    st_unlock(&unloaded_lock);
+    return m;
+}
+
+const struct st_unloaded_module *st_modules_closed(struct st_unloaded_module *m)
+{
+    if (!m)
+        return NULL;
+    struct find_loaded q = {m->base, m->path, NULL, false};
+    dl_iterate_phdr(find_loaded, &q);
+    if (q.found)
+        return NULL; /* still loaded: another reference, or RTLD_NODELETE */
+    st_stack_mark_unloaded(m);
+    return m;
 }

@@ -21,6 +21,21 @@ struct st_module_map {
     size_t count;
 };
 
+/* A module unloaded by dlclose, as it was while loaded. Kept for good:
+ * stacks captured before the unload still point at it. */
+struct st_unloaded_module {
+    uintptr_t base, lo, hi;
+    const char *path;
+    const char *build_id; /* lower-case hex, or NULL */
+};
+
+/* dlclose, before the real call: what the module of handle is now (NULL if
+ * not known). After it: st_modules_closed with that, which finds whether the
+ * module really went (dlclose only drops a reference) and, if it did, tells
+ * the interned stacks. Returns the module when it was unloaded. */
+struct st_unloaded_module *st_modules_closing(void *handle);
+const struct st_unloaded_module *st_modules_closed(struct st_unloaded_module *m);
+
 /* Reads the current module list into map (memory from arena). Returns 0 or -errno. */
 int st_modules_snapshot(struct st_module_map *map, struct st_arena *arena);
 /* The module containing addr, or NULL. */

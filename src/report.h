@@ -19,6 +19,7 @@ struct st_frame {
     const char *function; /* NULL when unknown */
     const char *file;     /* NULL when unknown */
     int line;             /* 0 when unknown */
+    bool unloaded;        /* module was unloaded (dlclose) after the capture */
 };
 
 struct st_report_stack {

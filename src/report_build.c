@@ -226,9 +226,19 @@ static void fill_stacks(struct st_report *r, const struct st_stack_index *si, bo
         rs->frames = st_arena_alloc(&r->arena, (s->depth + 1) * sizeof *rs->frames);
         if (!rs->frames)
             continue;
+        const struct st_unloaded_module *const *unloaded =
+            __atomic_load_n(&s->unloaded, __ATOMIC_ACQUIRE);
         for (uint32_t j = 0; j < s->depth; j++) {
             struct st_frame *f = &rs->frames[rs->depth++];
             f->address = s->frames[j];
+            if (unloaded && unloaded[j]) {
+                /* Its code is gone: named from the record, never looked up. */
+                f->module = unloaded[j]->path;
+                f->offset = s->frames[j] - unloaded[j]->base;
+                f->build_id = unloaded[j]->build_id;
+                f->unloaded = true;
+                continue;
+            }
             const struct st_module *m = st_modules_find(&map, s->frames[j]);
             if (m) {
                 f->module = m->path;

@@ -62,6 +62,8 @@ static void write_frame(struct st_out *o, const struct st_frame *f)
         st_out_char(o, ',');
         field_int(o, "line", f->line);
     }
+    if (f->unloaded)
+        st_out_str(o, ",\"unloaded\":true");
     st_out_char(o, '}');
 }
 

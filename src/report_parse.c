@@ -84,6 +84,9 @@ static int get_hex(struct loader *l, const struct st_json *obj, const char *key,
     return 0;
 }
 
+static int get_bool(struct loader *l, const struct st_json *obj, const char *key, bool *out,
+                    const char *where);
+
 static int load_frame(struct loader *l, const struct st_json *f, struct st_frame *out,
                       const char *where)
 {
@@ -104,6 +107,8 @@ static int load_frame(struct loader *l, const struct st_json *f, struct st_frame
     if (!rc && out->file)
         rc = get_int(l, f, "line", 0, INT32_MAX, &line, where);
     out->line = (int)line;
+    if (!rc && st_json_get(f, "unloaded"))
+        rc = get_bool(l, f, "unloaded", &out->unloaded, where);
     return rc;
 }
 
@@ -158,8 +163,6 @@ static int parse_state(const char *s, enum st_report_thread_state *out)
     return -EINVAL;
 }
 
-static int get_bool(struct loader *l, const struct st_json *obj, const char *key, bool *out,
-                    const char *where);
 static const struct st_json *get_list(struct loader *l, const struct st_json *root, const char *key,
                                       size_t size, void **out);
 

@@ -91,6 +91,8 @@ static void write_frame(struct st_out *o, uint32_t n, const struct st_frame *f)
         st_out_str(o, f->module);
         st_out_char(o, '+');
         st_out_hex(o, f->offset);
+        if (f->unloaded)
+            st_out_str(o, ", unloaded");
     } else {
         st_out_hex(o, f->address);
     }
@@ -245,6 +247,8 @@ static void write_site(struct st_out *o, const struct st_report *r, int stack)
         st_out_str(o, f->module);
         st_out_char(o, '+');
         st_out_hex(o, f->offset);
+        if (f->unloaded)
+            st_out_str(o, ", unloaded");
     } else {
         st_out_hex(o, f->address);
     }

@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "crash.h"
+#include "fd_headroom.h"
 #include "growth.h"
 #include "metrics.h"
 #include "modules.h"
@@ -209,7 +210,18 @@ bool st_runtime_is_own_thread(int tid) { return st_watchdog_is_thread(tid); }
 
 /* Builds and writes one report. symbolize_safely: names from ELF symbol
  * tables only (the crash path), not libdw. */
+static int emit_now(const char *reason, int exit_status, bool force, bool symbolize_safely);
+
+/* A process at its fd limit still gets its report (fd_headroom.h). */
 static int emit(const char *reason, int exit_status, bool force, bool symbolize_safely)
+{
+    long headroom = st_fd_headroom_begin();
+    int rc = emit_now(reason, exit_status, force, symbolize_safely);
+    st_fd_headroom_end(headroom);
+    return rc;
+}
+
+static int emit_now(const char *reason, int exit_status, bool force, bool symbolize_safely)
 {
     struct st_report r;
     int rc = st_report_build(&r, reason, exit_status, st_opt.symbolize && !symbolize_safely);

@@ -11,9 +11,14 @@
 
 #define ST_STACK_MAX 128
 
+struct st_unloaded_module;
+
 struct st_stack {
     uint32_t hash; /* of the frames, for the intern table */
     uint32_t depth;
+    /* NULL, or once a module that held some of the frames was unloaded
+     * (dlclose), per frame the module it lay in then, or NULL. */
+    const struct st_unloaded_module *const *unloaded;
     uintptr_t frames[]; /* return addresses, innermost first */
 };
 
@@ -45,6 +50,11 @@ enum st_unwinder { ST_UNWINDER_NONE, ST_UNWINDER_LIBGCC, ST_UNWINDER_LIBUNWIND, 
 enum st_unwinder st_stack_last_unwinder(void);
 /* How many of this thread's st_stack_here calls the cache served (tests). */
 unsigned long st_stack_cache_hits(void);
+
+/* A module was unloaded: every interned stack with frames in it learns
+ * which (st_stack.unloaded), and is no longer handed out for the same
+ * addresses, which may hold other code from now on. */
+void st_stack_mark_unloaded(const struct st_unloaded_module *m);
 /* Number of distinct stacks interned so far. */
 unsigned st_stack_interned_count(void);
 /* Fork: the table's lock is held across fork so the child's copy is whole. */

@@ -8,6 +8,8 @@
  * smaller than the current one. */
 #include "lock.h"
 #include "registry_memory.h"
+
+#include "modules.h"
 #include "stack.h"
 #include "st.h"
 
@@ -48,6 +50,7 @@ static const struct st_stack *find(const struct table *t, const uintptr_t *frame
         if (!s)
             return NULL;
         if (s->hash == hash && s->depth == (uint32_t)depth &&
+            !__atomic_load_n(&s->unloaded, __ATOMIC_RELAXED) &&
             memcmp(s->frames, frames, (size_t)depth * sizeof *frames) == 0)
             return s;
     }
@@ -99,6 +102,7 @@ static const struct st_stack *intern_locked(const uintptr_t *frames, int depth, 
     }
     s->hash = hash;
     s->depth = (uint32_t)depth;
+    s->unloaded = NULL;
     if (keylen)
         memcpy(s->frames, frames, keylen);
     put(t, s);
@@ -121,6 +125,39 @@ const struct st_stack *st_stack_intern(const uintptr_t *frames, int depth)
     const struct st_stack *s = intern_locked(frames, depth, hash);
     st_unlock(&table_lock);
     return s;
+}
+
+/* Lock held. The frames of s in m, added to what s knew: a new array
+ * (a reader may hold the old one, which is kept), or s's own when none is. */
+static void mark_one(struct st_stack *s, const struct st_unloaded_module *m)
+{
+    const struct st_unloaded_module *const *known = s->unloaded;
+    const struct st_unloaded_module **marks = NULL;
+    for (uint32_t i = 0; i < s->depth; i++) {
+        if (s->frames[i] < m->lo || s->frames[i] >= m->hi || (known && known[i]))
+            continue;
+        if (!marks) {
+            marks = calloc(s->depth, sizeof *marks);
+            if (!marks)
+                return;
+            if (known)
+                memcpy(marks, known, s->depth * sizeof *marks);
+        }
+        marks[i] = m;
+    }
+    if (marks)
+        __atomic_store_n(&s->unloaded, (const struct st_unloaded_module *const *)marks,
+                         __ATOMIC_RELEASE);
+}
+
+void st_stack_mark_unloaded(const struct st_unloaded_module *m)
+{
+    st_lock(&table_lock);
+    struct table *t = current;
+    for (uint32_t i = 0; t && i <= t->mask; i++)
+        if (t->slot[i])
+            mark_one(t->slot[i], m);
+    st_unlock(&table_lock);
 }
 
 unsigned st_stack_interned_count(void)

@@ -46,6 +46,12 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The thread that started the watchdog blocked the dump signal: the program
+ * takes that signal itself (sigwait, signalfd) and blocks it in every thread
+ * it starts. The watchdog then blocks it too, or a signal sent to the
+ * process would land on strays' thread and never reach the program. */
+static bool starter_blocks_dump_signal;
+
 static void *watchdog_main(void *arg)
 {
     (void)arg;
@@ -54,7 +60,7 @@ static void *watchdog_main(void *arg)
      * (then it interrupts none of the program's sleeps); that one signal is
      * the only one it takes. */
     prctl(PR_SET_NAME, "strays-watchdog");
-    if (st_opt.dump_signal) {
+    if (st_opt.dump_signal && !starter_blocks_dump_signal) {
         sigset_t dump_only;
         sigemptyset(&dump_only);
         sigaddset(&dump_only, st_opt.dump_signal);
@@ -110,6 +116,10 @@ static int start_thread(void)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
+    starter_blocks_dump_signal = st_opt.dump_signal && sigismember(&old, st_opt.dump_signal) == 1;
+    if (starter_blocks_dump_signal && st_opt.verbosity >= 1)
+        st_logf("the program blocks the dump signal (%d) itself; no live dumps by signal",
+                st_opt.dump_signal);
     pthread_t t;
     pthread_attr_t attr;
     pthread_attr_init(&attr);

@@ -5,6 +5,7 @@
  * from several threads at once, all stay distinct and correct. */
 #include <criterion/criterion.h>
 
+#include "modules.h"
 #include "options.h"
 #include "stack.h"
 
@@ -300,4 +301,41 @@ Test(stack_intern, cache_at_one_stack_position_tells_two_call_paths_apart)
         cr_assert_eq(a, ref_a, "round %d: path a got another stack", i);
         cr_assert_eq(b, ref_b, "round %d: path b got another stack", i);
     }
+}
+
+/* ------------------------------------------------------------ unloaded modules */
+
+Test(stack_intern, unloading_a_module_marks_the_frames_that_were_in_it)
+{
+    /* Addresses of their own, so no other test's stacks are in the span. */
+    uintptr_t in_plugin[] = {0x5a0001010, 0x5a0002020, 0x401000};
+    uintptr_t elsewhere[] = {0x401000, 0x401234};
+    const struct st_stack *before = st_stack_intern(in_plugin, 3);
+    const struct st_stack *other = st_stack_intern(elsewhere, 2);
+    static struct st_unloaded_module plugin = {0x5a0000000, 0x5a0001000, 0x5a0003000,
+                                               "/lib/plugin.so", "abcd"};
+    st_stack_mark_unloaded(&plugin);
+    cr_assert_not_null(before->unloaded);
+    cr_assert_eq(before->unloaded[0], &plugin);
+    cr_assert_eq(before->unloaded[1], &plugin);
+    cr_assert_null(before->unloaded[2], "the program's own frame stays as it is");
+    cr_assert_null(other->unloaded, "a stack without frames there is untouched");
+    /* The same addresses captured now hold other code: a stack of their own. */
+    const struct st_stack *after = st_stack_intern(in_plugin, 3);
+    cr_assert_neq(after, before);
+    cr_assert_null(after->unloaded);
+    expect_frames(after, in_plugin, 3);
+    cr_assert_eq(st_stack_intern(in_plugin, 3), after, "and that one is shared again");
+}
+
+Test(stack_intern, a_second_unload_adds_to_what_a_stack_knew)
+{
+    uintptr_t frames[] = {0x6b0001000, 0x6c0001000};
+    const struct st_stack *s = st_stack_intern(frames, 2);
+    static struct st_unloaded_module first = {0x6b0000000, 0x6b0000000, 0x6b0002000, "/a.so", NULL};
+    static struct st_unloaded_module second = {0x6c0000000, 0x6c0000000, 0x6c0002000, "/b.so", NULL};
+    st_stack_mark_unloaded(&first);
+    st_stack_mark_unloaded(&second);
+    cr_assert_eq(s->unloaded[0], &first);
+    cr_assert_eq(s->unloaded[1], &second);
 }
