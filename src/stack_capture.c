@@ -337,8 +337,10 @@ static const struct st_stack *cache_lookup(uintptr_t sp, int max)
     const struct st_stack *s = NULL;
     for (unsigned way = 0; way < CACHE_WAYS && !s; way++) {
         const struct cache_entry *e = &c->e[set][way];
+        /* A stack with frames in an unloaded module is not handed out again:
+         * a module loaded at the same place later is other code. */
         if (e->sp == sp && e->max == max && sp + 8u * e->off[e->slots - 1] + 8 <= c->hi &&
-            entry_holds(e, sp)) {
+            !__atomic_load_n(&e->stack->unloaded, __ATOMIC_ACQUIRE) && entry_holds(e, sp)) {
             s = e->stack;
             tls_hits++;
             c->recent_way[set] = (uint8_t)way;

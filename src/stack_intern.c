@@ -7,9 +7,8 @@
  * because a reader may still be in it; all the old ones together are
  * smaller than the current one. */
 #include "lock.h"
-#include "registry_memory.h"
-
 #include "modules.h"
+#include "registry_memory.h"
 #include "stack.h"
 #include "st.h"
 
