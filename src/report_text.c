@@ -685,7 +685,8 @@ static void write_tracking(struct st_out *o, const struct st_report_tracking *t)
         st_out_str(o, "strays: ");
         st_out_uint(o, t->threads_without_stack);
         st_out_str(o, t->threads_without_stack == 1 ? " running thread" : " running threads");
-        st_out_str(o, " gave no current stack within the report's time budget\n");
+        st_out_str(o, " gave no current stack (blocking strays' signal, or not answering within"
+                      " the report's time budget)\n");
     }
 }
 

@@ -8,8 +8,10 @@
 #define _GNU_SOURCE
 #include "thread_stacks.h"
 
+#include "log.h"
 #include "options.h"
 #include "st.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -154,6 +156,29 @@ static struct request *request_of(struct request *reqs, int n, int tid)
     return lo < n && reqs[lo].tid == tid ? &reqs[lo] : NULL;
 }
 
+/* True when the thread's SigBlk line in /proc says it blocks sig: asking it
+ * would only wait out the time budget (liblzma's workers block every
+ * signal, for one). Anything unreadable or malformed counts as not blocked. */
+static bool blocks_signal(int tid, int sig)
+{
+    /* "/proc/self/task/TID/status", without stdio: this runs on the crash path too. */
+    char path[64] = "/proc/self/task/", digits[12], buf[2048];
+    int nd = 0, at = (int)strlen(path);
+    for (unsigned t = (unsigned)tid; nd == 0 || t; t /= 10)
+        digits[nd++] = (char)('0' + t % 10);
+    while (nd)
+        path[at++] = digits[--nd];
+    memcpy(path + at, "/status", sizeof "/status");
+    if (st_sys_read_file(path, buf, sizeof buf) <= 0)
+        return false;
+    const char *line = strstr(buf, "\nSigBlk:");
+    if (!line)
+        return false;
+    char *end;
+    unsigned long long mask = strtoull(line + 8, &end, 16);
+    return end != line + 8 && sig >= 1 && sig <= 64 && (mask >> (sig - 1)) & 1;
+}
+
 int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out, int timeout_ms,
                              bool crashing)
 {
@@ -176,6 +201,7 @@ int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out
     __atomic_store_n(&nrequests, n, __ATOMIC_RELEASE);
     __atomic_store_n(&requests, reqs, __ATOMIC_RELEASE);
     pid_t pid = getpid();
+    int blocking = 0;
     for (int i = 0; i < n; i++) {
         /* Past the deadline the rest are not asked: they keep no stack. */
         if ((i & 63) == 0 && now_ms() >= deadline) {
@@ -183,9 +209,17 @@ int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out
                 reqs[i].done = -1;
             break;
         }
-        if (syscall(SYS_tgkill, pid, reqs[i].tid, st_thread_stack_signal()) != 0)
+        if (blocks_signal(reqs[i].tid, st_thread_stack_signal())) {
+            reqs[i].done = -1; /* cannot answer */
+            blocking++;
+        } else if (syscall(SYS_tgkill, pid, reqs[i].tid, st_thread_stack_signal()) != 0) {
             reqs[i].done = -1; /* gone already */
+        }
     }
+    if (blocking && !crashing && st_opt.verbosity >= 1)
+        st_logf("%d running thread%s block%s strays' stack signal (%d): not asked for %s current stack",
+                blocking, blocking == 1 ? "" : "s", blocking == 1 ? "s" : "", st_thread_stack_signal(),
+                blocking == 1 ? "its" : "their");
     for (;;) {
         int pending = 0;
         for (int i = 0; i < n; i++)

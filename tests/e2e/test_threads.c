@@ -242,3 +242,20 @@ Test(fork, child_report_does_not_hold_the_parents_threads)
     cr_assert_eq(run.status, 23);
     e2e_free(&run);
 }
+
+Test(threads, running_thread_that_blocks_every_signal_is_not_asked_for_its_stack)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/thread_blocks_every_signal", "verbosity=1", NULL);
+    const struct st_report *r = e2e_only_report(&run);
+    cr_assert_eq(run.status, 23);
+    cr_assert_eq(r->nthreads, 1);
+    const struct st_report_thread *t = &r->threads[0];
+    cr_assert_eq(t->state, ST_RT_RUNNING);
+    cr_assert_eq(t->stack, -1, "no current stack: it cannot take strays' signal");
+    cr_assert(e2e_stack_has(r, t->created_by, "main"));
+    cr_assert_eq(r->tracking.threads_without_stack, 1);
+    cr_assert(strstr(run.err, "1 running thread blocks strays' stack signal"),
+              "strays says why, rather than wait out its time budget; stderr:\n%s", run.err);
+    e2e_free(&run);
+}
