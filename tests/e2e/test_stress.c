@@ -1,0 +1,231 @@
+/* End-to-end stress (issue 8): threads and fds churned from eight threads
+ * at once under dumps every 10 ms and 1000 dump signals. The fixture
+ * (stress_churn) leaves a known set of objects behind; the last dump and
+ * the exit report must hold exactly those, with their creation stacks, and
+ * nothing may crash, hang (the harness kills a fixture after its timeout)
+ * or lose a thread. */
+#define _GNU_SOURCE
+#include "e2e.h"
+
+#include "../../src/report_parse.h"
+#include "../../src/symbolize_offline.h"
+
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The reports of one run: each dump is handed to a check as it is read
+ * (there may be thousands), the last dump and the exit report are kept. */
+struct reports {
+    char dir[64];
+    int ndumps, nexits;
+    struct st_report last_dump, exit_report;
+    void (*each_dump)(const struct st_report *r, void *ctx);
+    void *ctx;
+};
+
+static bool is_dump(const struct st_report *r)
+{
+    return !strcmp(r->reason, "interval") || !strcmp(r->reason, "signal");
+}
+
+static void make_report_dir(struct reports *rs)
+{
+    memset(rs, 0, sizeof *rs);
+    snprintf(rs->dir, sizeof rs->dir, "/tmp/strays-stress.XXXXXX");
+    cr_assert_not_null(mkdtemp(rs->dir));
+}
+
+/* In the order strays wrote them: r.PID.SEQ.json, SEQ counting up. */
+static void load_reports(struct reports *rs)
+{
+    struct dirent **names;
+    int n = scandir(rs->dir, &names, NULL, versionsort);
+    cr_assert_geq(n, 0);
+    for (int i = 0; i < n; i++) {
+        const char *name = names[i]->d_name;
+        size_t len = strlen(name);
+        if (len > 5 && !strcmp(name + len - 5, ".json")) {
+            char path[400], err[700];
+            struct st_report r;
+            snprintf(path, sizeof path, "%s/%s", rs->dir, name);
+            cr_assert_eq(st_report_load(&r, path, err, sizeof err), 0, "%s", err);
+            struct st_report *keep = NULL;
+            if (is_dump(&r)) {
+                rs->ndumps++;
+                if (rs->each_dump)
+                    rs->each_dump(&r, rs->ctx);
+                keep = &rs->last_dump;
+            } else {
+                cr_assert_str_eq(r.reason, "exit");
+                rs->nexits++;
+                keep = &rs->exit_report;
+            }
+            if (keep->reason)
+                st_report_free(keep);
+            *keep = r;
+        }
+        free(names[i]);
+    }
+    free(names);
+    cr_assert_geq(rs->ndumps, 2, "the fixture waited for two dumps after the churn");
+    cr_assert_eq(rs->nexits, 1);
+}
+
+static void free_reports(struct reports *rs)
+{
+    st_report_free(&rs->last_dump);
+    st_report_free(&rs->exit_report);
+    char cmd[100];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", rs->dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static void note_unsymbolized(void *ctx, const char *message)
+{
+    (void)ctx;
+    cr_log_warn("%s", message);
+}
+
+/* Reports written with symbolize=0 (dumps then cost far less, so many more
+ * fit in the run) get their names here, as `strays report --symbolize`
+ * would give them. */
+static void symbolize(struct st_report *r)
+{
+    struct st_offline_symbolizer *s;
+    char err[300];
+    cr_assert_eq(st_offline_symbolizer_open(&s, NULL, note_unsymbolized, NULL, err, sizeof err),
+                 0, "%s", err);
+    st_offline_symbolize_report(s, r);
+    st_offline_symbolizer_close(s);
+}
+
+/* "fixtures/stress_churn MODE [SECONDS] PREFIX" under the given options,
+ * with reports in rs->dir; the reports are loaded and symbolized. */
+static void run_stress(struct e2e_run *run, struct reports *rs, const char *options,
+                       const char *mode, const char *seconds)
+{
+    char opts[512], prefix[100];
+    snprintf(prefix, sizeof prefix, "%s/r", rs->dir);
+    snprintf(opts, sizeof opts, "format=json:log_path=%s:metrics_path=%s/metrics.prom:%s", prefix,
+             rs->dir, options);
+    const char *args[] = {mode, seconds ? seconds : prefix, seconds ? prefix : NULL, NULL};
+    e2e_run_raw(run, "fixtures/stress_churn", opts, args, true);
+    cr_assert_str_eq(run->err, "", "no word from strays' own channel; stderr:\n%s", run->err);
+    cr_assert_eq(run->status, 23, "exit 0, and leaks: %d; stderr:\n%s", run->status, run->err);
+    load_reports(rs);
+    symbolize(&rs->last_dump);
+    symbolize(&rs->exit_report);
+}
+
+/* The threads the fixture left: `blocked` in pthread_cond_wait, `exited`
+ * ended and never joined, each created in its own function called by the
+ * churner; nothing else, and no thread strays failed to see created. */
+static void check_left_threads(const struct st_report *r, int blocked, int exited)
+{
+    cr_assert_eq(r->nthreads, (uint32_t)(blocked + exited), "%s report: %u threads", r->reason,
+                 r->nthreads);
+    cr_assert_eq(r->nuntracked, 0, "%s report: %u untracked threads", r->reason, r->nuntracked);
+    int seen_blocked = 0, seen_exited = 0;
+    for (uint32_t i = 0; i < r->nthreads; i++) {
+        const struct st_report_thread *t = &r->threads[i];
+        if (t->state == ST_RT_BLOCKED) {
+            seen_blocked++;
+            cr_assert_str_eq(t->name, "stray-blocked");
+            cr_assert_str_eq(t->blocked->call, "pthread_cond_wait");
+            cr_assert_eq(e2e_frame_of(r, t->created_by, "leave_blocked"), 0);
+        } else {
+            seen_exited++;
+            cr_assert_eq(t->state, ST_RT_EXITED, "%s report: thread %d running", r->reason,
+                         t->tid);
+            cr_assert_str_eq(t->name, "stray-exited");
+            cr_assert_eq(e2e_frame_of(r, t->created_by, "leave_unjoined"), 0);
+        }
+        cr_assert_eq(e2e_frame_of(r, t->created_by, "churn_threads"), 1);
+    }
+    cr_assert_eq(seen_blocked, blocked, "%s report", r->reason);
+    cr_assert_eq(seen_exited, exited, "%s report", r->reason);
+}
+
+/* The fds the fixture left: /dev/null, a socket pair and a pipe. */
+static void check_left_fds(const struct st_report *r)
+{
+    cr_assert_eq(r->nfds, 5, "%s report: %u fds", r->reason, r->nfds);
+    int files = 0, sockets = 0, pipes = 0;
+    for (uint32_t i = 0; i < r->nfds; i++) {
+        const struct st_report_fd *f = &r->fds[i];
+        const char *site = !strcmp(f->kind, "file")     ? "leave_file"
+                           : !strcmp(f->kind, "socket") ? "leave_socketpair"
+                           : !strcmp(f->kind, "pipe")   ? "leave_pipe"
+                                                        : f->kind;
+        if (!strcmp(f->kind, "file")) {
+            files++;
+            cr_assert_str_eq(f->target, "/dev/null");
+        }
+        sockets += !strcmp(f->kind, "socket");
+        pipes += !strcmp(f->kind, "pipe");
+        cr_assert_eq(e2e_frame_of(r, f->created_by, site), 0, "fd %d (%s) at %s", f->fd, f->kind,
+                     site);
+        cr_assert_eq(e2e_frame_of(r, f->created_by, "churn_fds"), 1);
+    }
+    cr_assert_eq(files, 1);
+    cr_assert_eq(sockets, 2);
+    cr_assert_eq(pipes, 2);
+}
+
+static void check_metrics(const struct reports *rs, const char *const *lines)
+{
+    char path[100];
+    snprintf(path, sizeof path, "%s/metrics.prom", rs->dir);
+    char *text = e2e_slurp(path);
+    for (int i = 0; lines[i]; i++)
+        cr_assert_not_null(strstr(text, lines[i]), "%s not in the metrics:\n%s", lines[i], text);
+    free(text);
+}
+
+static void check_thread_stress(const char *options)
+{
+    struct e2e_run run;
+    struct reports rs;
+    make_report_dir(&rs);
+    run_stress(&run, &rs, options, "threads", NULL);
+    cr_assert_str_eq(run.out, "threads ran 2000, failures 0\n");
+    check_left_threads(&rs.last_dump, 3, 3);
+    check_left_threads(&rs.exit_report, 3, 3);
+    check_metrics(&rs, (const char *[]){"strays_threads{state=\"running\"} 0\n",
+                                        "strays_threads{state=\"blocked\"} 3\n",
+                                        "strays_threads{state=\"exited\"} 3\n", NULL});
+    free_reports(&rs);
+    e2e_free(&run);
+}
+
+Test(stress, thread_churn_from_8_threads_under_10ms_dumps_and_1000_signals_loses_nothing)
+{
+    check_thread_stress("dump_interval=10ms:symbolize=0");
+}
+
+/* With in-process symbolization (the default) a dump costs more, so fewer
+ * fit, but each runs libdw beside the churn. */
+Test(stress, thread_churn_under_symbolized_dumps_loses_nothing)
+{
+    check_thread_stress("dump_interval=10ms");
+}
+
+Test(stress, fd_churn_from_8_threads_under_10ms_dumps_and_1000_signals_leaves_exact_count)
+{
+    struct e2e_run run;
+    struct reports rs;
+    make_report_dir(&rs);
+    run_stress(&run, &rs, "dump_interval=10ms:symbolize=0", "fds", NULL);
+    cr_assert_str_eq(run.out, "fd rounds 4800, failures 0\n");
+    check_left_fds(&rs.last_dump);
+    check_left_fds(&rs.exit_report);
+    cr_assert_eq(rs.exit_report.nthreads, 0);
+    check_metrics(&rs, (const char *[]){"strays_fds{kind=\"file\"} 1\n",
+                                        "strays_fds{kind=\"socket\"} 2\n",
+                                        "strays_fds{kind=\"pipe\"} 2\n", NULL});
+    free_reports(&rs);
+    e2e_free(&run);
+}
