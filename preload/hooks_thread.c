@@ -66,9 +66,12 @@ JOIN_HOOK(pthread_clockjoin_np, join_, ST_WAIT_TIMEDJOIN, join_timeout(clock, ab
 
 INTERPOSER int pthread_detach(pthread_t thread)
 {
+    if (!st_active())
+        return REAL(pthread_detach)(thread);
+    struct st_thread *rec;
+    CORE(rec = st_thread_detach_begin(thread));
     int rc = REAL(pthread_detach)(thread);
-    if (rc == 0 && st_active())
-        CORE(st_thread_detached(thread));
+    CORE(st_thread_detach_end(rec, rc));
     return rc;
 }
 
@@ -109,9 +112,12 @@ INTERPOSER int thrd_join(thrd_t thread, int *res)
 
 INTERPOSER int thrd_detach(thrd_t thread)
 {
+    if (!st_active())
+        return REAL(thrd_detach)(thread);
+    struct st_thread *rec;
+    CORE(rec = st_thread_detach_begin(thread));
     int rc = REAL(thrd_detach)(thread);
-    if (rc == thrd_success && st_active())
-        CORE(st_thread_detached(thread));
+    CORE(st_thread_detach_end(rec, rc == thrd_success ? 0 : -1));
     return rc;
 }
 

@@ -330,21 +330,24 @@ struct st_thread *st_thread_join_wait_begin(pthread_t handle) { return join_begi
 
 void st_thread_join_wait_end(struct st_thread *rec, int rc) { join_end(rec, rc, true); }
 
-void st_thread_detached(pthread_t handle)
+struct st_thread *st_thread_detach_begin(pthread_t handle) { return join_begin(handle, false); }
+
+void st_thread_detach_end(struct st_thread *rec, int rc)
 {
-    struct shard *s = shard_of(handle);
+    if (!rec)
+        return;
+    struct shard *s = shard_of(rec->handle);
     st_lock(&s->lock);
-    struct st_thread *rec = lookup_locked(s, handle);
-    if (rec) {
+    rec->joiners--;
+    if (rc == 0) {
         __atomic_store_n(&rec->detached, true, __ATOMIC_RELAXED);
         /* Detaching a thread that has ended frees it at once: so do we. One
          * that called pthread_exit but still runs its destructors is not
          * gone yet; its exit destructor finishes the record. */
-        if (rec->ended) {
+        if (rec->ended)
             finish_locked(s, rec);
-            release_locked(rec);
-        }
     }
+    release_locked(rec);
     st_unlock(&s->lock);
 }
 

@@ -32,7 +32,7 @@ struct st_thread {
     bool ended;        /* its exit destructor has run: the thread is as good as gone */
     bool ignored;      /* in the baseline (strays_snapshot) or ignored by name */
     const char *scope; /* the scope it was created in (scope.h), or NULL */
-    uint8_t joiners;   /* join calls under way on this record */
+    uint8_t joiners;   /* join and detach calls under way on this record */
     uint8_t waiters;   /* those of them that wait for the end (pthread_join, thrd_join) */
     union {
         struct {
@@ -63,8 +63,12 @@ void st_thread_join_end(struct st_thread *rec, int rc);
  * so a thread that ends while one waits need not keep its name. */
 struct st_thread *st_thread_join_wait_begin(pthread_t handle);
 void st_thread_join_wait_end(struct st_thread *rec, int rc);
-/* After a successful pthread_detach. */
-void st_thread_detached(pthread_t handle);
+/* Detach: begin before the real call, end after it with its result, as
+ * for a join. Detaching a thread that has ended frees it, and glibc may
+ * give its handle to a new thread before the call even returns: a lookup
+ * after it could mark the new thread detached. */
+struct st_thread *st_thread_detach_begin(pthread_t handle);
+void st_thread_detach_end(struct st_thread *rec, int rc);
 /* The calling thread is leaving through pthread_exit or thrd_exit. */
 void st_thread_exiting(void);
 

@@ -19,7 +19,9 @@
 
 extern char **environ;
 
-#define E2E_TIMEOUT_MS 60000
+static int timeout_ms = 60000;
+
+void e2e_set_timeout(int ms) { timeout_ms = ms; }
 
 const char *e2e_build_path(const char *name)
 {
@@ -122,13 +124,13 @@ void e2e_run_raw(struct e2e_run *run, const char *fixture, const char *strays_op
         cr_assert_neq(got, -1, "waitpid: %s", strerror(errno));
         if (got == pid)
             break;
-        if (waited_ms >= E2E_TIMEOUT_MS && !hung) {
+        if (waited_ms >= timeout_ms && !hung) {
             kill(pid, SIGKILL);
             hung = true;
         }
         usleep(10 * 1000);
     }
-    cr_assert(!hung, "%s hung: killed after %d ms", fixture, E2E_TIMEOUT_MS);
+    cr_assert(!hung, "%s hung: killed after %d ms", fixture, timeout_ms);
     run->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
     run->out = e2e_slurp(out_path);
     run->err = e2e_slurp(err_path);

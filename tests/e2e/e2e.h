@@ -25,6 +25,9 @@ void e2e_run(struct e2e_run *run, const char *fixture, const char *options,
 void e2e_run_raw(struct e2e_run *run, const char *fixture, const char *strays_options,
                  const char *const *args, bool preload);
 void e2e_free(struct e2e_run *run);
+/* A fixture still running after this long is killed and its test fails
+ * (60 s unless set; each test runs in its own process). */
+void e2e_set_timeout(int ms);
 
 /* The one report of the run (fails the test unless there is exactly one). */
 const struct st_report *e2e_only_report(const struct e2e_run *run);

@@ -119,8 +119,10 @@ static int join(pthread_t h)
 /* What the pthread_detach hook does. */
 static void detach(pthread_t h)
 {
-    cr_assert_eq(pthread_detach(h), 0);
-    st_thread_detached(h);
+    struct st_thread *rec = st_thread_detach_begin(h);
+    int rc = pthread_detach(h);
+    cr_assert_eq(rc, 0);
+    st_thread_detach_end(rec, rc);
 }
 
 #define MAX_VIEWS 64
@@ -230,7 +232,8 @@ Test(registry_thread, unknown_handle_is_not_found)
 {
     cr_assert_null(st_thread_join_begin(pthread_self()), "the main thread has no record");
     st_thread_join_end(NULL, 0); /* what the hook does then: nothing */
-    st_thread_detached(pthread_self());
+    cr_assert_null(st_thread_detach_begin(pthread_self()));
+    st_thread_detach_end(NULL, 0);
     cr_assert_eq(records(), 0);
 }
 
@@ -511,6 +514,23 @@ Test(registry_thread, joiner_of_an_evicted_record_leaves_the_new_one_alone)
     cr_assert_eq(vs.v[0].created_by, young->created_by);
     cr_assert_eq(st_thread_join_begin(fake_handle), young);
     st_thread_join_end(young, 0);
+    cr_assert_eq(records(), 0);
+}
+
+Test(registry_thread, detach_of_an_evicted_record_leaves_the_new_one_alone)
+{
+    /* Detaching a thread that has ended frees its handle inside the real
+     * call, and another thread's pthread_create may take it at once. */
+    struct st_thread *old = record_at_site_a(fake_handle);
+    struct st_thread *detaching = st_thread_detach_begin(fake_handle);
+    cr_assert_eq(detaching, old);
+    struct st_thread *young = record_at_site_b(fake_handle);
+    st_thread_detach_end(detaching, 0);
+    struct views vs = snapshot();
+    cr_assert_eq(vs.n, 1);
+    cr_assert_eq(vs.v[0].created_by, young->created_by);
+    cr_assert_eq(vs.v[0].detached, false, "the new thread was not detached");
+    st_thread_join_end(st_thread_join_begin(fake_handle), 0);
     cr_assert_eq(records(), 0);
 }
 
