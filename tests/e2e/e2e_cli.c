@@ -89,7 +89,10 @@ void e2e_cli_run(struct e2e_cli *run, const char *const *args)
 {
     char dir[256], path[4096];
     e2e_tmpdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s", e2e_build_path("strays"));
+    /* STRAYS_CLI: another build of the CLI (make test-asan runs its ASan
+     * build against the plain preload and fixtures of STRAYS_BUILD). */
+    const char *cli = getenv("STRAYS_CLI");
+    snprintf(path, sizeof path, "%s", cli && *cli ? cli : e2e_build_path("strays"));
     char **env = make_env(NULL, NULL);
     pid_t pid = spawn_in(path, args, env, dir, NULL);
     free(env);
