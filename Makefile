@@ -229,6 +229,11 @@ test-asan: deps all $(ASAN)/strays $(ASAN)/libstrays.so $(ASAN)/test_unit $(ASAN
 
 -include $(shell find $(ASAN)/obj -name '*.d' 2>/dev/null)
 
+# Errors of valgrind's own noise (libunwind's probes, strays' stack cache reading
+# raw stack words) are suppressed by scripts/memcheck.supp, each rule explained.
+memcheck: deps all $(FIXTURES) $(FIXTURES_SH)
+	scripts/memcheck.py --build $(B)
+
 .PHONY: test-asan memcheck lint
 
 # Comparison with the oracles (issue 9): every fixture under strays, under valgrind

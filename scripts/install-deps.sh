@@ -20,6 +20,10 @@ need python3-jsonschema /usr/lib/python3/dist-packages/jsonschema/__init__.py
 # (they only warn without them, so CI installs both to check the same things).
 need libxml2-utils     /usr/bin/xmllint
 need groff-base        /usr/bin/groff
+# make memcheck and make lint (issue 8).
+need valgrind          /usr/bin/valgrind
+need cppcheck          /usr/bin/cppcheck
+need clang-tidy        /usr/bin/clang-tidy
 
 [ -z "$missing" ] && exit 0
 
