@@ -30,8 +30,9 @@ static const char dump_usage[] =
     "/proc/PID/environ; with log_path=stderr or stdout the dump goes to the\n"
     "process's own stderr or stdout, and this command only sends the signal.\n"
     "Exit status: 0 when the dump was printed (or sent, for stderr/stdout), 1\n"
-    "when no dump came in time or it could not be read, 2 for a bad argument,\n"
-    "no such process, a process not running under strays or with dumps off.\n";
+    "when no dump came in time or it could not be read or written, 2 for a bad\n"
+    "argument, no such process, a process not running under strays or with dumps\n"
+    "off.\n";
 
 struct dump_args {
     int pid;
@@ -324,37 +325,46 @@ static int wait_report(const struct place *pl, const struct names *before, doubl
     }
 }
 
+static int output_failed(void)
+{
+    cli_error("dump: cannot write the output");
+    return CLI_INTERNAL;
+}
+
 static int print_text_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return -errno;
+    if (!f) {
+        cli_error("dump: cannot read %s: %s", path, strerror(errno));
+        return CLI_INTERNAL;
+    }
     char buf[65536];
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0)
         fwrite(buf, 1, n, stdout);
+    bool read_failed = ferror(f);
     fclose(f);
-    return fflush(stdout) == 0 ? 0 : -EIO;
+    if (read_failed) {
+        cli_error("dump: cannot read %s", path);
+        return CLI_INTERNAL;
+    }
+    return fflush(stdout) == 0 && !ferror(stdout) ? CLI_OK : output_failed();
 }
 
 static int print_report(const char *path)
 {
     size_t len = strlen(path);
-    if (len > 4 && !strcmp(path + len - 4, ".txt")) {
-        int rc = print_text_file(path);
-        if (rc)
-            cli_error("dump: cannot read %s: %s", path, strerror(-rc));
-        return rc ? CLI_INTERNAL : CLI_OK;
-    }
+    if (len > 4 && !strcmp(path + len - 4, ".txt"))
+        return print_text_file(path);
     struct st_report r;
     char err[600];
     if (st_report_load(&r, path, err, sizeof err) != 0) {
         cli_error("dump: %s", err);
         return CLI_INTERNAL;
     }
-    cli_print_text(&r, 1, 1);
+    int rc = cli_print_text(&r, 1, 1);
     st_report_free(&r);
-    return CLI_OK;
+    return rc ? output_failed() : CLI_OK;
 }
 
 /* ------------------------------------------------------------- command */
