@@ -148,6 +148,20 @@ static void note_option_error(void *ctx, const char *message)
         cli_error("dump: note: process %d: %s", *(const int *)ctx, message);
 }
 
+/* The hex mask of a /proc/PID/status line "KEY\tHEX" into *mask, when line
+ * is that line and the mask reads as one. */
+static void status_mask(const char *line, const char *key, unsigned long long *mask)
+{
+    size_t n = strlen(key);
+    if (strncmp(line, key, n) != 0)
+        return;
+    char *end;
+    errno = 0;
+    unsigned long long value = strtoull(line + n, &end, 16);
+    if (end != line + n && errno == 0)
+        *mask = value;
+}
+
 /* What the process does with the dump signal, from /proc/PID/status:
  * 'c' caught, 'i' ignored, 'd' the default action; or -errno. */
 static int disposition(int pid, int sig)
@@ -159,12 +173,12 @@ static int disposition(int pid, int sig)
         return -errno;
     unsigned long long caught = 0, ignored = 0;
     while (fgets(line, sizeof line, f)) {
-        sscanf(line, "SigCgt: %llx", &caught);
-        sscanf(line, "SigIgn: %llx", &ignored);
+        status_mask(line, "SigCgt:", &caught);
+        status_mask(line, "SigIgn:", &ignored);
     }
     fclose(f);
     unsigned long long bit = 1ull << (sig - 1);
-    return caught & bit ? 'c' : ignored & bit ? 'i' : 'd';
+    return (caught & bit) ? 'c' : (ignored & bit) ? 'i' : 'd';
 }
 
 /* A program linked with libstrays (not preloaded) is under strays too. */
@@ -321,7 +335,7 @@ static int wait_report(const struct place *pl, const struct names *before, doubl
         }
         if (now_s() >= deadline)
             return -ETIMEDOUT;
-        usleep(10 * 1000);
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
     }
 }
 
@@ -457,7 +471,7 @@ static int watchdog_tid(int pid)
         if (!f)
             continue;
         if (fgets(comm, sizeof comm, f) && !strcmp(comm, "strays-watchdog\n"))
-            found = atoi(d->d_name);
+            found = (int)strtol(d->d_name, NULL, 10);
         fclose(f);
     }
     closedir(dir);
