@@ -96,7 +96,8 @@ static void copy_thread(const struct st_thread_view *v, void *ctx)
 static const char *thread_name(int tid, struct st_arena *a)
 {
     char path[64], buf[64];
-    memcpy(path, "/proc/self/task/", 16);
+    /* Terminated below, with "/comm". */
+    memcpy(path, "/proc/self/task/", 16); // NOLINT(bugprone-not-null-terminated-result)
     int n = 16;
     char digits[16];
     int d = 0;

@@ -65,6 +65,8 @@ static int parse_format(const char *name, enum format *out)
 static const char *value_of(int argc, char **argv, int *i, const char *name, bool *missing)
 {
     size_t n = strlen(name);
+    /* argv[*i] is an argument (*i < argc), never NULL. */
+    // NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
     if (strncmp(argv[*i], name, n))
         return NULL;
     if (argv[*i][n] == '=')
