@@ -26,12 +26,15 @@
 #include <sys/select.h>
 #include <sys/sem.h>
 
+/* ret and params are a type and a parameter list: they cannot be parenthesised. */
+/* NOLINTBEGIN(bugprone-macro-parentheses) */
 #define HOOK(ret, name, params)                                                            \
     typedef ret(*st_real_##name##_t) params;                                               \
     extern st_real_##name##_t st_real_##name;
 #define VHOOK(ret, name, tag, version, params)                                             \
     typedef ret(*st_real_##name##_##tag##_t) params;                                       \
     extern st_real_##name##_##tag##_t st_real_##name##_##tag;
+/* NOLINTEND(bugprone-macro-parentheses) */
 #include "hooks.def"
 #undef HOOK
 #undef VHOOK

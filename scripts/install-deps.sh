@@ -35,6 +35,11 @@ need zstd              /usr/bin/zstd
 need python3           /usr/bin/python3
 need libglib2.0-dev    /usr/include/glib-2.0/glib.h
 
+# make memcheck and make lint (issue 8).
+need valgrind          /usr/bin/valgrind
+need cppcheck          /usr/bin/cppcheck
+need clang-tidy        /usr/bin/clang-tidy
+
 # make fuzz / fuzz-ci only: clang, and libFuzzer's runtime (which clang-14 only recommends).
 if [ "${1:-}" = fuzz ]; then
     need clang-14           /usr/bin/clang-14

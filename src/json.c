@@ -209,7 +209,7 @@ static bool read_hex4(struct parser *p, size_t at, uint32_t *out)
  * high surrogate's backslash, p->pos the byte after its escape. */
 static bool complete_surrogate(struct parser *p, size_t at, uint32_t *cp)
 {
-    uint32_t lo;
+    uint32_t lo = 0;
     for (size_t i = 0; i < 2; i++) {
         if (p->pos + i >= p->len)
             return fail_eof_in_string(p);
@@ -230,7 +230,7 @@ unpaired:
 static bool unicode_escape(struct parser *p, struct buf *b)
 {
     size_t at = p->pos;
-    uint32_t cp;
+    uint32_t cp = 0;
     if (!read_hex4(p, at, &cp))
         return false;
     p->pos = at + 6;
@@ -242,7 +242,7 @@ static bool unicode_escape(struct parser *p, struct buf *b)
      * truncate them. */
     if (cp == 0)
         return fail_at(p, at, "\\u0000 is not allowed in strings");
-    char out[4];
+    char out[4] = {0};
     return buf_append(p, b, out, utf8_encode(cp, out));
 }
 
@@ -508,6 +508,9 @@ oom:
     return fail_oom(p);
 }
 
+/* Recursive descent, from here to st_json_free: the depth is capped at
+ * MAX_DEPTH (open_container). */
+/* NOLINTBEGIN(misc-no-recursion) */
 static struct st_json *parse_array(struct parser *p)
 {
     struct st_json *arr = open_container(p, ST_JSON_ARRAY);
@@ -662,6 +665,7 @@ void st_json_free(struct st_json *v)
     free(v->string);
     free(v);
 }
+/* NOLINTEND(misc-no-recursion) */
 
 const struct st_json *st_json_get(const struct st_json *obj, const char *key)
 {

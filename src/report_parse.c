@@ -428,7 +428,7 @@ static int load_thread(struct loader *l, const struct st_json *t, struct st_repo
     if (t->type != ST_JSON_OBJECT)
         return fail(l, "%s: must be an object", where);
     int64_t tid = 0, parent = 0, created = 0;
-    const char *state;
+    const char *state = ""; /* set by get_str when it returns 0 */
     int rc = get_int(l, t, "tid", 0, INT32_MAX, &tid, where);
     if (!rc)
         rc = get_str(l, t, "name", true, &out->name, where);
@@ -636,7 +636,7 @@ static int load_fds(struct loader *l, const struct st_json *root)
 
 static int load_header(struct loader *l, const struct st_json *root)
 {
-    const char *tool;
+    const char *tool = ""; /* set by get_str when it returns 0 */
     int64_t pid = 0, status = -1, time_ms = 0, uptime = 0;
     if (get_str(l, root, "tool", false, &tool, "report") || strcmp(tool, "strays") != 0)
         return fail(l, "not a strays report (\"tool\" is not \"strays\")");

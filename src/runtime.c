@@ -176,7 +176,8 @@ static void initialise(void)
     if (st_thread_registry_init() != 0)
         st_logf("cannot create the thread-exit key; thread exits may be missed");
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
-    at_quick_exit(at_quick_exit_handler);
+    if (at_quick_exit(at_quick_exit_handler) != 0)
+        st_logf("cannot register a quick_exit handler; quick_exit will write no report");
     if (st_opt.verbosity >= 1)
         st_logf("strays %s watching pid %d", STRAYS_VERSION, (int)own_pid);
     __atomic_store_n(&st_runtime_state, ST_READY, __ATOMIC_RELEASE);

@@ -5,6 +5,7 @@
 #define STRAYS_RUNTIME_H
 
 #include "st.h"
+#include "watchdog.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -18,9 +19,6 @@ bool st_runtime_activate(void);
 
 /* Whether a hook should track what it sees now: strays is ready and the
  * call does not come from strays itself. */
-extern int st_watchdog_wanted;
-void st_watchdog_ensure(void);
-
 static inline bool st_active(void)
 {
     if (ST_LIKELY(__atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) == ST_READY)) {

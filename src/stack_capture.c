@@ -150,6 +150,7 @@ static int program_frames(void *const *raw, int n, uintptr_t *frames, int max, i
 {
     int depth = 0, i = 1;
     for (; i < n && depth < max; i++) {
+        /* cppcheck-suppress uninitvar ; raw[0..n) is what the unwinder wrote */
         uintptr_t pc = (uintptr_t)raw[i];
         if (!is_own(pc))
             frames[depth++] = pc;
@@ -286,8 +287,8 @@ static struct stack_cache *cache_create(void)
     if (!cache_ok)
         return NULL;
     pthread_attr_t attr;
-    void *addr;
-    size_t size;
+    void *addr = NULL;
+    size_t size = 0;
     if (pthread_getattr_np(pthread_self(), &attr) != 0)
         return NULL;
     int rc = pthread_attr_getstack(&attr, &addr, &size);
@@ -509,8 +510,11 @@ int st_stack_capture_init(void)
     if (fn) {
         fn(warm, 4);
         __atomic_store_n(&unw_backtrace_ptr, fn, __ATOMIC_RELEASE);
+        /* cppcheck-suppress resourceLeak ; lib stays loaded: fn lives in it */
         return 0;
     }
+    if (lib)
+        dlclose(lib); /* a libunwind.so.8 without unw_backtrace */
     backtrace(warm, 4); /* loads libgcc_s now rather than inside a hook */
     return -ENOENT;
 }

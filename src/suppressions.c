@@ -142,7 +142,7 @@ static void complain(const char *file, int line, const char *p, const char *end,
     char shown[170], msg[900];
     size_t n = (size_t)(end - p), k = 0;
     for (; k < n && k < 160; k++)
-        shown[k] = p[k] ? p[k] : ' ';
+        shown[k] = (char)(p[k] ? p[k] : ' ');
     memcpy(shown + k, n > 160 ? "..." : "", n > 160 ? 4 : 1);
     snprintf(msg, sizeof msg, "%s:%d: bad suppression \"%s\": %s; ignoring it", file, line,
              shown, why);

@@ -143,7 +143,7 @@ static void build_id_of(struct st_offline_symbolizer *s, Dwfl_Module *mod, char 
     GElf_Addr vaddr;
     int n = s->dw.build_id(mod, &bits, &vaddr);
     hex[0] = '\0';
-    for (int i = 0; i < n && (size_t)(2 * i + 2) < len; i++)
+    for (int i = 0; i < n && 2 * (size_t)i + 2 < len; i++)
         snprintf(hex + 2 * i, 3, "%02x", bits[i]);
 }
 
@@ -222,13 +222,14 @@ static struct module *module_for(struct st_offline_symbolizer *s, const struct s
         s->modules = grown;
         s->cap = cap;
     }
-    struct module *m = &s->modules[s->nmodules];
-    *m = (struct module){strdup(f->module), f->build_id ? strdup(f->build_id) : NULL, NULL, NULL};
-    if (!m->path || (f->build_id && !m->build_id)) {
-        free(m->path);
-        free(m->build_id);
+    char *path = strdup(f->module), *build_id = f->build_id ? strdup(f->build_id) : NULL;
+    if (!path || (f->build_id && !build_id)) {
+        free(path);
+        free(build_id);
         return NULL;
     }
+    struct module *m = &s->modules[s->nmodules];
+    *m = (struct module){path, build_id, NULL, NULL};
     s->nmodules++;
     open_module(s, m);
     return m;
@@ -248,6 +249,7 @@ static const char *readable_name(struct st_offline_symbolizer *s, const char *ra
         void *cxx = dlopen("libstdc++.so.6", RTLD_LAZY | RTLD_LOCAL);
         if (cxx)
             *(void **)&s->demangle = dlsym(cxx, "__cxa_demangle");
+        /* cppcheck-suppress resourceLeak ; kept loaded: s->demangle lives in it */
     }
     if (!s->demangle)
         return name;

@@ -89,7 +89,7 @@ int cli_write_sarif(struct st_report *reports, const char *const *files, int cou
 /* "strays: " + message on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Writes the text rendering of every report, then one summary line per
- * report, to fd. Returns the total number of leaks. */
-unsigned cli_print_text(struct st_report *reports, int count, int fd);
+ * report, to fd. Returns 0, or the -errno of the first write that failed. */
+int cli_print_text(struct st_report *reports, int count, int fd);
 
 #endif

@@ -21,7 +21,8 @@ static const char diff_usage[] =
     "--json prints {\"tool\":\"strays\",\"diff\":{\"old\",\"new\",\"seconds\",\"sites\"}}\n"
     "with every site, unchanged ones included.\n"
     "Exit status: 0 when no site grew, 1 when some site grew (as diff(1) says\n"
-    "the files differ), 2 for a bad argument or a report that cannot be read.\n";
+    "the files differ), 2 for a bad argument, a report that cannot be read or\n"
+    "output that cannot be written.\n";
 
 enum { KIND_THREADS, KIND_TIMERS, KIND_FDS, KIND_COUNT };
 static const char *const kind_plural[KIND_COUNT] = {"threads", "timers", "fds"};
@@ -512,6 +513,10 @@ static int compare(const struct pair *p, bool json)
     for (uint32_t i = 0; i < s.n; i++)
         grew |= delta_of(&s.all[i]) > 0;
     free(s.all);
+    if (out.error) {
+        cli_error("diff: cannot write the output");
+        return CLI_USAGE; /* 1 says a site grew */
+    }
     return grew ? 1 : CLI_OK;
 }
 

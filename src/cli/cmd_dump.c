@@ -30,8 +30,9 @@ static const char dump_usage[] =
     "/proc/PID/environ; with log_path=stderr or stdout the dump goes to the\n"
     "process's own stderr or stdout, and this command only sends the signal.\n"
     "Exit status: 0 when the dump was printed (or sent, for stderr/stdout), 1\n"
-    "when no dump came in time or it could not be read, 2 for a bad argument,\n"
-    "no such process, a process not running under strays or with dumps off.\n";
+    "when no dump came in time or it could not be read or written, 2 for a bad\n"
+    "argument, no such process, a process not running under strays or with dumps\n"
+    "off.\n";
 
 struct dump_args {
     int pid;
@@ -147,6 +148,20 @@ static void note_option_error(void *ctx, const char *message)
         cli_error("dump: note: process %d: %s", *(const int *)ctx, message);
 }
 
+/* The hex mask of a /proc/PID/status line "KEY\tHEX" into *mask, when line
+ * is that line and the mask reads as one. */
+static void status_mask(const char *line, const char *key, unsigned long long *mask)
+{
+    size_t n = strlen(key);
+    if (strncmp(line, key, n) != 0)
+        return;
+    char *end;
+    errno = 0;
+    unsigned long long value = strtoull(line + n, &end, 16);
+    if (end != line + n && errno == 0)
+        *mask = value;
+}
+
 /* What the process does with the dump signal, from /proc/PID/status:
  * 'c' caught, 'i' ignored, 'd' the default action; or -errno. */
 static int disposition(int pid, int sig)
@@ -158,12 +173,12 @@ static int disposition(int pid, int sig)
         return -errno;
     unsigned long long caught = 0, ignored = 0;
     while (fgets(line, sizeof line, f)) {
-        sscanf(line, "SigCgt: %llx", &caught);
-        sscanf(line, "SigIgn: %llx", &ignored);
+        status_mask(line, "SigCgt:", &caught);
+        status_mask(line, "SigIgn:", &ignored);
     }
     fclose(f);
     unsigned long long bit = 1ull << (sig - 1);
-    return caught & bit ? 'c' : ignored & bit ? 'i' : 'd';
+    return (caught & bit) ? 'c' : (ignored & bit) ? 'i' : 'd';
 }
 
 /* A program linked with libstrays (not preloaded) is under strays too. */
@@ -320,41 +335,50 @@ static int wait_report(const struct place *pl, const struct names *before, doubl
         }
         if (now_s() >= deadline)
             return -ETIMEDOUT;
-        usleep(10 * 1000);
+        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
     }
+}
+
+static int output_failed(void)
+{
+    cli_error("dump: cannot write the output");
+    return CLI_INTERNAL;
 }
 
 static int print_text_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return -errno;
+    if (!f) {
+        cli_error("dump: cannot read %s: %s", path, strerror(errno));
+        return CLI_INTERNAL;
+    }
     char buf[65536];
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0)
         fwrite(buf, 1, n, stdout);
+    bool read_failed = ferror(f);
     fclose(f);
-    return fflush(stdout) == 0 ? 0 : -EIO;
+    if (read_failed) {
+        cli_error("dump: cannot read %s", path);
+        return CLI_INTERNAL;
+    }
+    return fflush(stdout) == 0 && !ferror(stdout) ? CLI_OK : output_failed();
 }
 
 static int print_report(const char *path)
 {
     size_t len = strlen(path);
-    if (len > 4 && !strcmp(path + len - 4, ".txt")) {
-        int rc = print_text_file(path);
-        if (rc)
-            cli_error("dump: cannot read %s: %s", path, strerror(-rc));
-        return rc ? CLI_INTERNAL : CLI_OK;
-    }
+    if (len > 4 && !strcmp(path + len - 4, ".txt"))
+        return print_text_file(path);
     struct st_report r;
     char err[600];
     if (st_report_load(&r, path, err, sizeof err) != 0) {
         cli_error("dump: %s", err);
         return CLI_INTERNAL;
     }
-    cli_print_text(&r, 1, 1);
+    int rc = cli_print_text(&r, 1, 1);
     st_report_free(&r);
-    return CLI_OK;
+    return rc ? output_failed() : CLI_OK;
 }
 
 /* ------------------------------------------------------------- command */
@@ -447,7 +471,7 @@ static int watchdog_tid(int pid)
         if (!f)
             continue;
         if (fgets(comm, sizeof comm, f) && !strcmp(comm, "strays-watchdog\n"))
-            found = atoi(d->d_name);
+            found = (int)strtol(d->d_name, NULL, 10);
         fclose(f);
     }
     closedir(dir);

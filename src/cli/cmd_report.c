@@ -65,6 +65,8 @@ static int parse_format(const char *name, enum format *out)
 static const char *value_of(int argc, char **argv, int *i, const char *name, bool *missing)
 {
     size_t n = strlen(name);
+    /* argv[*i] is an argument (*i < argc), never NULL. */
+    // NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker)
     if (strncmp(argv[*i], name, n))
         return NULL;
     if (argv[*i][n] == '=')
@@ -150,10 +152,8 @@ static int symbolize(struct st_report *reports, int count, const char *debug_dir
 static int render(const struct report_args *a, struct st_report *reports, const char **files,
                   int count)
 {
-    if (a->format == FORMAT_TEXT) {
-        cli_print_text(reports, count, 1);
-        return 0;
-    }
+    if (a->format == FORMAT_TEXT)
+        return cli_print_text(reports, count, 1) ? -1 : 0;
     if (a->format == FORMAT_JUNIT)
         return cli_write_junit(reports, files, count, 1);
     if (a->format == FORMAT_SARIF)

@@ -3,13 +3,11 @@
 
 #include <unistd.h>
 
-unsigned cli_print_text(struct st_report *reports, int count, int fd)
+int cli_print_text(struct st_report *reports, int count, int fd)
 {
-    unsigned leaks = 0;
     struct st_out out;
     st_out_init(&out, fd);
     for (int i = 0; i < count; i++) {
-        leaks += st_report_leak_count(&reports[i]);
         if (st_report_leak_count(&reports[i]) > 0) {
             st_report_write_text(&reports[i], &out);
         } else {
@@ -18,5 +16,5 @@ unsigned cli_print_text(struct st_report *reports, int count, int fd)
         }
     }
     st_out_flush(&out);
-    return leaks;
+    return out.error;
 }

@@ -85,11 +85,19 @@ static pid_t spawn_in(const char *path, const char *const *args, char **env, con
     return pid;
 }
 
+const char *e2e_cli_path(void)
+{
+    /* STRAYS_CLI: another build of the CLI (make test-asan runs its ASan
+     * build against the plain preload and fixtures of STRAYS_BUILD). */
+    const char *cli = getenv("STRAYS_CLI");
+    return cli && *cli ? cli : e2e_build_path("strays");
+}
+
 void e2e_cli_run(struct e2e_cli *run, const char *const *args)
 {
     char dir[256], path[4096];
     e2e_tmpdir(dir, sizeof dir);
-    snprintf(path, sizeof path, "%s", e2e_build_path("strays"));
+    snprintf(path, sizeof path, "%s", e2e_cli_path());
     char **env = make_env(NULL, NULL);
     pid_t pid = spawn_in(path, args, env, dir, NULL);
     free(env);

@@ -14,7 +14,9 @@ struct e2e_cli {
     char *err;
 };
 
-/* Runs build/strays with args (NULL-terminated); fails the test if it hangs. */
+/* The CLI under test: build/strays, or $STRAYS_CLI when set. */
+const char *e2e_cli_path(void);
+/* Runs the CLI with args (NULL-terminated); fails the test if it hangs. */
 void e2e_cli_run(struct e2e_cli *run, const char *const *args);
 void e2e_cli_free(struct e2e_cli *run);
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 /* In these strings ' stands for ", to keep the JSON readable. */
 #define SRV(addr, off, fn, file, line)                                                       \
@@ -268,6 +269,28 @@ Test(cli_diff, json_lists_every_site_with_its_frames)
     cr_assert_str_eq(str_of(foo, "address"), "0x7f1000001234", "frames of the new report");
     st_json_free(root);
     e2e_cli_free(&run);
+    e2e_rmdir(r.dir);
+}
+
+/* stdout on a full disk (/dev/full): the comparison is lost, which status 2
+ * and the message say (1 would read as "a site grew"), in both formats. */
+Test(cli_diff, output_that_cannot_be_written_exits_2_with_a_message)
+{
+    struct reports r;
+    write_reports(&r);
+    char cmd[4096], err_path[600];
+    snprintf(err_path, sizeof err_path, "%s/cli.err", r.dir);
+    static const char *const formats[] = {"", "--json"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(cmd, sizeof cmd, "'%s' diff %s '%s' '%s' >/dev/full 2>'%s'", e2e_cli_path(),
+                 formats[i], r.old, r.new, err_path);
+        int status = system(cmd);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 2, "'%s': status %d", formats[i],
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        char *err = e2e_slurp(err_path);
+        cr_assert_str_eq(err, "strays: diff: cannot write the output\n", "'%s'", formats[i]);
+        free(err);
+    }
     e2e_rmdir(r.dir);
 }
 

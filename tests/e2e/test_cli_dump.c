@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #define FIXTURE "fixtures/dump_fake_reporter"
@@ -93,6 +94,29 @@ Test(cli_dump, prints_the_report_the_signal_asked_for_and_the_process_goes_on)
     free(out);
     cr_assert(e2e_bg_alive(&d.bg), "a dump does not stop the process");
     stop(&d);
+}
+
+/* stdout on a full disk (/dev/full): the dump is lost, and the status and
+ * the message say so, for a JSON report and for a text one. */
+Test(cli_dump, output_that_cannot_be_written_exits_1_with_a_message)
+{
+    static const char *const modes[] = {"json", "txt"};
+    for (size_t i = 0; i < 2; i++) {
+        struct dumpee d;
+        start(&d, modes[i], NULL, i ? "format=text" : NULL, true, true);
+        char cmd[4096], err_path[300];
+        snprintf(err_path, sizeof err_path, "%s/cli.err", d.dir);
+        snprintf(cmd, sizeof cmd, "'%s' dump %s --wait 20 >/dev/full 2>'%s'", e2e_cli_path(),
+                 d.pid, err_path);
+        int status = system(cmd);
+        cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "%s: status %d", modes[i],
+                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        char *err = e2e_slurp(err_path);
+        cr_assert_not_null(strstr(err, "strays: dump: cannot write the output\n"), "%s: %s",
+                           modes[i], err);
+        free(err);
+        stop(&d);
+    }
 }
 
 Test(cli_dump, text_report_under_a_relative_log_path_is_printed_as_written)

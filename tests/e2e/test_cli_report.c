@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Runs build/fixtures/FIXTURE under the preload with its JSON report in
@@ -416,6 +417,29 @@ Test(cli_report, truncated_report_is_refused_naming_the_file_and_the_others_stil
         cr_assert_not_null(strstr(run.out, "read_setting"), "%s: the good report is printed",
                            formats[i]);
         e2e_cli_free(&run);
+    }
+    e2e_rmdir(dir);
+}
+
+/* stdout on a full disk (/dev/full): the output is lost, and the status
+ * and the message say so in every format, the text one included. */
+Test(cli_report, output_that_cannot_be_written_exits_1_with_a_message_in_every_format)
+{
+    char dir[256], report[512], cmd[4096], err_path[300];
+    e2e_tmpdir(dir, sizeof dir);
+    fixture_report(report, sizeof report, dir, "fd_error_path_leak", NULL);
+    snprintf(err_path, sizeof err_path, "%s/stderr", dir);
+    static const char *const formats[] = {"text", "json", "junit", "sarif"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(cmd, sizeof cmd, "'%s' report --format %s '%s' >/dev/full 2>'%s'",
+                 e2e_cli_path(), formats[i], report, err_path);
+        int status = system(cmd);
+        cr_assert(WIFEXITED(status), "%s: %s", formats[i], cmd);
+        cr_assert_eq(WEXITSTATUS(status), 1, "%s: status %d", formats[i], WEXITSTATUS(status));
+        char *err = e2e_slurp(err_path);
+        cr_assert_str_eq(err, "strays: report: cannot write the output\n", "%s: %s", formats[i],
+                         err);
+        free(err);
     }
     e2e_rmdir(dir);
 }

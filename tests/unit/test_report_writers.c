@@ -336,7 +336,7 @@ Test(report_writers, json_of_a_thousand_threads_crosses_the_buffer_intact)
     server_model(&r);
     r.nthreads = 0;
     for (int i = 0; i < 1500; i++) {
-        char name[16];
+        char name[24]; /* room for any int: gcc -fsanitize=undefined loses the range of i */
         snprintf(name, sizeof name, "worker-%d", i);
         add_thread(&r, 1000 + i, name, i % 3 ? ST_RT_RUNNING : ST_RT_EXITED, i % 2);
     }
