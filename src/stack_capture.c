@@ -310,9 +310,18 @@ static struct stack_cache *cache_create(void)
 
 static unsigned set_of(uintptr_t sp) { return (unsigned)(sp >> 4) % CACHE_SETS; }
 
-static uintptr_t word_at(uintptr_t sp, unsigned off) { return *(const uintptr_t *)(sp + 8u * off); }
+/* The cache reads the words of the thread's stack between sp and the slots,
+ * whatever frames they belong to: in an AddressSanitizer build (make
+ * test-asan) those include other frames' redzones, so these functions are
+ * left uninstrumented. Every word read lies inside the thread's stack. */
+#define RAW_STACK_READ __attribute__((no_sanitize_address))
 
-static bool entry_holds(const struct cache_entry *e, uintptr_t sp)
+RAW_STACK_READ static uintptr_t word_at(uintptr_t sp, unsigned off)
+{
+    return *(const uintptr_t *)(sp + 8u * off);
+}
+
+RAW_STACK_READ static bool entry_holds(const struct cache_entry *e, uintptr_t sp)
 {
     const uintptr_t *frames = e->stack->frames;
     unsigned j = 0, o = 0;
@@ -369,7 +378,7 @@ static _Unwind_Reason_Code on_frame(struct _Unwind_Context *ctx, void *arg)
  * return addresses from st_stack_here's caller on (whose stack pointer at
  * the call is sp + 16, for st_stack_here's frame address is sp), each
  * where the CFA says. */
-static bool find_slots(struct cache_entry *e, uintptr_t sp, uintptr_t hi, void *const *raw,
+RAW_STACK_READ static bool find_slots(struct cache_entry *e, uintptr_t sp, uintptr_t hi, void *const *raw,
                        int used)
 {
     struct frame_walk w;
@@ -404,7 +413,7 @@ static bool find_slots(struct cache_entry *e, uintptr_t sp, uintptr_t hi, void *
 
 /* Pins the words from sp to the last slot that hold a frame base of the
  * chain (a slot's address minus 8). Both lists are in increasing order. */
-static bool find_pins(struct cache_entry *e, uintptr_t sp)
+RAW_STACK_READ static bool find_pins(struct cache_entry *e, uintptr_t sp)
 {
     uintptr_t last = sp + 8u * e->off[e->slots - 1];
     unsigned pins = 0;
@@ -487,6 +496,12 @@ __attribute__((noinline)) const struct st_stack *st_stack_here(void)
     void *raw[ST_STACK_MAX + 16];
     uintptr_t frames[ST_STACK_MAX];
     int want = want_of(max);
+    /* Before st_stack_capture_init (the core linked into a program, as in
+     * the unit tests), libgcc is looked up here, so a thread's captures do
+     * not start on backtrace() and change unwinder on the way (under
+     * AddressSanitizer backtrace() even adds a frame of its own). */
+    if (!__atomic_load_n(&libgcc_ready, __ATOMIC_ACQUIRE))
+        pthread_once(&cache_once, cache_setup);
     int n = unwind(raw, want);
     int used;
     int depth = program_frames(raw, n, frames, max, &used);

@@ -56,8 +56,14 @@ __attribute__((noinline)) int capture_fp_walk(uintptr_t *frames, int max)
     return n;
 }
 
-/* A return address inside the function that starts at fn (these are small). */
-static bool returns_into(uintptr_t ret, uintptr_t fn) { return ret > fn && ret - fn < 256; }
+/* A return address inside the function that starts at fn (these are small,
+ * if less so with AddressSanitizer's instrumentation). */
+#if defined(__SANITIZE_ADDRESS__)
+#define SMALL_FUNCTION 2048
+#else
+#define SMALL_FUNCTION 256
+#endif
+static bool returns_into(uintptr_t ret, uintptr_t fn) { return ret > fn && ret - fn < SMALL_FUNCTION; }
 
 static void run_trial(const struct capture_chain *chain, int path, struct capture_trial *t)
 {
