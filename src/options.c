@@ -188,12 +188,11 @@ static const char *parse_path_or_none(const char *v, st_opt_path_t *out)
 
 static const char *parse_mode(const char *v, unsigned *out)
 {
-    const char *expected = "expected permissions in octal, from 0 to 0777, such as 0600 or 0644";
     char *end;
     errno = 0;
     unsigned long n = strtoul(v, &end, 8);
     if (*v < '0' || *v > '7' || *end != '\0' || errno != 0 || n > 0777)
-        return expected;
+        return "expected permissions in octal, from 0 to 0777, such as 0600 or 0644";
     *out = (unsigned)n;
     return NULL;
 }

@@ -42,82 +42,109 @@ static bool shared_sticky(const struct stat *dir)
     return (dir->st_mode & (S_IWOTH | S_ISVTX)) == (S_IWOTH | S_ISVTX);
 }
 
-static int walk(int at, const char *path, int *links, char *why, size_t why_len);
-
-/* Opens component `name` of `shown` (the path so far, for messages) in
- * directory `at`, resolving a symlink by walking its target. */
-static int open_component(int at, const char *name, const char *shown, int *links, char *why,
-                          size_t why_len)
+/* The directory fd to start a walk of path from: "/" or the working directory. */
+static long walk_start(const char *path)
 {
-    struct stat st;
-    long rc = st_sys_fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW);
-    if (rc < 0)
-        return fail(rc, why, why_len);
-    if (!S_ISLNK(st.st_mode))
-        return (int)st_sys_openat(at, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+    return st_sys_openat(AT_FDCWD, path[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+}
+
+/* May the symlink `link` (its stat), found in directory `at`, be followed?
+ * Not when it lies in a shared sticky directory (/tmp) and belongs to
+ * neither strays' user nor the directory's owner: the kernel's
+ * fs.protected_symlinks rule, applied whatever the machine's setting. */
+static int check_symlink(int at, const struct stat *link, const char *shown, char *why,
+                         size_t why_len)
+{
     struct stat parent;
-    rc = st_sys_fstatat(at, "", &parent, AT_EMPTY_PATH);
+    long rc = st_sys_fstatat(at, "", &parent, AT_EMPTY_PATH);
     if (rc < 0)
         return fail(rc, why, why_len);
-    if (shared_sticky(&parent) && st.st_uid != geteuid() && st.st_uid != parent.st_uid) {
+    if (shared_sticky(&parent) && link->st_uid != geteuid() && link->st_uid != parent.st_uid) {
         say(why, why_len,
             "%s is a symlink in a directory anyone can write to, owned by uid %u (neither "
             "strays' user nor the directory's owner): not followed",
-            shown, (unsigned)st.st_uid);
+            shown, (unsigned)link->st_uid);
         return -EPERM;
     }
-    if (++*links > MAX_SYMLINKS)
-        return fail(-ELOOP, why, why_len);
-    char target[PATH_MAX];
-    long n = st_sys_readlinkat(at, name, target, sizeof target - 1);
-    if (n < 0)
-        return fail(n, why, why_len);
-    target[n] = '\0';
-    return walk(at, target, links, why, why_len);
+    return 0;
 }
 
-/* Opens directory `path` relative to `at` one component at a time. */
-static int walk(int at, const char *path, int *links, char *why, size_t why_len)
+/* Opens directory `dir` one component at a time, never following a symlink
+ * it has not checked. A symlink's target replaces it in what is left of the
+ * path, so the walk is a loop over one buffer, without recursion: it runs
+ * on whatever thread writes a report, whose stack may be small. */
+static int walk(const char *dir, char *why, size_t why_len)
 {
-    long fd = st_sys_openat(path[0] == '/' ? AT_FDCWD : at, path[0] == '/' ? "/" : ".",
-                            O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+    char path[PATH_MAX], target[PATH_MAX];
+    if (strlen(dir) >= sizeof path)
+        return fail(-ENAMETOOLONG, why, why_len);
+    strcpy(path, dir);
+    long fd = walk_start(path);
     if (fd < 0)
         return fail(fd, why, why_len);
-    const char *p = path;
-    while (*p) {
-        while (*p == '/')
-            p++;
-        size_t len = strcspn(p, "/");
+    int links = 0;
+    size_t at = 0; /* what is left of the path starts at path + at */
+    for (;;) {
+        while (path[at] == '/')
+            at++;
+        size_t len = strcspn(path + at, "/");
         if (len == 0)
-            break;
-        char name[NAME_MAX + 1], shown[PATH_MAX];
+            return (int)fd;
         if (len > NAME_MAX) {
             st_sys_close((int)fd);
             return fail(-ENAMETOOLONG, why, why_len);
         }
-        memcpy(name, p, len);
+        char name[NAME_MAX + 1];
+        memcpy(name, path + at, len);
         name[len] = '\0';
-        snprintf(shown, sizeof shown, "%.*s", (int)(p - path + (long)len), path);
-        p += len;
+        size_t shown_len = at + len; /* the path so far, for messages */
+        at += len;
         if (!strcmp(name, "."))
             continue;
-        int next = open_component((int)fd, name, shown, links, why, why_len);
-        st_sys_close((int)fd);
-        if (next < 0) {
-            if (next != -EPERM) /* the refusal's reason is already in why */
-                fail(next, why, why_len);
-            return next;
+        struct stat st;
+        long rc = st_sys_fstatat((int)fd, name, &st, AT_SYMLINK_NOFOLLOW);
+        if (rc >= 0 && !S_ISLNK(st.st_mode)) {
+            long next = st_sys_openat((int)fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+            st_sys_close((int)fd);
+            if (next < 0)
+                return fail(next, why, why_len);
+            fd = next;
+            continue;
         }
-        fd = next;
+        if (rc >= 0) {
+            char shown[PATH_MAX];
+            snprintf(shown, sizeof shown, "%.*s", (int)shown_len, path);
+            rc = check_symlink((int)fd, &st, shown, why, why_len);
+            if (rc == 0 && ++links > MAX_SYMLINKS)
+                rc = fail(-ELOOP, why, why_len);
+        }
+        long n = rc < 0 ? rc : st_sys_readlinkat((int)fd, name, target, sizeof target - 1);
+        if (n < 0) {
+            st_sys_close((int)fd);
+            return rc == -EPERM ? -EPERM : fail(n, why, why_len); /* a refusal says why already */
+        }
+        /* path becomes target + what was left after the link. */
+        size_t rest = strlen(path + at);
+        if ((size_t)n + rest + 1 > sizeof path) {
+            st_sys_close((int)fd);
+            return fail(-ENAMETOOLONG, why, why_len);
+        }
+        memmove(path + n, path + at, rest + 1);
+        memcpy(path, target, (size_t)n);
+        at = 0;
+        if (path[0] == '/') {
+            st_sys_close((int)fd);
+            fd = walk_start(path);
+            if (fd < 0)
+                return fail(fd, why, why_len);
+        }
     }
-    return (int)fd;
 }
 
 int st_own_dir_open(const char *dir, char *why, size_t why_len)
 {
-    int links = 0;
     why[0] = '\0';
-    int fd = walk(AT_FDCWD, dir, &links, why, why_len);
+    int fd = walk(dir, why, why_len);
     if (fd < 0)
         return fd;
     struct stat st;

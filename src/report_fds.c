@@ -384,7 +384,7 @@ static bool read_fd_link(int dir, int fd, char *link, size_t len)
     if (dir >= 0) {
         format_uint((unsigned)fd, path);
     } else {
-        memcpy(path, "/proc/self/fd/", 14);
+        memcpy(path, "/proc/self/fd/", 14); // NOLINT(bugprone-not-null-terminated-result): format_uint ends it
         format_uint((unsigned)fd, path + 14);
     }
     long n = syscall(SYS_readlinkat, dir >= 0 ? dir : AT_FDCWD, path, link, len - 1);

@@ -20,7 +20,6 @@
 #include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static const char run_usage[] =

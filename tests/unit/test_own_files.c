@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stddef.h>
@@ -149,6 +150,49 @@ Test(own_dir, a_symlink_loop_ends_with_eloop)
     cr_assert_eq(symlink("a", b), 0);
     cr_assert_eq(st_own_dir_open(a, why, sizeof why), -ELOOP);
     cr_assert_str_eq(why, "Too many levels of symbolic links");
+    rmtree(dir);
+}
+
+struct nested_walk {
+    const char *path;
+    int fd;
+    char why[600];
+};
+
+static void *open_nested(void *arg)
+{
+    struct nested_walk *w = arg;
+    w->fd = st_own_dir_open(w->path, w->why, sizeof w->why);
+    return NULL;
+}
+
+/* Reports are written on whatever thread exits or dumps, maybe one with a
+ * small stack: 30 symlinks, each to the next, resolve on a 64 KiB stack. */
+Test(own_dir, a_chain_of_symlinks_resolves_on_a_small_thread_stack)
+{
+    char dir[64], link[128], target[32], path[160];
+    tmpdir(dir, sizeof dir);
+    snprintf(link, sizeof link, "%s/l0", dir);
+    cr_assert_eq(symlink(".", link), 0);
+    for (int i = 1; i < 30; i++) {
+        snprintf(link, sizeof link, "%s/l%d", dir, i);
+        snprintf(target, sizeof target, "l%d", i - 1);
+        cr_assert_eq(symlink(target, link), 0);
+    }
+    snprintf(path, sizeof path, "%s/l29", dir);
+    struct nested_walk w = {path, -1, ""};
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 64 << 10);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, &attr, open_nested, &w), 0);
+    pthread_join(t, NULL);
+    cr_assert_geq(w.fd, 0, "%s", w.why);
+    struct stat by_fd, by_path;
+    cr_assert_eq(fstat(w.fd, &by_fd), 0);
+    cr_assert_eq(stat(dir, &by_path), 0);
+    cr_assert_eq(by_fd.st_ino, by_path.st_ino, "l29 -> ... -> l0 -> the directory itself");
+    st_sys_close(w.fd);
     rmtree(dir);
 }
 
