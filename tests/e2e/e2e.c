@@ -25,12 +25,14 @@ void e2e_set_timeout(int ms) { timeout_ms = ms; }
 
 const char *e2e_build_path(const char *name)
 {
-    static __thread char path[4096];
+    static __thread char paths[4][4096];
+    static __thread unsigned next;
+    char *path = paths[next++ % 4];
     const char *build = getenv("STRAYS_BUILD");
     char dir[2048];
     if (!realpath(build && *build ? build : "build", dir))
         cr_assert_fail("build directory not found (run from the repository root)");
-    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(path, sizeof paths[0], "%s/%s", dir, name);
     return path;
 }
 

@@ -44,7 +44,8 @@ bool e2e_stack_has(const struct st_report *r, int stack, const char *function);
 int e2e_frame_of(const struct st_report *r, int stack, const char *function);
 /* The whole file (an empty string if it cannot be read); free() it. */
 char *e2e_slurp(const char *path);
-/* Path of a build product ("fixtures/x", "libstrays.so"). */
+/* Path of a build product ("fixtures/x", "libstrays.so"); four may be used
+ * in one expression. */
 const char *e2e_build_path(const char *name);
 
 #endif

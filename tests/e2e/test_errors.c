@@ -17,15 +17,6 @@
 #define LEAKY "fixtures/thread_blocked_on_cond"
 #define LEAKY_OUT "done\n"
 
-static const char *build_path(const char *name)
-{
-    static __thread char paths[4][4096];
-    static __thread unsigned next;
-    char *path = paths[next++ % 4];
-    snprintf(path, sizeof paths[0], "%s", e2e_build_path(name));
-    return path;
-}
-
 /* The pid in "(pid N" after the first `after` in text. */
 static int pid_in(const char *text, const char *after)
 {
@@ -56,7 +47,7 @@ static void expect_report_on_stderr_instead(const char *log_path, const char *wh
     snprintf(expected, sizeof expected,
              "strays: cannot create report file %s.%d.*: %s; writing the report to stderr "
              "instead\nstrays: report (exit, status 0) of %s (pid %d)\n",
-             log_path, pid, why, build_path(LEAKY), pid);
+             log_path, pid, why, e2e_build_path(LEAKY), pid);
     cr_assert_eq(strncmp(run.err, expected, strlen(expected)), 0, "got:\n%s\nexpected:\n%s",
                  run.err, expected);
     cr_assert_not_null(strstr(run.err, "strays: 1 leaked thread in 1 group"), "%s", run.err);
@@ -148,7 +139,7 @@ Test(errors, no_command_at_all_prints_the_usage_on_stderr_with_status_2)
 
 Test(errors, run_usage_errors_exit_2_without_running_anything)
 {
-    const char *prog = build_path(LEAKY);
+    const char *prog = e2e_build_path(LEAKY);
     expect_cli((const char *const[]){"run", NULL}, 2, "strays: run: no command given\n", "");
     expect_cli((const char *const[]){"run", "--", NULL}, 2, "strays: run: no command given\n", "");
     expect_cli((const char *const[]){"run", "--jsn", "x", "--", prog, NULL}, 2,
@@ -169,7 +160,7 @@ Test(errors, run_with_a_bad_option_value_names_it_and_runs_with_the_default)
 {
     struct e2e_cli run;
     e2e_cli_run(&run, (const char *const[]){"run", "-o", "exitcode=banana", "--",
-                                            build_path(LEAKY), NULL});
+                                            e2e_build_path(LEAKY), NULL});
     char *line = first_line(run.err);
     cr_assert_str_eq(line, "strays: run: -o: bad value 'banana' for option exitcode: expected a "
                            "number from 0 to 255; keeping 23\n");
@@ -189,7 +180,7 @@ Test(errors, run_of_a_missing_program_exits_127_as_a_shell_would)
 Test(errors, run_without_the_library_fails_with_status_1_and_does_not_run_the_command)
 {
     setenv("STRAYS_LIB", "/nonexistent/libstrays.so", 1);
-    expect_cli((const char *const[]){"run", "--", build_path(LEAKY), NULL}, 1,
+    expect_cli((const char *const[]){"run", "--", e2e_build_path(LEAKY), NULL}, 1,
                "strays: run: cannot find libstrays.so beside the strays executable or in "
                "../lib (set STRAYS_LIB)\n",
                "");
@@ -198,7 +189,7 @@ Test(errors, run_without_the_library_fails_with_status_1_and_does_not_run_the_co
 Test(errors, run_without_a_usable_tmpdir_fails_with_status_1)
 {
     setenv("TMPDIR", "/nonexistent", 1);
-    expect_cli((const char *const[]){"run", "--", build_path(LEAKY), NULL}, 1,
+    expect_cli((const char *const[]){"run", "--", e2e_build_path(LEAKY), NULL}, 1,
                "strays: run: cannot create a directory for reports in /nonexistent: No such "
                "file or directory\n",
                "");
@@ -257,7 +248,7 @@ Test(errors, run_with_an_unwritable_text_file_prints_on_stderr_and_keeps_the_sta
 {
     struct e2e_cli run;
     e2e_cli_run(&run, (const char *const[]){"run", "--text", "/nonexistent/t.txt", "--",
-                                            build_path(LEAKY), NULL});
+                                            e2e_build_path(LEAKY), NULL});
     char *line = first_line(run.err);
     cr_assert_str_eq(line, "strays: run: cannot write /nonexistent/t.txt: No such file or "
                            "directory; printing the report on stderr instead\n");
@@ -272,7 +263,7 @@ Test(errors, run_with_an_unwritable_json_file_says_so_and_keeps_the_status)
 {
     struct e2e_cli run;
     e2e_cli_run(&run, (const char *const[]){"run", "--json", "/nonexistent/r.json", "--",
-                                            build_path(LEAKY), NULL});
+                                            e2e_build_path(LEAKY), NULL});
     cr_assert_not_null(strstr(run.err, "strays: run: cannot write /nonexistent/r.json: No such "
                                        "file or directory\n"),
                        "%s", run.err);

@@ -124,16 +124,6 @@ static char *listing(const char *dir)
     return text;
 }
 
-/* A build product's path; four may be used in one expression. */
-static const char *fixture(const char *name)
-{
-    static __thread char paths[4][4096];
-    static __thread unsigned next;
-    char *path = paths[next++ % 4];
-    snprintf(path, sizeof paths[0], "%s", e2e_build_path(name));
-    return path;
-}
-
 static uid_t nobody_uid(void)
 {
     struct passwd *pw = getpwnam("nobody");
@@ -163,7 +153,7 @@ static int pid_after(const char *text, const char *prefix)
 
 static void run_leaky(struct proc *r, const char *options, const struct plant *p)
 {
-    run_prog(r, (const char *const[]){fixture(LEAKY), NULL}, fixture("libstrays.so"), options, p);
+    run_prog(r, (const char *const[]){e2e_build_path(LEAKY), NULL}, e2e_build_path("libstrays.so"), options, p);
 }
 
 /* ------------------------------------------------ report file creation */
@@ -288,7 +278,7 @@ Test(security_files, a_directory_anyone_can_write_without_sticky_bit_is_refused_
              "no sticky bit, so anyone could replace strays' files there (chmod +t it, or use "
              "another directory); writing the report to stderr instead\n"
              "strays: report (exit, status 0) of %s (pid %d)\n",
-             dir, pid, dir, fixture(LEAKY), pid);
+             dir, pid, dir, e2e_build_path(LEAKY), pid);
     cr_assert_eq(strncmp(r.err, expected, strlen(expected)), 0, "got:\n%s\nexpected:\n%s", r.err,
                  expected);
     cr_assert_not_null(strstr(r.err, "1 fd (file /etc/hostname) opened at:"), "%s", r.err);
@@ -350,8 +340,8 @@ static void run_dumping(struct proc *r, const char *metrics, const struct plant 
     char opts[1200];
     snprintf(opts, sizeof opts, "dump_interval=100ms:metrics_path=%s:exitcode=0:log_path=%s.rep",
              metrics, metrics);
-    run_prog(r, (const char *const[]){fixture("fixtures/dump_interval_workers"), NULL},
-             fixture("libstrays.so"), opts, p);
+    run_prog(r, (const char *const[]){e2e_build_path("fixtures/dump_interval_workers"), NULL},
+             e2e_build_path("libstrays.so"), opts, p);
 }
 
 Test(security_files, metrics_replace_a_planted_symlink_and_skip_a_planted_temporary_name)
@@ -400,8 +390,8 @@ Test(security_files, metrics_in_a_directory_anyone_can_write_are_refused_once)
     snprintf(opts, sizeof opts, "dump_interval=100ms:metrics_path=%s:exitcode=0:log_path=%s/r",
              metrics, reports);
     struct proc r;
-    run_prog(&r, (const char *const[]){fixture("fixtures/dump_interval_workers"), NULL},
-             fixture("libstrays.so"), opts, NULL);
+    run_prog(&r, (const char *const[]){e2e_build_path("fixtures/dump_interval_workers"), NULL},
+             e2e_build_path("libstrays.so"), opts, NULL);
     cr_assert_eq(r.status, 0);
     cr_assert_str_eq(r.out, "worked\n");
     /* Said once, however many dumps failed to write it. */
@@ -439,8 +429,8 @@ Test(security_disk, a_full_disk_leaves_no_report_file_and_the_report_goes_to_std
     close(fd);
     snprintf(opts, sizeof opts, "format=json:log_path=%s/r", mnt);
     struct proc r;
-    run_prog(&r, (const char *const[]){fixture("fixtures/exit_status_from_arg"), "3", NULL},
-             fixture("libstrays.so"), opts, NULL);
+    run_prog(&r, (const char *const[]){e2e_build_path("fixtures/exit_status_from_arg"), "3", NULL},
+             e2e_build_path("libstrays.so"), opts, NULL);
     char *names = listing(mnt);
     umount(mnt);
     e2e_rmdir(mnt);
@@ -475,7 +465,7 @@ static void setuid_copy(char *dir, size_t len, char *prog, size_t prog_len)
     cr_assert_eq(chmod(dir, 0755), 0);
     snprintf(prog, prog_len, "%s/prog", dir);
     char cmd[9000];
-    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", fixture("fixtures/security_dlopen_strays"), prog);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", e2e_build_path("fixtures/security_dlopen_strays"), prog);
     cr_assert_eq(system(cmd), 0);
     cr_assert_eq(chown(prog, nobody, (gid_t)-1), 0);
     cr_assert_eq(chmod(prog, 04755), 0);
@@ -495,7 +485,7 @@ static void run_setuid(struct proc *r, const char *prog, const char *reports)
     snprintf(opts, sizeof opts, "log_path=%s/env:format=json:verbosity=2:help=1:metrics_path=%s/m:"
                                 "dump_interval=10ms",
              reports, reports);
-    run_prog(r, (const char *const[]){prog, fixture("libstrays.so"), NULL}, NULL, opts, NULL);
+    run_prog(r, (const char *const[]){prog, e2e_build_path("libstrays.so"), NULL}, NULL, opts, NULL);
 }
 
 Test(security_setuid, strays_does_nothing_in_a_setuid_program_unless_root_allows_it)
@@ -558,7 +548,7 @@ Test(security_setuid, strays_does_nothing_in_a_setuid_program_unless_root_allows
 Test(security_run, a_static_program_is_named_and_runs_with_its_own_status_and_output)
 {
     struct e2e_cli run;
-    const char *prog = fixture("fixtures/security_static");
+    const char *prog = e2e_build_path("fixtures/security_static");
     e2e_cli_run(&run, (const char *const[]){"run", "--", prog, "3", NULL});
     char expected[4600];
     snprintf(expected, sizeof expected, "strays: run: %s is statically linked" RUN_WARNING_TAIL,
@@ -578,7 +568,7 @@ Test(security_run, a_script_whose_interpreter_is_static_names_the_interpreter)
 {
     char dir[256], script[400], text[4200];
     e2e_tmpdir(dir, sizeof dir);
-    snprintf(text, sizeof text, "#!%s 4\n", fixture("fixtures/security_static"));
+    snprintf(text, sizeof text, "#!%s 4\n", e2e_build_path("fixtures/security_static"));
     e2e_write_file(script, sizeof script, dir, "s.sh", text);
     cr_assert_eq(chmod(script, 0755), 0);
     struct e2e_cli run;
@@ -586,7 +576,7 @@ Test(security_run, a_script_whose_interpreter_is_static_names_the_interpreter)
     char expected[9000];
     snprintf(expected, sizeof expected,
              "strays: run: %s (the interpreter of %s) is statically linked" RUN_WARNING_TAIL,
-             fixture("fixtures/security_static"), script);
+             e2e_build_path("fixtures/security_static"), script);
     cr_assert_str_eq(run.err, expected);
     cr_assert_str_eq(run.out, "static program ran\n");
     cr_assert_eq(run.status, 4, "the status the #! line's argument asks for");
@@ -611,7 +601,7 @@ Test(security_run, a_setuid_program_is_named_and_runs_with_its_own_status)
     e2e_tmpdir(dir, sizeof dir);
     cr_assert_eq(chmod(dir, 0755), 0);
     snprintf(prog, sizeof prog, "%s/setuid_exit", dir);
-    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", fixture("fixtures/exit_status_from_arg"), prog);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", e2e_build_path("fixtures/exit_status_from_arg"), prog);
     cr_assert_eq(system(cmd), 0);
     cr_assert_eq(chown(prog, nobody_uid(), (gid_t)-1), 0);
     cr_assert_eq(chmod(prog, 04755), 0);
@@ -644,7 +634,7 @@ Test(security_run, a_program_with_file_capabilities_is_named_for_a_user_without_
     cr_assert_eq(chmod(dir, 0755), 0);
     snprintf(prog, sizeof prog, "%s/capable", dir);
     snprintf(cmd, sizeof cmd, "cp '%s' '%s' && /usr/sbin/setcap cap_net_raw+ep '%s'",
-             fixture("fixtures/exit_status_from_arg"), prog, prog);
+             e2e_build_path("fixtures/exit_status_from_arg"), prog, prog);
     if (system(cmd) != 0) {
         e2e_rmdir(dir);
         cr_skip_test("setcap failed (no file capabilities on this file system?)");
@@ -652,7 +642,7 @@ Test(security_run, a_program_with_file_capabilities_is_named_for_a_user_without_
     struct proc r;
     run_prog(&r,
              (const char *const[]){"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
-                                   "--clear-groups", fixture("strays"), "run", "--", prog, "6",
+                                   "--clear-groups", e2e_build_path("strays"), "run", "--", prog, "6",
                                    NULL},
              NULL, NULL, NULL);
     char expected[1000];
