@@ -246,7 +246,6 @@ static void run_signals(struct e2e_run *run, const char *mode, const char *optio
     assert_same_as_plain(run, "fixtures/unusual_signals", plain_args, want_status);
 }
 
-/* The last report is the exit report of the fixture's process. */
 /* The one exit report among the run's reports. Not by position: a dump that
  * was under way when the program exited may be published after it. */
 static const struct st_report *exit_report(const struct e2e_run *run)
@@ -522,5 +521,51 @@ Test(unusual, raw_clone_and_glibc_helper_threads_are_listed_untracked)
         }
     }
     cr_assert(found, "raw clone %d not listed", raw);
+    e2e_free(&run);
+}
+
+/* ---- threads before strays, daemons ---- */
+
+/* A library's constructor starts a thread before strays' constructor runs:
+ * the hook starts strays on the spot, so the thread is tracked, with the
+ * loader's frames in its creation stack. */
+Test(unusual, thread_started_by_a_constructor_before_strays_is_tracked)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/unusual_early_thread", NULL, NULL);
+    assert_same_as_plain(&run, "fixtures/unusual_early_thread", NULL, 23);
+    cr_assert_str_eq(run.out, "main ran\n");
+    const struct st_report *r = e2e_only_report(&run);
+    cr_assert_eq(r->nthreads, 1);
+    cr_assert_eq(r->nuntracked + r->ntimers + r->nfds, 0);
+    const struct st_report_thread *t = thread_named(r, "early");
+    cr_assert_eq(t->state, ST_RT_BLOCKED);
+    cr_assert_eq(e2e_frame_of(r, t->created_by, "start_early_thread"), 0);
+    cr_assert(e2e_stack_has(r, t->created_by, "_dl_init"), "created while the loader ran constructors");
+    e2e_free(&run);
+}
+
+/* fork, setsid, fork again, close everything, reopen 0-2: the daemon's own
+ * report holds its thread and its fd, its parents' reports nothing. */
+Test(unusual, double_forked_setsid_daemon_that_closes_everything_reports_its_own_leaks)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/unusual_daemon", NULL, NULL);
+    int daemon_pid = 0;
+    cr_assert_eq(sscanf(run.out, "daemon %d", &daemon_pid), 1, "%s", run.out);
+    cr_assert_eq(run.status, 0, "the parents leave nothing; stderr:\n%s", run.err);
+    cr_assert_eq(run.nreports, 3, "one report per process; stderr:\n%s", run.err);
+    const struct st_report *daemon = e2e_report(&run, daemon_pid);
+    cr_assert_not_null(daemon);
+    cr_assert_str_eq(daemon->reason, "exit");
+    cr_assert_eq(daemon->nthreads, 1);
+    cr_assert_str_eq(daemon->threads[0].name, "daemon-worker");
+    cr_assert(e2e_stack_has(daemon, daemon->threads[0].created_by, "daemon_body"));
+    cr_assert_eq(daemon->nfds, 1, "0-2 are never reported; the leak is fd 3");
+    cr_assert_eq(daemon->fds[0].fd, 3);
+    cr_assert_str_eq(daemon->fds[0].target, "/etc/hostname");
+    for (int i = 0; i < run.nreports; i++)
+        if (run.reports[i].pid != daemon_pid)
+            cr_assert_eq(st_report_leak_count(&run.reports[i]), 0, "pid %d", run.reports[i].pid);
     e2e_free(&run);
 }
