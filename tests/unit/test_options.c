@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include "messages.h"
 #include "options.h"
 
 #include <stdio.h>
@@ -12,21 +13,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-/* Every message the parser gave, one per line. */
-struct errors {
-    int count;
-    char text[4096];
-};
-
-static void collect(void *ctx, const char *message)
-{
-    struct errors *e = ctx;
-    cr_assert_null(strchr(message, '\n'), "a message is one line: [%s]", message);
-    size_t used = strlen(e->text);
-    snprintf(e->text + used, sizeof e->text - used, "%s\n", message);
-    e->count++;
-}
 
 /* Parses text over the defaults; returns the parser's count of bad pairs,
  * checked against the number of messages. */

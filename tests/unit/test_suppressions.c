@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include "messages.h"
 #include "json.h"
 #include "out.h"
 #include "report.h"
@@ -29,20 +30,6 @@
 TestSuite(suppressions, .timeout = 20);
 
 /* ----------------------------------------------------------------- helpers */
-
-struct errors {
-    int count;
-    char text[8192];
-};
-
-static void collect(void *ctx, const char *message)
-{
-    struct errors *e = ctx;
-    cr_assert_null(strchr(message, '\n'), "a message is one line: [%s]", message);
-    size_t used = strlen(e->text);
-    snprintf(e->text + used, sizeof e->text - used, "%s\n", message);
-    e->count++;
-}
 
 /* Parses text as file "x.supp" into a fresh set; the bad-line count must
  * equal the number of messages. */
