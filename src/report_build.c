@@ -102,15 +102,7 @@ static void copy_thread(const struct st_thread_view *v, void *ctx)
 static const char *thread_name(int task, int tid, struct st_arena *a)
 {
     char path[32], buf[64];
-    int n = 0;
-    char digits[16];
-    int d = 0;
-    do {
-        digits[d++] = (char)('0' + tid % 10);
-        tid /= 10;
-    } while (tid && d < 15);
-    while (d)
-        path[n++] = digits[--d];
+    int n = st_sys_format_uint((unsigned)tid, path);
     memcpy(path + n, "/comm", 6);
     long fd = task >= 0 ? st_sys_openat(task, path, O_RDONLY | O_CLOEXEC, 0) : -1;
     long len = fd >= 0 ? st_sys_read((int)fd, buf, sizeof buf) : -1;

@@ -361,20 +361,6 @@ static const char *socket_target(int fd, const char *link, struct st_arena *a)
     return st_arena_strdup(a, buf);
 }
 
-/* The decimal digits of n into buf (at least 12 bytes), NUL-terminated. */
-static void format_uint(unsigned n, char *buf)
-{
-    char digits[12];
-    int d = 0;
-    do {
-        digits[d++] = (char)('0' + n % 10);
-        n /= 10;
-    } while (n);
-    while (d)
-        *buf++ = digits[--d];
-    *buf = '\0';
-}
-
 /* What /proc/self/fd says fd points to, into link (len bytes); false when
  * the fd is not open. dir is /proc/self/fd opened, or -1: a report of a
  * hundred thousand fds then looks up one name each, not four. */
@@ -382,10 +368,10 @@ static bool read_fd_link(int dir, int fd, char *link, size_t len)
 {
     char path[48];
     if (dir >= 0) {
-        format_uint((unsigned)fd, path);
+        st_sys_format_uint((unsigned)fd, path);
     } else {
-        memcpy(path, "/proc/self/fd/", 14); // NOLINT(bugprone-not-null-terminated-result): format_uint ends it
-        format_uint((unsigned)fd, path + 14);
+        memcpy(path, "/proc/self/fd/", 14); // NOLINT(bugprone-not-null-terminated-result): st_sys_format_uint ends it
+        st_sys_format_uint((unsigned)fd, path + 14);
     }
     long n = syscall(SYS_readlinkat, dir >= 0 ? dir : AT_FDCWD, path, link, len - 1);
     if (n <= 0)

@@ -144,6 +144,21 @@ const struct dirent64 *st_sys_dirent_next(const char *buf, long len, long *offse
     return d;
 }
 
+int st_sys_format_uint(unsigned n, char *buf)
+{
+    char digits[12];
+    int d = 0;
+    do {
+        digits[d++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    int len = d;
+    while (d)
+        *buf++ = digits[--d];
+    *buf = '\0';
+    return len;
+}
+
 long st_sys_read_file(const char *path, char *buf, size_t len)
 {
     if (len == 0)

@@ -39,6 +39,9 @@ long st_sys_getdents(int fd, void *buf, size_t len);
  * NULL at the end or when a record is malformed (a kernel is trusted to
  * write them, but strays does not walk off a buffer whatever it holds). */
 const struct dirent64 *st_sys_dirent_next(const char *buf, long len, long *offset);
+/* The decimal digits of n into buf (at least 11 bytes), NUL-terminated;
+ * returns how many. No stdio: for /proc paths on the crash path too. */
+int st_sys_format_uint(unsigned n, char *buf);
 /* Reads a whole small file (/proc) into buf, NUL-terminated; bytes or -errno. */
 long st_sys_read_file(const char *path, char *buf, size_t len);
 

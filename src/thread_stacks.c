@@ -162,12 +162,9 @@ static struct request *request_of(struct request *reqs, int n, int tid)
 static bool blocks_signal(int tid, int sig)
 {
     /* "/proc/self/task/TID/status", without stdio: this runs on the crash path too. */
-    char path[64] = "/proc/self/task/", digits[12], buf[2048];
-    int nd = 0, at = (int)strlen(path);
-    for (unsigned t = (unsigned)tid; nd == 0 || t; t /= 10)
-        digits[nd++] = (char)('0' + t % 10);
-    while (nd)
-        path[at++] = digits[--nd];
+    char path[64] = "/proc/self/task/", buf[2048];
+    size_t at = strlen(path);
+    at += (size_t)st_sys_format_uint((unsigned)tid, path + at);
     memcpy(path + at, "/status", sizeof "/status");
     if (st_sys_read_file(path, buf, sizeof buf) <= 0)
         return false;
