@@ -74,23 +74,39 @@ static char **make_env(const char *options, bool preload)
     return env;
 }
 
-static void load_reports(struct e2e_run *run)
+void e2e_for_each_report(const char *dir, void (*fn)(struct st_report *r, void *ctx), void *ctx)
 {
     struct dirent **names;
-    int n = scandir(run->dir, &names, NULL, versionsort);
+    int n = scandir(dir, &names, NULL, versionsort);
+    cr_assert_geq(n, 0, "cannot list %s", dir);
     for (int i = 0; i < n; i++) {
         const char *name = names[i]->d_name;
         size_t len = strlen(name);
-        if (len > 5 && !strcmp(name + len - 5, ".json") && run->nreports < 128) {
+        if (len > 5 && !strcmp(name + len - 5, ".json")) {
             char path[600], err[700];
-            snprintf(path, sizeof path, "%s/%s", run->dir, name);
-            if (st_report_load(&run->reports[run->nreports], path, err, sizeof err) != 0)
+            struct st_report r;
+            snprintf(path, sizeof path, "%s/%s", dir, name);
+            if (st_report_load(&r, path, err, sizeof err) != 0)
                 cr_assert_fail("report does not load: %s", err);
-            run->nreports++;
+            fn(&r, ctx);
         }
         free(names[i]);
     }
     free(names);
+}
+
+static void keep_report(struct st_report *r, void *ctx)
+{
+    struct e2e_run *run = ctx;
+    if (run->nreports < (int)(sizeof run->reports / sizeof run->reports[0]))
+        run->reports[run->nreports++] = *r;
+    else
+        st_report_free(r);
+}
+
+void e2e_load_reports(struct e2e_run *run, const char *dir)
+{
+    e2e_for_each_report(dir, keep_report, run);
 }
 
 void e2e_run_raw(struct e2e_run *run, const char *fixture, const char *strays_options,
@@ -138,7 +154,7 @@ void e2e_run_raw(struct e2e_run *run, const char *fixture, const char *strays_op
     run->err = e2e_slurp(err_path);
     posix_spawn_file_actions_destroy(&fa);
     free(env);
-    load_reports(run);
+    e2e_load_reports(run, run->dir);
 }
 
 void e2e_run(struct e2e_run *run, const char *fixture, const char *options,
@@ -151,13 +167,11 @@ void e2e_run(struct e2e_run *run, const char *fixture, const char *options,
              options ? options : "");
     e2e_run_raw(run, fixture, opts, args, true);
     /* Reports went to the separate directory: load them from there. */
-    char saved[256];
-    snprintf(saved, sizeof saved, "%s", run->dir);
-    snprintf(run->dir, sizeof run->dir, "%s", dir);
-    load_reports(run);
+    e2e_load_reports(run, dir);
     char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", dir, saved);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", dir, run->dir);
     cr_assert_eq(system(cmd), 0);
+    run->dir[0] = '\0'; /* both gone: nothing left for e2e_free */
 }
 
 void e2e_free(struct e2e_run *run)

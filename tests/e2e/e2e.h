@@ -25,6 +25,11 @@ void e2e_run(struct e2e_run *run, const char *fixture, const char *options,
 void e2e_run_raw(struct e2e_run *run, const char *fixture, const char *strays_options,
                  const char *const *args, bool preload);
 void e2e_free(struct e2e_run *run);
+/* Loads every JSON report in dir, in the order strays wrote them
+ * (r.PID.SEQ.json, by version sort), and hands each to fn, which owns it. */
+void e2e_for_each_report(const char *dir, void (*fn)(struct st_report *r, void *ctx), void *ctx);
+/* Adds dir's reports to run->reports, in that order (at most 128). */
+void e2e_load_reports(struct e2e_run *run, const char *dir);
 /* A fixture still running after this long is killed and its test fails
  * (60 s unless set; each test runs in its own process). */
 void e2e_set_timeout(int ms);

@@ -39,38 +39,30 @@ static void make_report_dir(struct reports *rs)
     cr_assert_not_null(mkdtemp(rs->dir));
 }
 
-/* In the order strays wrote them: r.PID.SEQ.json, SEQ counting up. */
+/* One report, in the order strays wrote them (r.PID.SEQ.json, SEQ counting
+ * up): the last dump and the exit report are kept. */
+static void take_report(struct st_report *r, void *ctx)
+{
+    struct reports *rs = ctx;
+    struct st_report *keep = NULL;
+    if (is_dump(r)) {
+        rs->ndumps++;
+        if (rs->each_dump)
+            rs->each_dump(r, rs->ctx);
+        keep = &rs->last_dump;
+    } else {
+        cr_assert_str_eq(r->reason, "exit");
+        rs->nexits++;
+        keep = &rs->exit_report;
+    }
+    if (keep->reason)
+        st_report_free(keep);
+    *keep = *r;
+}
+
 static void load_reports(struct reports *rs)
 {
-    struct dirent **names;
-    int n = scandir(rs->dir, &names, NULL, versionsort);
-    cr_assert_geq(n, 0);
-    for (int i = 0; i < n; i++) {
-        const char *name = names[i]->d_name;
-        size_t len = strlen(name);
-        if (len > 5 && !strcmp(name + len - 5, ".json")) {
-            char path[400], err[700];
-            struct st_report r;
-            snprintf(path, sizeof path, "%s/%s", rs->dir, name);
-            cr_assert_eq(st_report_load(&r, path, err, sizeof err), 0, "%s", err);
-            struct st_report *keep = NULL;
-            if (is_dump(&r)) {
-                rs->ndumps++;
-                if (rs->each_dump)
-                    rs->each_dump(&r, rs->ctx);
-                keep = &rs->last_dump;
-            } else {
-                cr_assert_str_eq(r.reason, "exit");
-                rs->nexits++;
-                keep = &rs->exit_report;
-            }
-            if (keep->reason)
-                st_report_free(keep);
-            *keep = r;
-        }
-        free(names[i]);
-    }
-    free(names);
+    e2e_for_each_report(rs->dir, take_report, rs);
     cr_assert_geq(rs->ndumps, 2, "the fixture waited for two dumps after the churn");
     cr_assert_eq(rs->nexits, 1);
 }

@@ -162,20 +162,7 @@ static void run_with_report_dir(struct e2e_run *run, const char *fixture, const 
     for (int i = 0; more_args && more_args[i] && i < 6; i++)
         args[i + 1] = more_args[i];
     e2e_run_raw(run, fixture, opts, args, true);
-    struct dirent **names;
-    int n = scandir(dir, &names, NULL, versionsort);
-    for (int i = 0; i < n; i++) {
-        size_t len = strlen(names[i]->d_name);
-        if (len > 5 && !strcmp(names[i]->d_name + len - 5, ".json") && run->nreports < 128) {
-            char path[400], err[700];
-            snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name);
-            cr_assert_eq(st_report_load(&run->reports[run->nreports], path, err, sizeof err), 0,
-                         "%s", err);
-            run->nreports++;
-        }
-        free(names[i]);
-    }
-    free(names);
+    e2e_load_reports(run, dir);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     cr_assert_eq(system(cmd), 0);
