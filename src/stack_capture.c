@@ -200,26 +200,23 @@ __attribute__((noinline)) int st_stack_capture(uintptr_t *frames, int max)
 #define CACHE_SETS 4            /* per thread, chosen by sp */
 #define CACHE_WAYS 2            /* entries per set: two call paths may share an sp */
 #define CACHE_SLOTS 48          /* return addresses an entry can check */
-#define CACHE_OWN 8             /* of which strays' own frames */
-#define CACHE_PINS 32           /* saved frame bases an entry can check */
+#define CACHE_CHECKS 80         /* words an entry can check: slots, then pinned bases */
 #define SCAN_BYTES (256u << 10) /* how far above sp a slot may be */
 #define RECENT 4                /* sps of recent misses, to remember the second time */
 #define RECORD_COST 8           /* a recording costs about as much as 8 misses save */
 #define CREDIT (16 * RECORD_COST)
 
+/* Since an entry is only used at the sp it was made at, the value every
+ * checked word must hold is known when it is made, whether it is a return
+ * address (strays' own or the program's) or a pinned frame base (sp plus a
+ * constant): a hit is one flat compare per word. */
 struct cache_entry {
     uintptr_t sp; /* 0: empty */
     const struct st_stack *stack;
-    uint64_t own;   /* bit i: slot i is strays' own frame, checked against own_pc */
-    uint16_t max;   /* st_opt.stack_depth when captured */
-    uint16_t slots;
-    uint16_t pins;
-    uint16_t off[CACHE_SLOTS]; /* slot i is at sp + 8 * off[i], increasing */
-    uintptr_t own_pc[CACHE_OWN];
-    struct {
-        uint16_t off;  /* at sp + 8 * off */
-        uint32_t base; /* holds sp + base */
-    } pin[CACHE_PINS];
+    uint16_t max;    /* st_opt.stack_depth when captured */
+    uint16_t checks; /* words checked: the slots first, in increasing order */
+    uint16_t off[CACHE_CHECKS];   /* word i is at sp + 8 * off[i] */
+    uintptr_t want[CACHE_CHECKS]; /* and must hold want[i] */
 };
 
 /* Recording costs a second, slower unwind: it is paid from a credit that
@@ -321,19 +318,13 @@ RAW_STACK_READ static uintptr_t word_at(uintptr_t sp, unsigned off)
     return *(const uintptr_t *)(sp + 8u * off);
 }
 
+/* Branch-free: every word is read whatever the others hold. */
 RAW_STACK_READ static bool entry_holds(const struct cache_entry *e, uintptr_t sp)
 {
-    const uintptr_t *frames = e->stack->frames;
-    unsigned j = 0, o = 0;
-    for (unsigned i = 0; i < e->slots; i++) {
-        uintptr_t want = (e->own >> i) & 1 ? e->own_pc[o++] : frames[j++];
-        if (word_at(sp, e->off[i]) != want)
-            return false;
-    }
-    for (unsigned i = 0; i < e->pins; i++)
-        if (word_at(sp, e->pin[i].off) != sp + e->pin[i].base)
-            return false;
-    return true;
+    uintptr_t differs = 0;
+    for (unsigned i = 0; i < e->checks; i++)
+        differs |= word_at(sp, e->off[i]) ^ e->want[i];
+    return differs == 0;
 }
 
 static const struct st_stack *cache_lookup(uintptr_t sp, int max)
@@ -349,8 +340,7 @@ static const struct st_stack *cache_lookup(uintptr_t sp, int max)
         const struct cache_entry *e = &c->e[set][way];
         /* A stack with frames in an unloaded module is not handed out again:
          * a module loaded at the same place later is other code. */
-        if (e->sp == sp && e->max == max && sp + 8u * e->off[e->slots - 1] + 8 <= c->hi &&
-            !__atomic_load_n(&e->stack->unloaded, __ATOMIC_ACQUIRE) && entry_holds(e, sp)) {
+        if (e->sp == sp && e->max == max && !__atomic_load_n(&e->stack->unloaded, __ATOMIC_ACQUIRE) && entry_holds(e, sp)) {
             s = e->stack;
             tls_hits++;
             c->recent_way[set] = (uint8_t)way;
@@ -378,8 +368,8 @@ static _Unwind_Reason_Code on_frame(struct _Unwind_Context *ctx, void *arg)
  * return addresses from st_stack_here's caller on (whose stack pointer at
  * the call is sp + 16, for st_stack_here's frame address is sp), each
  * where the CFA says. */
-RAW_STACK_READ static bool find_slots(struct cache_entry *e, uintptr_t sp, uintptr_t hi, void *const *raw,
-                       int used)
+RAW_STACK_READ static bool find_slots(struct cache_entry *e, uintptr_t sp, uintptr_t hi,
+                                     void *const *raw, int used)
 {
     struct frame_walk w;
     w.n = 0;
@@ -389,7 +379,6 @@ RAW_STACK_READ static bool find_slots(struct cache_entry *e, uintptr_t sp, uintp
         j++;
     if (j + used - 1 > w.n)
         return false;
-    unsigned own = 0;
     uintptr_t prev = sp;
     for (int k = 1; k < used; k++) {
         uintptr_t pc = (uintptr_t)raw[k];
@@ -398,30 +387,24 @@ RAW_STACK_READ static bool find_slots(struct cache_entry *e, uintptr_t sp, uintp
             *(const uintptr_t *)slot != pc)
             return false;
         prev = slot;
-        unsigned i = (unsigned)k - 1;
-        e->off[i] = (uint16_t)((slot - sp) / 8);
-        if (is_own(pc)) {
-            if (own == CACHE_OWN)
-                return false;
-            e->own |= (uint64_t)1 << i;
-            e->own_pc[own++] = pc;
-        }
+        e->off[k - 1] = (uint16_t)((slot - sp) / 8);
+        e->want[k - 1] = pc;
     }
-    e->slots = (uint16_t)(used - 1);
+    e->checks = (uint16_t)(used - 1);
     return true;
 }
 
 /* Pins the words from sp to the last slot that hold a frame base of the
- * chain (a slot's address minus 8). Both lists are in increasing order. */
+ * chain (a slot's address minus 8), after the slots. */
 RAW_STACK_READ static bool find_pins(struct cache_entry *e, uintptr_t sp)
 {
-    uintptr_t last = sp + 8u * e->off[e->slots - 1];
-    unsigned pins = 0;
+    unsigned slots = e->checks, checks = slots;
+    uintptr_t last = sp + 8u * e->off[slots - 1];
     for (uintptr_t a = sp; a < last; a += 8) {
         uintptr_t w = *(const uintptr_t *)a;
         if (w <= sp || w >= last || (w & 7))
             continue;
-        unsigned lo = 0, hi = e->slots; /* binary search: is w + 8 a slot? */
+        unsigned lo = 0, hi = slots; /* binary search: is w + 8 a slot? (offsets increase) */
         while (lo < hi) {
             unsigned mid = (lo + hi) / 2;
             if (sp + 8u * e->off[mid] < w + 8)
@@ -429,15 +412,15 @@ RAW_STACK_READ static bool find_pins(struct cache_entry *e, uintptr_t sp)
             else
                 hi = mid;
         }
-        if (lo == e->slots || sp + 8u * e->off[lo] != w + 8)
+        if (lo == slots || sp + 8u * e->off[lo] != w + 8)
             continue;
-        if (pins == CACHE_PINS)
+        if (checks == CACHE_CHECKS)
             return false;
-        e->pin[pins].off = (uint16_t)((a - sp) / 8);
-        e->pin[pins].base = (uint32_t)(w - sp);
-        pins++;
+        e->off[checks] = (uint16_t)((a - sp) / 8);
+        e->want[checks] = w;
+        checks++;
     }
-    e->pins = (uint16_t)pins;
+    e->checks = (uint16_t)checks;
     return true;
 }
 
@@ -473,7 +456,6 @@ static void cache_remember(uintptr_t sp, void *const *raw, int used, const struc
     c->recent_way[set] = (uint8_t)way;
     struct cache_entry *e = &c->e[set][way];
     e->sp = 0;
-    e->own = 0;
     if (find_slots(e, sp, c->hi, raw, used) && find_pins(e, sp)) {
         e->stack = s;
         e->max = (uint16_t)max;
@@ -484,30 +466,45 @@ static void cache_remember(uintptr_t sp, void *const *raw, int used, const struc
     tls_busy = false;
 }
 
-/* Not inlined: its frame address is the cache key and its return address
- * the first slot. */
-__attribute__((noinline)) const struct st_stack *st_stack_here(void)
+/* A miss: unwinds from here, keeps the program's frames, and maybe
+ * remembers where they lay. Called only by st_stack_here, never as a tail
+ * call (see there), so raw[1] is in st_stack_here and from raw + 1 on the
+ * layout is that of an unwind made by st_stack_here itself. */
+static __attribute__((noinline)) const struct st_stack *capture_missed(uintptr_t sp, int max)
 {
-    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
-    int max = st_opt.stack_depth;
-    const struct st_stack *s = cache_lookup(sp, max);
-    if (s)
-        return s;
-    void *raw[ST_STACK_MAX + 16];
+    void *raw[ST_STACK_MAX + 17];
     uintptr_t frames[ST_STACK_MAX];
-    int want = want_of(max);
     /* Before st_stack_capture_init (the core linked into a program, as in
      * the unit tests), libgcc is looked up here, so a thread's captures do
      * not start on backtrace() and change unwinder on the way (under
      * AddressSanitizer backtrace() even adds a frame of its own). */
     if (!__atomic_load_n(&libgcc_ready, __ATOMIC_ACQUIRE))
         pthread_once(&cache_once, cache_setup);
-    int n = unwind(raw, want);
+    int n = unwind(raw, want_of(max) + 1);
+    if (n < 2)
+        return st_stack_intern(frames, 0);
     int used;
-    int depth = program_frames(raw, n, frames, max, &used);
-    s = st_stack_intern(frames, depth);
+    int depth = program_frames(raw + 1, n - 1, frames, max, &used);
+    const struct st_stack *s = st_stack_intern(frames, depth);
     if (s)
-        cache_remember(sp, raw, used, s, max);
+        cache_remember(sp, raw + 1, used, s, max);
+    return s;
+}
+
+/* Not inlined: its frame address is the cache key and its return address
+ * the first slot. A hit costs the lookup and nothing else: the unwinding
+ * and its large frame are in capture_missed. */
+__attribute__((noinline)) const struct st_stack *st_stack_here(void)
+{
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    int max = st_opt.stack_depth;
+    const struct st_stack *s = cache_lookup(sp, max);
+    if (ST_LIKELY(s))
+        return s;
+    s = capture_missed(sp, max);
+    /* Keeps the call above from becoming a jump: capture_missed counts on
+     * finding this frame between its own and the caller's. */
+    __asm__ volatile("" : "+r"(s));
     return s;
 }
 
