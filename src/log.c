@@ -5,11 +5,23 @@
 #include "sys.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/resource.h>
 
 static int log_fd = -1;
+int st_private_fd_min = INT_MAX;
+
+/* Before fd becomes strays' own anywhere another thread could see it. */
+static void mark_private(long fd)
+{
+    int min = __atomic_load_n(&st_private_fd_min, __ATOMIC_RELAXED);
+    while (fd >= 0 && fd < min &&
+           !__atomic_compare_exchange_n(&st_private_fd_min, &min, (int)fd, false, __ATOMIC_RELEASE,
+                                        __ATOMIC_RELAXED))
+        ;
+}
 
 int st_private_fd_floor(void)
 {
@@ -43,6 +55,7 @@ void st_log_init(void)
     long fd = st_sys_fcntl(2, F_DUPFD_CLOEXEC, st_private_fd_floor());
     if (fd < 0)
         fd = st_sys_fcntl(2, F_DUPFD_CLOEXEC, 3);
+    mark_private(fd);
     log_fd = fd < 0 ? -1 : (int)fd;
 }
 
@@ -54,6 +67,7 @@ static int private_fds[MAX_PRIVATE] = {-1, -1, -1, -1};
 
 int st_fd_add_private(int fd)
 {
+    mark_private(fd);
     for (int i = 0; i < MAX_PRIVATE; i++) {
         int expected = -1;
         if (__atomic_compare_exchange_n(&private_fds[i], &expected, fd, false, __ATOMIC_ACQ_REL,
@@ -69,10 +83,8 @@ int st_fd_private(int slot)
                                            : -1;
 }
 
-bool st_fd_is_private(int fd)
+bool st_fd_is_private_slow(int fd)
 {
-    if (fd < 0)
-        return false;
     if (fd == __atomic_load_n(&log_fd, __ATOMIC_RELAXED))
         return true;
     for (int i = 0; i < MAX_PRIVATE; i++)
@@ -95,6 +107,7 @@ int st_fd_private_evacuate(int fd)
     if (!st_fd_is_private(fd))
         return fd;
     int moved = move_fd(fd);
+    mark_private(moved);
     /* The old number is the program's now; it is closed by the call that
      * takes it (dup2 replaces it atomically). */
     if (fd == __atomic_load_n(&log_fd, __ATOMIC_RELAXED))

@@ -15,10 +15,20 @@ int st_private_fd_floor(void);
 /* Moves fd to strays' high fd range with close-on-exec; returns the new fd
  * (the old one is closed) or the old one when the move is not possible. */
 int st_fd_hide(int fd);
+/* The lowest fd strays has held as its own (never raised again): strays
+ * keeps its fds far above the program's, so for almost every fd a program
+ * closes, one compare proves it is the program's. Lowered before the fd is
+ * published. */
+extern __attribute__((visibility("hidden"))) int st_private_fd_min;
+bool st_fd_is_private_slow(int fd);
+
 /* Whether fd is one of strays' own (the private stderr copy). The program
  * does not know these exist: closing one must look as it would without
  * strays (EBADF), and replacing one (dup2 onto it) moves strays' copy away. */
-bool st_fd_is_private(int fd);
+static inline bool st_fd_is_private(int fd)
+{
+    return fd >= __atomic_load_n(&st_private_fd_min, __ATOMIC_ACQUIRE) && st_fd_is_private_slow(fd);
+}
 /* Moves strays' own fd away from fd (the program is about to take it);
  * returns where it went (fd itself if it was not strays'). */
 int st_fd_private_evacuate(int fd);
