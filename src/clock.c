@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 ST_TLS int st_guard_depth;
-static ST_TLS int cached_tid;
+ST_TLS int st_cached_tid;
 static uint64_t start_ns;
 
 uint64_t st_now_ns(void)
@@ -64,15 +64,14 @@ static int tid_uncached(void)
     return tid;
 }
 
-int st_gettid(void)
+int st_gettid_slow(void)
 {
-    if (ST_UNLIKELY(cached_tid == 0))
-        cached_tid = tid_uncached();
-    return cached_tid;
+    st_cached_tid = tid_uncached();
+    return st_cached_tid;
 }
 
 void st_clock_after_fork(void)
 {
-    cached_tid = 0;
+    st_cached_tid = 0;
     __atomic_store_n(&start_ns, st_now_ns(), __ATOMIC_RELAXED);
 }

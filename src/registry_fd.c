@@ -37,18 +37,19 @@ struct slot {
 
 static struct slot *chunks[CHUNK_COUNT];
 
-/* The slot of fd, mapping its chunk when create is set; NULL if fd is out
- * of range or (create unset) its chunk was never needed. */
-static struct slot *slot_of(int fd, bool create)
+/* The slot of fd, mapping its chunk first; NULL if fd is out of range or
+ * there is no memory. The slow half of slot_of. */
+static __attribute__((noinline)) struct slot *slot_create(int fd)
 {
-    if (fd < 0 || (unsigned)fd >= MAX_FDS) {
-        if (create && fd >= 0)
-            st_mem_not_tracked(ST_MEM_FDS);
+    if (fd < 0)
+        return NULL;
+    if ((unsigned)fd >= MAX_FDS) {
+        st_mem_not_tracked(ST_MEM_FDS);
         return NULL;
     }
     struct slot **chunk = &chunks[(unsigned)fd >> CHUNK_SHIFT];
     struct slot *base = __atomic_load_n(chunk, __ATOMIC_ACQUIRE);
-    if (!base && create) {
+    if (!base) {
         struct slot *fresh = st_mem_map(ST_MEM_FDS, CHUNK_SLOTS * sizeof(struct slot));
         if (!fresh) {
             st_mem_not_tracked(ST_MEM_FDS);
@@ -63,7 +64,20 @@ static struct slot *slot_of(int fd, bool create)
             base = expected;
         }
     }
-    return base ? &base[(unsigned)fd & (CHUNK_SLOTS - 1)] : NULL;
+    return &base[(unsigned)fd & (CHUNK_SLOTS - 1)];
+}
+
+/* The slot of fd, mapping its chunk when create is set; NULL if fd is out
+ * of range or (create unset) its chunk was never needed. Inlined: every
+ * hooked open and close comes through here. */
+static inline struct slot *slot_of(int fd, bool create)
+{
+    if (ST_LIKELY((unsigned)fd < MAX_FDS)) {
+        struct slot *base = __atomic_load_n(&chunks[(unsigned)fd >> CHUNK_SHIFT], __ATOMIC_ACQUIRE);
+        if (ST_LIKELY(base))
+            return &base[(unsigned)fd & (CHUNK_SLOTS - 1)];
+    }
+    return create ? slot_create(fd) : NULL;
 }
 
 /* Takes the slot for writing; returns the even sequence number it had. */

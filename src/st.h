@@ -28,8 +28,14 @@ static inline void st_guard_leave(void) { st_guard_depth--; }
 uint64_t st_now_ns(void);
 /* Nanoseconds since strays started watching this process. */
 uint64_t st_uptime_ns(void);
-/* The calling thread's kernel tid, cached per thread. */
-int st_gettid(void);
+/* The calling thread's kernel tid, cached per thread (0: not yet). */
+extern ST_TLS int st_cached_tid;
+int st_gettid_slow(void);
+static inline int st_gettid(void)
+{
+    int tid = st_cached_tid;
+    return ST_LIKELY(tid != 0) ? tid : st_gettid_slow();
+}
 /* Forgets the cached tid and start time after fork (child side). */
 void st_clock_after_fork(void);
 
