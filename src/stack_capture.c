@@ -198,7 +198,7 @@ __attribute__((noinline)) int st_stack_capture(uintptr_t *frames, int max)
  * used. */
 
 #define CACHE_SETS 4            /* per thread, chosen by sp */
-#define CACHE_WAYS 2            /* entries per set: two call paths may share an sp */
+#define CACHE_WAYS 2            /* entries per set: two call paths may share an sp (way ^ 1 is the other) */
 #define CACHE_SLOTS 48          /* return addresses an entry can check */
 #define CACHE_CHECKS 80         /* words an entry can check: slots, then pinned bases */
 #define SCAN_BYTES (256u << 10) /* how far above sp a slot may be */
@@ -318,13 +318,23 @@ RAW_STACK_READ static uintptr_t word_at(uintptr_t sp, unsigned off)
     return *(const uintptr_t *)(sp + 8u * off);
 }
 
-/* Branch-free: every word is read whatever the others hold. */
-RAW_STACK_READ static bool entry_holds(const struct cache_entry *e, uintptr_t sp)
+/* Branch-free, two words a turn (find_pins makes the count even): every
+ * word is read whatever the others hold. */
+ST_HOT RAW_STACK_READ static bool entry_holds(const struct cache_entry *e, uintptr_t sp)
 {
     uintptr_t differs = 0;
-    for (unsigned i = 0; i < e->checks; i++)
-        differs |= word_at(sp, e->off[i]) ^ e->want[i];
+    for (unsigned i = 0; i < e->checks; i += 2)
+        differs |= (word_at(sp, e->off[i]) ^ e->want[i]) |
+                   (word_at(sp, e->off[i + 1]) ^ e->want[i + 1]);
     return differs == 0;
+}
+
+/* A stack with frames in an unloaded module is not handed out again: a
+ * module loaded at the same place later is other code. */
+static inline bool entry_hits(const struct cache_entry *e, uintptr_t sp, int max)
+{
+    return e->sp == sp && e->max == max && !__atomic_load_n(&e->stack->unloaded, __ATOMIC_ACQUIRE) &&
+           entry_holds(e, sp);
 }
 
 static const struct st_stack *cache_lookup(uintptr_t sp, int max)
@@ -334,19 +344,22 @@ static const struct st_stack *cache_lookup(uintptr_t sp, int max)
         return NULL;
     tls_busy = true;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    unsigned set = set_of(sp);
+    /* The way hit last first: a loop calling from one place hits at once
+     * even when another path shares its sp (a function called from two
+     * places), and a miss costs a full check. */
+    unsigned set = set_of(sp), way = c->recent_way[set];
     const struct st_stack *s = NULL;
-    for (unsigned way = 0; way < CACHE_WAYS && !s; way++) {
-        const struct cache_entry *e = &c->e[set][way];
-        /* A stack with frames in an unloaded module is not handed out again:
-         * a module loaded at the same place later is other code. */
-        if (e->sp == sp && e->max == max && !__atomic_load_n(&e->stack->unloaded, __ATOMIC_ACQUIRE) && entry_holds(e, sp)) {
-            s = e->stack;
-            tls_hits++;
-            c->recent_way[set] = (uint8_t)way;
-            if (c->credit < CREDIT)
-                c->credit++;
-        }
+    if (!entry_hits(&c->e[set][way], sp, max)) {
+        way ^= 1;
+        if (!entry_hits(&c->e[set][way], sp, max))
+            way = CACHE_WAYS;
+    }
+    if (way < CACHE_WAYS) {
+        s = c->e[set][way].stack;
+        tls_hits++;
+        c->recent_way[set] = (uint8_t)way;
+        if (c->credit < CREDIT)
+            c->credit++;
     }
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     tls_busy = false;
@@ -418,6 +431,12 @@ RAW_STACK_READ static bool find_pins(struct cache_entry *e, uintptr_t sp)
             return false;
         e->off[checks] = (uint16_t)((a - sp) / 8);
         e->want[checks] = w;
+        checks++;
+    }
+    _Static_assert(CACHE_CHECKS % 2 == 0, "room to make the count even");
+    if (checks & 1) { /* entry_holds takes two at a time: check the first twice */
+        e->off[checks] = e->off[0];
+        e->want[checks] = e->want[0];
         checks++;
     }
     e->checks = (uint16_t)checks;
@@ -494,7 +513,7 @@ static __attribute__((noinline)) const struct st_stack *capture_missed(uintptr_t
 /* Not inlined: its frame address is the cache key and its return address
  * the first slot. A hit costs the lookup and nothing else: the unwinding
  * and its large frame are in capture_missed. */
-__attribute__((noinline)) const struct st_stack *st_stack_here(void)
+ST_HOT __attribute__((noinline)) const struct st_stack *st_stack_here(void)
 {
     uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
     int max = st_opt.stack_depth;
