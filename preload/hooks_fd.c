@@ -62,15 +62,12 @@ static inline void hide_own_pair(int fds[2])
     }
 }
 
-/* fileno and dirfd set errno on a stream without an fd; a hook must not. */
-static inline int stream_fd(FILE *stream)
-{
-    int saved = errno;
-    int fd = fileno(stream);
-    errno = saved;
-    return fd;
-}
+/* glibc's FILE keeps its fd in the public _fileno field (-1 for a stream
+ * without one, as from fopencookie or fmemopen): read directly, since
+ * fileno() is a call and sets errno on such a stream. */
+static inline int stream_fd(FILE *stream) { return stream->_fileno; }
 
+/* dirfd sets errno on a stream without an fd; a hook must not. */
 static inline int dir_fd(DIR *dir)
 {
     int saved = errno;
@@ -154,10 +151,10 @@ static inline int opened(int fd, int flags, const char *path)
         return opened(REAL(name)(dirfd, path, flags, mode), flags, path);                  \
     }
 
-OPEN_HOOK(open)
-OPEN_HOOK(open64)
-OPENAT_HOOK(openat)
-OPENAT_HOOK(openat64)
+ST_HOT OPEN_HOOK(open)
+ST_HOT OPEN_HOOK(open64)
+ST_HOT OPENAT_HOOK(openat)
+ST_HOT OPENAT_HOOK(openat64)
 
 /* The _FORTIFY_SOURCE entry points, used when the compiler cannot see that
  * the flags need no mode. */
@@ -208,8 +205,8 @@ INTERPOSER int mkostemp(char *template, int flags)
             track_stream(stream_fd(f), ST_FD_FILE, path, f, ST_STREAM_FILE);                  \
         return f;                                                                          \
     }
-FOPEN_HOOK(fopen)
-FOPEN_HOOK(fopen64)
+ST_HOT FOPEN_HOOK(fopen)
+ST_HOT FOPEN_HOOK(fopen64)
 
 INTERPOSER FILE *fdopen(int fd, const char *mode)
 {
@@ -268,7 +265,7 @@ INTERPOSER FILE *popen(const char *command, const char *type)
     return f;
 }
 
-INTERPOSER int fclose(FILE *stream)
+ST_HOT INTERPOSER int fclose(FILE *stream)
 {
     if (stream && st_active())
         untrack(stream_fd(stream));
@@ -291,7 +288,7 @@ INTERPOSER int pclose(FILE *stream)
 
 /* ---- sockets, pipes and the special fds ---- */
 
-INTERPOSER int socket(int domain, int type, int protocol)
+ST_HOT INTERPOSER int socket(int domain, int type, int protocol)
 {
     return created(REAL(socket)(domain, type, protocol), ST_FD_SOCKET, NULL);
 }
@@ -471,7 +468,7 @@ FCNTL_HOOK(fcntl64)
 
 /* ---- closing ---- */
 
-INTERPOSER int close(int fd)
+ST_HOT INTERPOSER int close(int fd)
 {
     if (st_active()) {
         if (ST_UNLIKELY(st_fd_is_private(fd))) {

@@ -97,11 +97,16 @@ static __attribute__((noinline)) int lock_contended(pthread_mutex_t *mutex)
 /* The hottest hook of all. A free mutex has a zero lock word (glibc's
  * __data.__lock, for every mutex kind): then the real lock is a tail call
  * and nothing is recorded. Anything else (held, or held by this thread
- * for a recursive relock) records a wait around the real call. */
+ * for a recursive relock) records a wait around the real call. The real
+ * function is read here rather than through REAL, whose lookup would make
+ * this a function with a frame: as it is, the free case is two loads and a
+ * jump. */
 INTERPOSER int pthread_mutex_lock(pthread_mutex_t *mutex)
 {
-    if (ST_LIKELY(__atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED) == 0))
-        return REAL(pthread_mutex_lock)(mutex);
+    st_real_pthread_mutex_lock_t real =
+        __atomic_load_n(&st_real_pthread_mutex_lock, __ATOMIC_RELAXED);
+    if (ST_LIKELY(real != NULL && __atomic_load_n(&mutex->__data.__lock, __ATOMIC_RELAXED) == 0))
+        return real(mutex);
     return lock_contended(mutex);
 }
 
@@ -230,7 +235,7 @@ INTERPOSER int sem_clockwait(sem_t *sem, clockid_t clock, const struct timespec 
 
 /* ---- I/O ---- */
 
-INTERPOSER ssize_t read(int fd, void *buf, size_t len)
+ST_HOT INTERPOSER ssize_t read(int fd, void *buf, size_t len)
 {
     if (!st_active())
         return REAL(read)(fd, buf, len);

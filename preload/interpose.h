@@ -45,31 +45,40 @@ extern ST_TLS int st_in_vfork_child;
 
 /* Looks up the next definition of name after strays; aborts with a message
  * if there is none, since the program could not have run without it. */
-void *st_interpose_resolve(const char *name);
+__attribute__((cold)) void *st_interpose_resolve(const char *name);
 /* The same for one version of a versioned symbol. */
-void *st_interpose_resolve_version(const char *name, const char *version);
+__attribute__((cold)) void *st_interpose_resolve_version(const char *name, const char *version);
 
+/* One load on the common path; the lookup is out of line (cold). */
 #define REAL(name)                                                                         \
-    (__atomic_load_n(&st_real_##name, __ATOMIC_RELAXED)                                    \
-         ? st_real_##name                                                                  \
-         : (st_real_##name = (st_real_##name##_t)st_interpose_resolve(#name)))
+    ({                                                                                     \
+        st_real_##name##_t real_ = __atomic_load_n(&st_real_##name, __ATOMIC_RELAXED);     \
+        ST_LIKELY(real_ != NULL)                                                           \
+            ? real_                                                                        \
+            : (st_real_##name = (st_real_##name##_t)st_interpose_resolve(#name));           \
+    })
 
 #define REAL_V(name, tag, version)                                                         \
-    (__atomic_load_n(&st_real_##name##_##tag, __ATOMIC_RELAXED)                            \
-         ? st_real_##name##_##tag                                                          \
-         : (st_real_##name##_##tag = (st_real_##name##_##tag##_t)                          \
-                st_interpose_resolve_version(#name, version)))
+    ({                                                                                     \
+        st_real_##name##_##tag##_t real_ =                                                 \
+            __atomic_load_n(&st_real_##name##_##tag, __ATOMIC_RELAXED);                    \
+        ST_LIKELY(real_ != NULL)                                                           \
+            ? real_                                                                        \
+            : (st_real_##name##_##tag = (st_real_##name##_##tag##_t)                       \
+                   st_interpose_resolve_version(#name, version));                          \
+    })
 
 /* Exports fn as symbol@version ("name@V", or "name@@V" for the default). */
 #define SYMVER(fn, symbol) __asm__(".symver " #fn "," symbol)
 
 #define CORE(...)                                                                          \
     do {                                                                                   \
-        int saved_errno_ = errno;                                                          \
+        int *errno_ = st_errno();                                                          \
+        int saved_errno_ = *errno_;                                                        \
         st_guard_enter();                                                                  \
         __VA_ARGS__;                                                                       \
         st_guard_leave();                                                                  \
-        errno = saved_errno_;                                                              \
+        *errno_ = saved_errno_;                                                            \
     } while (0)
 
 /* A wait starts and ends; see src/waits.h. */

@@ -2,6 +2,7 @@
  * is the coarse vDSO one, the tid is cached per thread. */
 #include "st.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -9,27 +10,31 @@
 
 ST_TLS int st_guard_depth;
 ST_TLS int st_cached_tid;
-static uint64_t start_ns;
+uint64_t st_start_ns;
 
-uint64_t st_now_ns(void)
+ST_HOT uint64_t st_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t st_uptime_ns(void)
+uint64_t st_uptime_ns_first(uint64_t now)
 {
-    uint64_t now = st_now_ns();
-    uint64_t start = __atomic_load_n(&start_ns, __ATOMIC_RELAXED);
-    if (start == 0) {
-        /* First use (normally strays' initialisation) fixes time zero. */
-        uint64_t expected = 0;
-        __atomic_compare_exchange_n(&start_ns, &expected, now, false, __ATOMIC_RELAXED,
-                                    __ATOMIC_RELAXED);
-        start = __atomic_load_n(&start_ns, __ATOMIC_RELAXED);
-    }
+    /* First use (normally strays' initialisation) fixes time zero. */
+    uint64_t expected = 0;
+    __atomic_compare_exchange_n(&st_start_ns, &expected, now, false, __ATOMIC_RELAXED,
+                                __ATOMIC_RELAXED);
+    uint64_t start = __atomic_load_n(&st_start_ns, __ATOMIC_RELAXED);
     return now > start ? now - start : 0;
+}
+
+ST_TLS int *st_errno_ptr;
+
+int *st_errno_first(void)
+{
+    st_errno_ptr = &errno;
+    return st_errno_ptr;
 }
 
 /* glibc keeps every thread's kernel tid in its descriptor (the kernel
@@ -73,5 +78,5 @@ int st_gettid_slow(void)
 void st_clock_after_fork(void)
 {
     st_cached_tid = 0;
-    __atomic_store_n(&start_ns, st_now_ns(), __ATOMIC_RELAXED);
+    __atomic_store_n(&st_start_ns, st_now_ns(), __ATOMIC_RELAXED);
 }

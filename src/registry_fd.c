@@ -115,7 +115,7 @@ static void set_name(struct slot *s, const char *name)
     s->name[len] = '\0';
 }
 
-static void write_slot(struct slot *s, enum st_fd_kind kind, const char *name, bool name_truncated,
+ST_HOT static void write_slot(struct slot *s, enum st_fd_kind kind, const char *name, bool name_truncated,
                        void *stream, enum st_fd_stream stream_kind, int clock,
                        const struct st_stack *stack)
 {
@@ -137,7 +137,7 @@ static void write_slot(struct slot *s, enum st_fd_kind kind, const char *name, b
     slot_unlock(s, seq);
 }
 
-void st_fd_track_stream(int fd, enum st_fd_kind kind, const char *name, void *stream,
+ST_HOT void st_fd_track_stream(int fd, enum st_fd_kind kind, const char *name, void *stream,
                         enum st_fd_stream stream_kind)
 {
     if (!(st_opt.track & ST_TRACK_FDS))
@@ -147,7 +147,7 @@ void st_fd_track_stream(int fd, enum st_fd_kind kind, const char *name, void *st
         write_slot(s, kind, name, false, stream, stream_kind, -1, st_stack_here());
 }
 
-void st_fd_track(int fd, enum st_fd_kind kind, const char *name)
+ST_HOT void st_fd_track(int fd, enum st_fd_kind kind, const char *name)
 {
     st_fd_track_stream(fd, kind, name, NULL, ST_STREAM_NONE);
 }
@@ -206,7 +206,7 @@ void st_fd_attach_stream(int fd, void *stream, enum st_fd_stream stream_kind)
     slot_unlock(s, seq);
 }
 
-void st_fd_untrack(int fd)
+ST_HOT void st_fd_untrack(int fd)
 {
     struct slot *s = slot_of(fd, false);
     /* The common close of an fd strays never saw costs this one load. */

@@ -34,7 +34,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int st_runtime_state = ST_UNINIT;
+ST_HOT_DATA int st_runtime_state = ST_UNINIT;
 static int exit_status = -1;
 static int final_done;
 static pid_t own_pid;

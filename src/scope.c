@@ -17,7 +17,7 @@ struct name {
 
 static struct name *names;
 static st_lock_t lock = ST_LOCK_INIT;
-static ST_TLS const char *current;
+ST_TLS const char *st_scope_open;
 
 const char *st_scope_intern(const char *name)
 {
@@ -38,19 +38,17 @@ const char *st_scope_intern(const char *name)
     return n ? n->text : NULL;
 }
 
-const char *st_scope_current(void) { return current; }
-
 int st_scope_set(const char *name)
 {
     if (!name) {
-        current = NULL;
+        st_scope_open = NULL;
         return 0;
     }
     const char *interned = st_scope_intern(name);
     if (!interned)
         return -ENOMEM;
-    current = interned;
+    st_scope_open = interned;
     return 0;
 }
 
-void st_scope_inherit(const char *interned) { current = interned; }
+void st_scope_inherit(const char *interned) { st_scope_open = interned; }

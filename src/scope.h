@@ -4,8 +4,12 @@
 #ifndef STRAYS_SCOPE_H
 #define STRAYS_SCOPE_H
 
-/* The calling thread's open scope, or NULL. */
-const char *st_scope_current(void);
+#include "st.h"
+
+extern ST_TLS const char *st_scope_open;
+
+/* The calling thread's open scope, or NULL. Inline: every record reads it. */
+static inline const char *st_scope_current(void) { return st_scope_open; }
 /* Opens name on the calling thread (NULL closes). Returns 0 or -ENOMEM. */
 int st_scope_set(const char *name);
 /* A thread started inside a scope inherits it (interned already). */

@@ -12,6 +12,14 @@
 #define ST_TLS __thread __attribute__((tls_model("initial-exec")))
 #define ST_LIKELY(x) __builtin_expect(!!(x), 1)
 #define ST_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* For the few functions every hooked call runs: the linker keeps them
+ * together (.text.hot), so a call touches few code pages, which matters
+ * right after a system call has evicted them. */
+#define ST_HOT __attribute__((hot))
+/* The same for the few variables every hooked call reads: in .data, on the
+ * page with the real functions' addresses and the options, rather than
+ * wherever .bss puts them. */
+#define ST_HOT_DATA __attribute__((section(".data.st_hot")))
 #define ST_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 #define STRAYS_VERSION "0.1.0"
@@ -26,8 +34,29 @@ static inline void st_guard_leave(void) { st_guard_depth--; }
 
 /* Monotonic time in nanoseconds from a cheap (vDSO, coarse) clock. */
 uint64_t st_now_ns(void);
-/* Nanoseconds since strays started watching this process. */
-uint64_t st_uptime_ns(void);
+/* Time zero of st_uptime_ns (0 until its first use fixes it). */
+extern uint64_t st_start_ns;
+uint64_t st_uptime_ns_first(uint64_t now);
+/* Nanoseconds since strays started watching this process. Inline: every
+ * record is stamped. */
+static inline uint64_t st_uptime_ns(void)
+{
+    uint64_t now = st_now_ns();
+    uint64_t start = __atomic_load_n(&st_start_ns, __ATOMIC_RELAXED);
+    if (ST_UNLIKELY(start == 0))
+        return st_uptime_ns_first(now);
+    return now > start ? now - start : 0;
+}
+
+/* The calling thread's errno, found once per thread: the hooks keep the
+ * program's errno around strays' own work on every call. */
+extern ST_TLS int *st_errno_ptr;
+int *st_errno_first(void);
+static inline int *st_errno(void)
+{
+    int *e = st_errno_ptr;
+    return ST_LIKELY(e != NULL) ? e : st_errno_first();
+}
 /* The calling thread's kernel tid, cached per thread (0: not yet). */
 extern ST_TLS int st_cached_tid;
 int st_gettid_slow(void);

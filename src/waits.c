@@ -125,7 +125,7 @@ static void write_end(struct wait_record *w)
     __atomic_store_n(&w->seq, w->seq + 1, __ATOMIC_RELEASE);
 }
 
-void st_wait_begin(enum st_wait_call call, const void *object, int fd, uint64_t timeout_ns)
+ST_HOT void st_wait_begin(enum st_wait_call call, const void *object, int fd, uint64_t timeout_ns)
 {
     struct wait_record *w = my_record();
     if (!w)
@@ -145,7 +145,7 @@ void st_wait_begin(enum st_wait_call call, const void *object, int fd, uint64_t 
     write_end(w);
 }
 
-void st_wait_end(bool timed_out)
+ST_HOT void st_wait_end(bool timed_out)
 {
     struct wait_record *w = self;
     if (!w || w->call == ST_WAIT_NONE)

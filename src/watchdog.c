@@ -27,7 +27,7 @@
 static int wake_slot = -1; /* the eventfd, in the private fd table */
 static int watchdog_tid;
 static int running; /* 0 no thread, 1 starting or running */
-int st_watchdog_wanted;
+ST_HOT_DATA int st_watchdog_wanted;
 
 bool st_watchdog_is_thread(int tid)
 {

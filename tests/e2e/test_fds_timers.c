@@ -69,6 +69,23 @@ Test(fds, unclosed_fopen_and_opendir_are_reported_with_their_streams)
     e2e_free(&run);
 }
 
+/* Streams with no fd of their own: closing them must not touch the table
+ * (their fd field is -1), and only the FILE* kept beside them is reported. */
+Test(fds, memory_streams_are_not_fds_and_leave_the_kept_file_reported)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/fd_memory_streams", NULL, NULL);
+    const struct st_report *r = e2e_only_report(&run);
+    cr_assert_str_eq(run.out, "closed 3 memory streams, wrote 1\n");
+    cr_assert_eq(r->nfds, 1);
+    cr_assert_eq(r->fds[0].fd, 3);
+    cr_assert_str_eq(r->fds[0].kind, "file");
+    cr_assert_str_eq(r->fds[0].target, "/etc/passwd");
+    cr_assert_str_eq(r->fds[0].stream, "FILE");
+    cr_assert_eq(e2e_frame_of(r, r->fds[0].created_by, "keep_config"), 0);
+    e2e_free(&run);
+}
+
 Test(fds, one_end_of_socketpair_and_of_pipe_are_reported)
 {
     struct e2e_run run;
