@@ -1,6 +1,7 @@
 /* The thread registry; see registry_thread.h. Thread exit is seen by a
- * pthread_key destructor, the one place glibc runs for every way out of a
- * thread (return, pthread_exit, cancellation).
+ * cleanup handler the trampoline pushes around the start routine, which
+ * glibc runs for every way out of a thread (return, pthread_exit,
+ * thrd_exit, cancellation).
  *
  * The table is split in shards by handle, each with its own lock, so
  * threads that create and join threads do not queue on one lock. A record
@@ -35,9 +36,6 @@ static struct shard {
 
 #define MIN_BUCKETS 16u
 #define MAX_BUCKETS (1u << 20)
-
-static pthread_key_t exit_key;
-static bool exit_key_ready;
 
 /* The record of the calling thread, when strays saw it created. */
 static ST_TLS struct st_thread *self_record;
@@ -124,16 +122,6 @@ static void unlink_locked(struct shard *s, struct st_thread *rec)
 
 /* ---------------------------------------------------------------- records */
 
-int st_thread_registry_init(void)
-{
-    if (exit_key_ready)
-        return 0;
-    int rc = pthread_key_create(&exit_key, on_thread_exit);
-    if (rc == 0)
-        exit_key_ready = true;
-    return -rc;
-}
-
 struct st_thread *st_thread_prepare(void *(*fn)(void *), void *arg, const pthread_attr_t *attr)
 {
     if (!(st_opt.track & ST_TRACK_THREADS))
@@ -217,7 +205,21 @@ static void thread_started(struct st_thread *rec)
         }
         st_unlock(&s->lock);
     }
-    pthread_setspecific(exit_key, rec);
+}
+
+/* The thread's end, run by the cleanup handler its trampoline pushes: when
+ * the start routine returns, and when pthread_exit, thrd_exit or
+ * cancellation unwinds through the trampoline. A cleanup handler rather
+ * than a thread-specific key's destructor: glibc scans every key slot at
+ * the exit of a thread that set one (about 700 instructions), where a
+ * handler is a setjmp and two calls. */
+static void thread_ends(void *record)
+{
+    int saved_errno = errno;
+    st_guard_enter();
+    on_thread_exit(record);
+    st_guard_leave();
+    errno = saved_errno;
 }
 
 void *st_thread_trampoline(void *record)
@@ -225,8 +227,12 @@ void *st_thread_trampoline(void *record)
     struct st_thread *rec = record;
     void *(*fn)(void *) = rec->u.start.fn;
     void *arg = rec->u.start.arg;
+    void *ret;
     thread_started(rec);
-    return fn(arg);
+    pthread_cleanup_push(thread_ends, rec);
+    ret = fn(arg);
+    pthread_cleanup_pop(1);
+    return ret;
 }
 
 int st_thread_trampoline_c11(void *record)
@@ -234,8 +240,12 @@ int st_thread_trampoline_c11(void *record)
     struct st_thread *rec = record;
     int (*fn)(void *) = (int (*)(void *))(void (*)(void))rec->u.start.fn;
     void *arg = rec->u.start.arg;
+    int ret;
     thread_started(rec);
-    return fn(arg);
+    pthread_cleanup_push(thread_ends, rec);
+    ret = fn(arg);
+    pthread_cleanup_pop(1);
+    return ret;
 }
 
 void st_thread_created(struct st_thread *rec, int rc, pthread_t handle)
@@ -342,8 +352,8 @@ void st_thread_detach_end(struct st_thread *rec, int rc)
     if (rc == 0) {
         __atomic_store_n(&rec->detached, true, __ATOMIC_RELAXED);
         /* Detaching a thread that has ended frees it at once: so do we. One
-         * that called pthread_exit but still runs its destructors is not
-         * gone yet; its exit destructor finishes the record. */
+         * that called pthread_exit but still runs its cleanup handlers is
+         * not gone yet; its exit handler finishes the record. */
         if (rec->ended)
             finish_locked(s, rec);
     }
@@ -446,8 +456,8 @@ void st_thread_after_fork_child(void)
 {
     /* The parent's threads do not exist here. The forking thread may be a
      * tracked one: it is the child's only thread now, not a leak, and its
-     * exit destructor must still find its record, so that one is kept,
-     * marked so the destructor frees it. */
+     * exit handler must still find its record, so that one is kept,
+     * marked so the handler frees it. */
     for (unsigned i = 0; i < SHARDS; i++) {
         struct shard *s = &shards[i];
         st_lock_reset(&s->lock);

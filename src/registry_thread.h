@@ -29,7 +29,7 @@ struct st_thread {
     bool in_table;     /* reachable by handle (false once finished) */
     bool finished;     /* joined, or detached and exited, or its handle reused */
     bool creator_done; /* pthread_create has returned to the creating hook */
-    bool ended;        /* its exit destructor has run: the thread is as good as gone */
+    bool ended;        /* its exit handler has run: the thread is as good as gone */
     bool ignored;      /* in the baseline (strays_snapshot) or ignored by name */
     const char *scope; /* the scope it was created in (scope.h), or NULL */
     uint8_t joiners;   /* join and detach calls under way on this record */
@@ -95,8 +95,6 @@ void st_thread_ignore_all(void);
 int st_thread_ignore(pthread_t handle);
 /* Number of records. */
 unsigned st_thread_count(void);
-/* Creates the thread-exit key; called once at initialisation. */
-int st_thread_registry_init(void);
 /* Fork, in the child: only the forking thread exists there. */
 void st_thread_after_fork_child(void);
 void st_thread_before_fork(void);

@@ -24,7 +24,6 @@
 static void setup(void)
 {
     st_options_defaults(&st_opt);
-    cr_assert_eq(st_thread_registry_init(), 0);
 }
 
 TestSuite(registry_thread, .init = setup, .timeout = 20);
