@@ -15,6 +15,7 @@
 #include "registry_memory.h"
 #include "scope.h"
 #include "st.h"
+#include "waits.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -218,9 +219,13 @@ static void thread_ends(void *record)
     int saved_errno = errno;
     st_guard_enter();
     on_thread_exit(record);
+    st_wait_thread_ended();
+    st_stack_cache_thread_ended();
     st_guard_leave();
     errno = saved_errno;
 }
+
+bool st_thread_self_tracked(void) { return self_record != NULL; }
 
 void *st_thread_trampoline(void *record)
 {

@@ -71,6 +71,12 @@ struct st_thread *st_thread_detach_begin(pthread_t handle);
 void st_thread_detach_end(struct st_thread *rec, int rc);
 /* The calling thread is leaving through pthread_exit or thrd_exit. */
 void st_thread_exiting(void);
+/* Whether the calling thread's end will run the exit handler its
+ * trampoline pushed (it was started by a tracked pthread_create or
+ * thrd_create and has not ended). Per-thread state that needs cleaning up
+ * at exit is then cleaned up there, rather than by a thread-specific key:
+ * one key set makes glibc scan all key slots at the thread's exit. */
+bool st_thread_self_tracked(void);
 
 /* Copy of one record, as a report sees it. */
 struct st_thread_view {

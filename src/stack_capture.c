@@ -23,6 +23,7 @@
  * (tests/unit/test_stack_capture.c). */
 #define _GNU_SOURCE /* pthread_getattr_np */
 #include "options.h"
+#include "registry_thread.h"
 #include "stack.h"
 #include "st.h"
 
@@ -239,7 +240,8 @@ static ST_TLS struct stack_cache *tls_cache;
 /* Set while this thread is inside the cache: a signal handler that
  * captures meanwhile goes around it rather than see a half-written entry. */
 static ST_TLS volatile bool tls_busy;
-static ST_TLS bool tls_no_cache; /* no stack bounds or unwinder, or the thread is ending */
+static ST_TLS bool tls_no_cache;
+static ST_TLS bool tls_cache_in_key; /* tls_cache is freed by cache_key's destructor */ /* no stack bounds or unwinder, or the thread is ending */
 static ST_TLS uintptr_t tls_recent[RECENT];
 static ST_TLS unsigned tls_recent_next;
 static ST_TLS unsigned long tls_hits; /* for tests: proof the cache served a capture */
@@ -248,11 +250,23 @@ static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 static bool cache_ok;
 
+static unsigned caches_live;
+
+unsigned st_stack_caches_live(void) { return __atomic_load_n(&caches_live, __ATOMIC_RELAXED); }
+
 static void cache_free(void *cache)
 {
+    __atomic_sub_fetch(&caches_live, 1, __ATOMIC_RELAXED);
     free(cache);
     tls_cache = NULL;
     tls_no_cache = true; /* exit destructors that capture must not make another */
+}
+
+void st_stack_cache_thread_ended(void)
+{
+    if (tls_cache && !tls_cache_in_key)
+        cache_free(tls_cache);
+    tls_no_cache = true;
 }
 
 static _Unwind_Reason_Code on_frame(struct _Unwind_Context *ctx, void *arg);
@@ -296,10 +310,14 @@ static struct stack_cache *cache_create(void)
     c->lo = (uintptr_t)addr;
     c->hi = (uintptr_t)addr + size;
     c->credit = CREDIT;
-    if (pthread_setspecific(cache_key, c) != 0) {
+    /* Freed at the thread's end: by its exit handler when the thread
+     * registry has one (see st_thread_self_tracked), else by a key. */
+    tls_cache_in_key = !st_thread_self_tracked();
+    if (tls_cache_in_key && pthread_setspecific(cache_key, c) != 0) {
         free(c);
         return NULL;
     }
+    __atomic_add_fetch(&caches_live, 1, __ATOMIC_RELAXED);
     tls_no_cache = false;
     tls_cache = c;
     return c;

@@ -7,6 +7,7 @@
 #include "waits.h"
 
 #include "lock.h"
+#include "registry_thread.h"
 #include "st.h"
 
 #include <pthread.h>
@@ -34,6 +35,7 @@ static st_lock_t alloc_lock = ST_LOCK_INIT;
 static pthread_key_t exit_key;
 static int exit_key_state; /* 0 none, 1 creating, 2 ready */
 static ST_TLS struct wait_record *self;
+static ST_TLS bool self_in_key; /* self is freed by exit_key's destructor */
 
 static const char *const call_names[] = {
 #define ST_WAIT_NAME(name, text) text,
@@ -107,11 +109,30 @@ static struct wait_record *my_record(void)
     struct wait_record *w = claim_record();
     if (!w)
         return NULL;
-    ensure_exit_key();
-    if (__atomic_load_n(&exit_key_state, __ATOMIC_ACQUIRE) == 2)
-        pthread_setspecific(exit_key, w);
+    /* Freed at the thread's end: by its exit handler when the thread
+     * registry has one (see st_thread_self_tracked), else by a key. */
+    self_in_key = !st_thread_self_tracked();
+    if (self_in_key) {
+        ensure_exit_key();
+        if (__atomic_load_n(&exit_key_state, __ATOMIC_ACQUIRE) == 2)
+            pthread_setspecific(exit_key, w);
+    }
     self = w;
     return w;
+}
+
+unsigned st_wait_records_claimed(void)
+{
+    unsigned n = 0;
+    for (struct wait_record *w = __atomic_load_n(&all_records, __ATOMIC_ACQUIRE); w; w = w->next)
+        n += __atomic_load_n(&w->tid, __ATOMIC_RELAXED) != 0;
+    return n;
+}
+
+void st_wait_thread_ended(void)
+{
+    if (self && !self_in_key)
+        on_thread_exit(self);
 }
 
 static void write_begin(struct wait_record *w)

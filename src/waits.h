@@ -74,6 +74,11 @@ bool st_wait_call_is_lock(enum st_wait_call call);
 void st_wait_begin(enum st_wait_call call, const void *object, int fd, uint64_t timeout_ns);
 /* The wait returned; timed_out when it ended by its timeout. */
 void st_wait_end(bool timed_out);
+/* The calling thread is ending (its trampoline's exit handler): its record
+ * is free for the next thread. */
+void st_wait_thread_ended(void);
+/* Records claimed by threads now (for tests: each goes with its thread). */
+unsigned st_wait_records_claimed(void);
 
 struct st_wait_view {
     int tid;
