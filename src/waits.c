@@ -27,10 +27,14 @@ struct wait_record {
     /* Owner-only: the last wait, to count timeouts in a row, and the stack cache. */
     uint8_t last_call;
     const void *last_object;
-    struct wait_record *next; /* all records, never unlinked */
+    struct wait_record *next;      /* all records, never unlinked */
+    struct wait_record *next_free; /* free records, under alloc_lock */
 };
 
 static struct wait_record *all_records;
+/* Records whose thread ended, for the next thread: taking one is a pop, not
+ * a walk over every record (10 000 threads starting would walk 50 million). */
+static struct wait_record *free_records;
 static st_lock_t alloc_lock = ST_LOCK_INIT;
 static pthread_key_t exit_key;
 static int exit_key_state; /* 0 none, 1 creating, 2 ready */
@@ -64,6 +68,10 @@ static void on_thread_exit(void *record)
     w->last_call = ST_WAIT_NONE;
     w->timeouts = 0;
     __atomic_store_n(&w->tid, 0, __ATOMIC_RELEASE);
+    st_lock(&alloc_lock);
+    w->next_free = free_records;
+    free_records = w;
+    st_unlock(&alloc_lock);
     self = NULL;
 }
 
@@ -82,15 +90,16 @@ static void ensure_exit_key(void)
 static struct wait_record *claim_record(void)
 {
     int tid = st_gettid();
-    for (struct wait_record *w = __atomic_load_n(&all_records, __ATOMIC_ACQUIRE); w;
-         w = w->next) {
-        int expected = 0;
-        if (__atomic_load_n(&w->tid, __ATOMIC_RELAXED) == 0 &&
-            __atomic_compare_exchange_n(&w->tid, &expected, tid, false, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_RELAXED))
-            return w;
+    st_lock(&alloc_lock);
+    struct wait_record *w = free_records;
+    if (w)
+        free_records = w->next_free;
+    st_unlock(&alloc_lock);
+    if (w) {
+        __atomic_store_n(&w->tid, tid, __ATOMIC_RELEASE);
+        return w;
     }
-    struct wait_record *w = calloc(1, sizeof *w);
+    w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
     w->tid = tid;
@@ -217,6 +226,7 @@ int st_wait_foreach(void (*fn)(const struct st_wait_view *, void *), void *ctx)
 void st_wait_after_fork_child(void)
 {
     st_lock_reset(&alloc_lock);
+    free_records = NULL;
     for (struct wait_record *w = all_records; w; w = w->next) {
         if (w == self) {
             w->tid = st_gettid();
@@ -226,5 +236,7 @@ void st_wait_after_fork_child(void)
         w->call = ST_WAIT_NONE;
         w->seq = 0;
         w->tid = 0;
+        w->next_free = free_records;
+        free_records = w;
     }
 }
