@@ -135,6 +135,7 @@ struct st_report_tracking {
     uint64_t threads_not_tracked, timers_not_tracked, fds_not_tracked;
     uint64_t stacks_not_kept;      /* stacks not stored: objects shown without one */
     uint32_t timers_unchecked;     /* not asked of the kernel: armed state as last set */
+    uint32_t fds_unchecked;        /* not looked up in /proc: kind and name as created */
     uint32_t threads_without_stack; /* running threads that gave no current stack in time */
 };
 

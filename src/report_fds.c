@@ -5,6 +5,7 @@
  * creating call made (and, opened by path, the same file); a timer must
  * still exist. A record that fails is stale and dropped, never reported. */
 #define _GNU_SOURCE
+#include "options.h"
 #include "registry_fd.h"
 #include "registry_timer.h"
 #include "report_build.h"
@@ -140,16 +141,16 @@ static struct st_report_timer *new_timer(struct st_report *r, uint32_t *cap)
  * sized by CPUs (512 buckets each on 6.x kernels), so a lookup walks a
  * chain as long as the timers alive over its size: with 100 000 timers a
  * timer_gettime costs tens of microseconds, and checking all of them
- * seconds. Past this budget the rest are reported as the registry knows
- * them (armed as last set by the program) and counted as unchecked. */
-#define TIMER_CHECK_BUDGET_NS (200 * 1000000ull)
+ * seconds. Past the check_budget option the rest are reported as the
+ * registry knows them (armed as last set by the program) and counted as
+ * unchecked. */
 
 static void collect_timers(struct st_report *r, struct st_stack_index *si, uint32_t *timer_cap)
 {
     struct timer_copy c = {.arena = &r->arena};
     st_timer_foreach(copy_timer, &c);
-    uint64_t deadline = st_uptime_ns() + TIMER_CHECK_BUDGET_NS;
-    bool checking = true;
+    uint64_t deadline = st_uptime_ns() + st_opt.check_budget;
+    bool checking = st_opt.check_budget > 0;
     for (uint32_t i = 0; i < c.count; i++) {
         const struct st_timer_view *v = &c.views[i];
         if (v->ignored || (r->scope && v->scope != r->scope))
@@ -209,8 +210,10 @@ static bool starts_with(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-/* What /proc/self/fd says the fd is now. */
-static enum st_fd_kind kind_of_link(int fd, const char *link)
+/* What /proc/self/fd says the fd is now. A path is a file or a directory:
+ * which one, the record tells when the fd was opened by name (recorded),
+ * saving a stat per fd; otherwise fstat does. */
+static enum st_fd_kind kind_of_link(int fd, const char *link, enum st_fd_kind recorded)
 {
     static const struct {
         const char *prefix;
@@ -230,6 +233,8 @@ static enum st_fd_kind kind_of_link(int fd, const char *link)
             return anon[i].kind;
     if (link[0] != '/')
         return ST_FD_OTHER;
+    if (recorded == ST_FD_FILE || recorded == ST_FD_DIR)
+        return recorded;
     struct stat st;
     return fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) ? ST_FD_DIR : ST_FD_FILE;
 }
@@ -391,7 +396,7 @@ const char *st_report_fd_target(int fd, struct st_arena *a)
     char link[4096];
     int saved = errno;
     const char *target = read_fd_link(-1, fd, link, sizeof link)
-                             ? target_of(fd, link, kind_of_link(fd, link), a)
+                             ? target_of(fd, link, kind_of_link(fd, link, ST_FD_ANY), a)
                              : NULL;
     errno = saved;
     return target;
@@ -434,6 +439,18 @@ static void add_timerfd(struct st_report *r, struct st_stack_index *si, const st
     t->scope = v->scope;
 }
 
+/* Checking an fd costs a readlink of /proc/self/fd (4-6 us in a VM with
+ * page-table isolation), and more for a socket: 100 000 fds would take most
+ * of a second. Past the check_budget option the rest are reported as the
+ * registry knows them (kind and name as created) and counted as unchecked. */
+
+/* An fd reported without asking the kernel. */
+static void fill_unchecked(struct st_report_fd *f, const struct st_fd_view *v, struct st_arena *a)
+{
+    f->kind = kind_name(v->kind);
+    f->target = st_arena_strdup(a, v->name[0] ? v->name : "(not checked)");
+}
+
 static void collect_fds(struct st_report *r, struct st_stack_index *si, uint32_t *timer_cap)
 {
     struct fd_copy c = {.arena = &r->arena};
@@ -441,16 +458,24 @@ static void collect_fds(struct st_report *r, struct st_stack_index *si, uint32_t
     uint32_t cap = r->nfds;
     int saved = errno;
     long dir = c.count ? st_sys_open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0) : -1;
+    uint64_t deadline = st_uptime_ns() + st_opt.check_budget;
+    bool checking = st_opt.check_budget > 0;
     for (uint32_t i = 0; i < c.count; i++) {
         const struct st_fd_view *v = &c.views[i];
         if (v->ignored || (r->scope && v->scope != r->scope))
             continue;
+        /* The clock is read every 64 fds, as for timers. */
+        if (checking && (i & 63) == 0 && st_uptime_ns() > deadline)
+            checking = false;
         char link[4096];
-        if (!read_fd_link((int)dir, v->fd, link, sizeof link))
-            continue; /* closed behind strays' back */
-        enum st_fd_kind now = kind_of_link(v->fd, link);
-        if (!still_valid(v->fd, link, now, v))
-            continue;
+        enum st_fd_kind now = v->kind;
+        if (checking) {
+            if (!read_fd_link((int)dir, v->fd, link, sizeof link))
+                continue; /* closed behind strays' back */
+            now = kind_of_link(v->fd, link, v->kind);
+            if (!still_valid(v->fd, link, now, v))
+                continue;
+        }
         if (now == ST_FD_TIMERFD) {
             add_timerfd(r, si, v, timer_cap);
             continue;
@@ -460,8 +485,13 @@ static void collect_fds(struct st_report *r, struct st_stack_index *si, uint32_t
         if (!f)
             break;
         f->fd = v->fd;
-        f->kind = kind_name(now);
-        f->target = target_of(v->fd, link, now, &r->arena);
+        if (checking) {
+            f->kind = kind_name(now);
+            f->target = target_of(v->fd, link, now, &r->arena);
+        } else {
+            fill_unchecked(f, v, &r->arena);
+            r->tracking.fds_unchecked++;
+        }
         f->stream = stream_name(v->stream_kind);
         f->stream_address = (uintptr_t)v->stream;
         f->tid = v->tid;

@@ -300,6 +300,8 @@ static void write_tracking(struct st_out *o, const struct st_report_tracking *t)
     st_out_str(o, "},");
     field_int(o, "timers_unchecked", t->timers_unchecked);
     st_out_char(o, ',');
+    field_int(o, "fds_unchecked", t->fds_unchecked);
+    st_out_char(o, ',');
     field_int(o, "threads_without_stack", t->threads_without_stack);
     st_out_char(o, '}');
 }

@@ -387,7 +387,7 @@ static int load_tracking(struct loader *l, const struct st_json *root)
     const struct st_json *missed = st_json_get(j, "not_tracked");
     if (!missed || missed->type != ST_JSON_OBJECT)
         return fail(l, "tracking: \"not_tracked\" must be an object");
-    int64_t table, stack, limit, threads, timers, fds, stacks, unchecked, stackless;
+    int64_t table, stack, limit, threads, timers, fds, stacks, unchecked, fds_unchecked, stackless;
     int rc = get_int(l, j, "table_bytes", 0, INT64_MAX, &table, "tracking");
     if (!rc)
         rc = get_int(l, j, "stack_bytes", 0, INT64_MAX, &stack, "tracking");
@@ -403,6 +403,8 @@ static int load_tracking(struct loader *l, const struct st_json *root)
         rc = get_int(l, missed, "stacks", 0, INT64_MAX, &stacks, "tracking.not_tracked");
     if (!rc)
         rc = get_int(l, j, "timers_unchecked", 0, UINT32_MAX, &unchecked, "tracking");
+    if (!rc) /* absent from reports written before fd checks had a budget */
+        rc = get_optional_int(l, j, "fds_unchecked", 0, UINT32_MAX, &fds_unchecked, 0, "tracking");
     if (!rc)
         rc = get_int(l, j, "threads_without_stack", 0, UINT32_MAX, &stackless, "tracking");
     if (rc)
@@ -417,6 +419,7 @@ static int load_tracking(struct loader *l, const struct st_json *root)
         .fds_not_tracked = (uint64_t)fds,
         .stacks_not_kept = (uint64_t)stacks,
         .timers_unchecked = (uint32_t)unchecked,
+        .fds_unchecked = (uint32_t)fds_unchecked,
         .threads_without_stack = (uint32_t)stackless,
     };
     return 0;

@@ -681,6 +681,13 @@ static void write_tracking(struct st_out *o, const struct st_report_tracking *t)
         st_out_str(o, " not checked against the kernel within the report's time budget: "
                       "armed state as last set by the program\n");
     }
+    if (t->fds_unchecked) {
+        st_out_str(o, "strays: ");
+        st_out_uint(o, t->fds_unchecked);
+        st_out_str(o, t->fds_unchecked == 1 ? " fd" : " fds");
+        st_out_str(o, " not checked against /proc within the report's time budget: kind and "
+                      "name as created\n");
+    }
     if (t->threads_without_stack) {
         st_out_str(o, "strays: ");
         st_out_uint(o, t->threads_without_stack);

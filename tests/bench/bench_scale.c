@@ -258,6 +258,7 @@ static void scale_table(struct config *c)
     long long table = json_number(js, "\"table_bytes\":"),
               stacks = json_number(js, "\"stack_bytes\":"),
               unchecked = json_number(js, "\"timers_unchecked\":"),
+              fds_unchecked = json_number(js, "\"fds_unchecked\":"),
               stackless = json_number(js, "\"threads_without_stack\":");
     free(js);
     long objects = json.threads + json.fds + json.timers;
@@ -279,6 +280,7 @@ static void scale_table(struct config *c)
     printf("| process RSS per object, preloaded - plain | %.0f bytes | |\n",
            (double)(text.rss_kb - plain.rss_kb) * 1024.0 / (double)objects);
     printf("| timers not checked against the kernel (time budget) | %lld | |\n", unchecked);
+    printf("| fds not checked against /proc (time budget) | %lld | |\n", fds_unchecked);
     printf("| running threads without a current stack (time budget) | %lld of %ld | |\n",
            stackless, json.threads - json.threads / 2);
 }

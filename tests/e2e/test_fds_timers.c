@@ -300,3 +300,56 @@ Test(fds, fork_while_other_threads_capture_stacks_never_hangs_the_child)
     cr_assert_str_eq(run.out, "300 children exited 0\n");
     e2e_free(&run);
 }
+
+/* check_budget=0: nothing is asked of the kernel. fds are reported with the
+ * kind and name they were created with, timers with the armed state the
+ * program last set, and the report counts both as unchecked. With the
+ * default budget a small program is checked in full. */
+Test(budget, check_budget_0_reports_fds_as_created_and_counts_them)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/fd_fopen_opendir", "check_budget=0", NULL);
+    const struct st_report *r = e2e_only_report(&run);
+    cr_assert_eq(r->nfds, 2);
+    const struct st_report_fd *file = fd_of_kind(r, "file"), *dir = fd_of_kind(r, "dir");
+    cr_assert_not_null(file);
+    cr_assert_not_null(dir);
+    cr_assert_str_eq(file->target, "/etc/passwd");
+    cr_assert_str_eq(file->stream, "FILE");
+    cr_assert_str_eq(dir->target, "/etc");
+    cr_assert_eq(e2e_frame_of(r, file->created_by, "open_log"), 0);
+    cr_assert_eq(r->tracking.fds_unchecked, 2);
+    cr_assert_eq(r->tracking.timers_unchecked, 0);
+    e2e_free(&run);
+
+    e2e_run(&run, "fixtures/fd_fopen_opendir", NULL, NULL);
+    r = e2e_only_report(&run);
+    cr_assert_eq(r->nfds, 2);
+    cr_assert_eq(r->tracking.fds_unchecked, 0, "the default budget checks them all");
+    e2e_free(&run);
+}
+
+Test(budget, check_budget_0_reports_timers_as_last_set_and_counts_them)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/timer_periodic_leak", "check_budget=0", NULL);
+    const struct st_report *r = e2e_only_report(&run);
+    cr_assert_eq(r->ntimers, 1, "the deleted one-shot timer is gone from the registry");
+    cr_assert_eq(r->timers[0].armed, true);
+    cr_assert_eq(r->timers[0].interval_ns, 50000000u);
+    cr_assert_eq(r->tracking.timers_unchecked, 1);
+    cr_assert_eq(r->tracking.fds_unchecked, 0);
+    e2e_free(&run);
+}
+
+/* The text report says what went unchecked, in one line per kind. */
+Test(budget, text_report_names_the_unchecked_fds)
+{
+    struct e2e_run run;
+    e2e_run_raw(&run, "fixtures/fd_fopen_opendir", "check_budget=0", NULL, true);
+    cr_assert_not_null(strstr(run.err, "strays: 2 fds not checked against /proc within the "
+                                       "report's time budget: kind and name as created\n"),
+                       "%s", run.err);
+    cr_assert_not_null(strstr(run.err, "/etc/passwd"), "%s", run.err);
+    e2e_free(&run);
+}
