@@ -348,11 +348,14 @@ ST_HOT RAW_STACK_READ static bool entry_holds(const struct cache_entry *e, uintp
 }
 
 /* A stack with frames in an unloaded module is not handed out again: a
- * module loaded at the same place later is other code. */
-static inline bool entry_hits(const struct cache_entry *e, uintptr_t sp, int max)
+ * module loaded at the same place later is other code. The first slot (the
+ * return address into st_stack_here's caller) is looked at alone first: two
+ * paths that take turns at one sp (pthread_create's hook and pthread_join's,
+ * called from one loop) differ there, so the wrong entry costs one word. */
+RAW_STACK_READ static inline bool entry_hits(const struct cache_entry *e, uintptr_t sp, int max)
 {
-    return e->sp == sp && e->max == max && !__atomic_load_n(&e->stack->unloaded, __ATOMIC_ACQUIRE) &&
-           entry_holds(e, sp);
+    return e->sp == sp && e->max == max && word_at(sp, e->off[0]) == e->want[0] &&
+           !__atomic_load_n(&e->stack->unloaded, __ATOMIC_ACQUIRE) && entry_holds(e, sp);
 }
 
 static const struct st_stack *cache_lookup(uintptr_t sp, int max)
