@@ -300,7 +300,7 @@ int main(int argc, char **argv)
     op_name = op->name;
     long iters = argc == 3 ? parse_iterations(argv[2]) : op->default_iters;
     double ns = op->measure(iters);
-    if (printf("%s %.1f\n", op->name, ns) < 0 || fflush(stdout) != 0)
+    if (printf("%s %.3f\n", op->name, ns) < 0 || fflush(stdout) != 0)
         die("writing the result: %s", strerror(errno));
     return 0;
 }
