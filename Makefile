@@ -185,7 +185,7 @@ bench-scale: deps all $(B)/bench_scale $(B)/bench_churn $(B)/fixtures/scale_obje
 	    --churn $(B)/bench_churn
 
 bench: deps all $(B)/bench_ops $(B)/bench_run $(B)/bench_scale $(B)/bench_churn $(B)/fixtures/scale_objects
-	$(B)/bench_run --lib $(B)/libstrays.so --ops $(B)/bench_ops
+	$(B)/bench_run --lib $(B)/libstrays.so --ops $(B)/bench_ops --instructions
 	$(B)/bench_scale --lib $(B)/libstrays.so --objects $(B)/fixtures/scale_objects \
 	    --churn $(B)/bench_churn
 

@@ -1,7 +1,9 @@
 /* Driver of the overhead benchmark: runs each bench_ops op plain and with
  * LD_PRELOAD=libstrays.so, alternating within one run so drift in machine
  * load hits both sides alike, and prints Markdown tables of ns/op and the
- * median ratio preloaded/plain. It only reports; no timing is ever asserted. */
+ * median ratio preloaded/plain. With --instructions it also counts the
+ * instructions each op runs, plain and preloaded, under callgrind: a figure
+ * a noisy machine does not move. It only reports; no timing is ever asserted. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -34,6 +36,7 @@ static const char *const all_ops[] = {
     "cond_pingpong", "pipe_rw", "timer_churn", "fd_churn_8threads",
 };
 #define N_OPS (sizeof all_ops / sizeof all_ops[0])
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The ops compared against valgrind and tsan, with counts small enough for
  * valgrind; plain and strays are rerun at the same count for a fair ratio. */
@@ -49,7 +52,7 @@ static const char *const mode_names[N_MODES] = {"plain", "strays", "valgrind", "
 struct config {
     const char *lib, *ops, *tsan_ops;
     int reps;
-    bool valgrind;
+    bool valgrind, instructions;
     bool selected[N_OPS];
     char *valgrind_path; /* NULL if not on PATH */
     char **env_plain, **env_strays;
@@ -87,7 +90,7 @@ static void usage_exit(const char *why)
     fprintf(stderr,
             "bench_run: %s\n"
             "usage: bench_run --lib PRELOAD.so --ops BENCH_OPS [--reps N] [--only op1,op2]\n"
-            "                 [--valgrind] [--tsan-ops BENCH_OPS_BUILT_WITH_TSAN]\n",
+            "                 [--valgrind] [--tsan-ops BENCH_OPS_BUILT_WITH_TSAN] [--instructions]\n",
             why);
     exit(2);
 }
@@ -139,6 +142,8 @@ static void parse_args(struct config *c, int argc, char **argv)
         bool has_value = i + 1 < argc;
         if (!strcmp(a, "--valgrind"))
             c->valgrind = true;
+        else if (!strcmp(a, "--instructions"))
+            c->instructions = true;
         else if (!has_value && (!strcmp(a, "--lib") || !strcmp(a, "--ops") ||
                                 !strcmp(a, "--reps") || !strcmp(a, "--only") ||
                                 !strcmp(a, "--tsan-ops")))
@@ -517,6 +522,95 @@ static void tool_notes(const struct config *c, int reps)
         printf("tsan: skipped, no --tsan-ops given (bench_ops built with -fsanitize=thread).\n");
 }
 
+/* ---- instructions per op, counted by callgrind ---- */
+
+/* bench_ops runs iters/20 (at least 1) untimed iterations first; see its
+ * warmup_count. */
+static long loop_count(long iters) { return iters + (iters / 20 > 0 ? iters / 20 : 1); }
+
+/* Instructions op's whole run takes (callgrind's summary) at iters, in mode
+ * PLAIN or STRAYS; -1 on failure, said on stderr. */
+static long long count_instructions(const struct config *c, const char *op, enum mode m, long iters)
+{
+    char count[32], out_file[64], out[512], *argv[10];
+    snprintf(count, sizeof count, "%ld", iters);
+    snprintf(out_file, sizeof out_file, "/tmp/bench_run.%d.callgrind", (int)getpid());
+    char *out_arg = xconcat("--callgrind-out-file=", out_file, "");
+    int k = 0;
+    argv[k++] = c->valgrind_path;
+    argv[k++] = (char *)"--tool=callgrind";
+    argv[k++] = out_arg;
+    argv[k++] = (char *)c->ops;
+    argv[k++] = (char *)op;
+    argv[k++] = count;
+    argv[k] = NULL;
+    const char *why = run_child(argv, m == STRAYS ? c->env_strays : c->env_plain, 1, out, sizeof out);
+    free(out_arg);
+    long long total = -1;
+    FILE *f = why ? NULL : fopen(out_file, "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "summary: %lld", &total) == 1)
+            break;
+    if (f)
+        fclose(f);
+    unlink(out_file);
+    if (total < 0)
+        fprintf(stderr, "bench_run: %s (%s) under callgrind: %s\n", op, mode_names[m],
+                why ? why : "no summary line in its output");
+    return total;
+}
+
+/* Instructions per iteration: the difference between two counts, so that
+ * start-up, strays' initialisation and its exit report drop out. */
+static double instructions_per_op(const struct config *c, const char *op, enum mode m, long iters)
+{
+    long long small = count_instructions(c, op, m, iters),
+              large = small < 0 ? -1 : count_instructions(c, op, m, 2 * iters);
+    if (large < 0)
+        return -1;
+    return (double)(large - small) / (double)(loop_count(2 * iters) - loop_count(iters));
+}
+
+/* Iteration counts small enough for callgrind (about 50 times slower). */
+static long callgrind_iters(const char *op)
+{
+    static const struct {
+        const char *op;
+        long iters;
+    } counts[] = {{"thread_churn", 200}, {"cond_pingpong", 500}, {"mutex_uncontended", 200000}};
+    for (size_t i = 0; i < ARRAY_LEN(counts); i++)
+        if (!strcmp(counts[i].op, op))
+            return counts[i].iters;
+    return 2000;
+}
+
+/* Returns false if any run failed. */
+static bool instruction_table(const struct config *c)
+{
+    bool all_ok = true;
+    printf("| benchmark | plain instructions/op | strays instructions/op | added by strays |\n");
+    printf("|---|---|---|---|\n");
+    for (size_t i = 0; i < N_OPS; i++) {
+        if (!c->selected[i])
+            continue;
+        fprintf(stderr, "bench_run: %s: counting instructions\n", all_ops[i]);
+        long iters = callgrind_iters(all_ops[i]);
+        double plain = instructions_per_op(c, all_ops[i], PLAIN, iters),
+               strays = plain < 0 ? -1 : instructions_per_op(c, all_ops[i], STRAYS, iters);
+        if (strays < 0) {
+            printf("| %s | failed | failed | |\n", all_ops[i]);
+            all_ok = false;
+            continue;
+        }
+        printf("| %s | %.0f | %.0f | %.0f |\n", all_ops[i], plain, strays, strays - plain);
+    }
+    printf("\nUser-space instructions, counted by callgrind at two iteration counts and "
+           "subtracted, so start-up and the exit report are left out. System calls are not "
+           "counted: where an op makes one, its time, not these counts, is the op's cost.\n");
+    return all_ok;
+}
+
 /* ---- the machine ---- */
 
 static void cpu_model(char *out, size_t len)
@@ -596,7 +690,7 @@ static void setup(struct config *c)
     c->ops = resolve_or_exit("--ops", c->ops);
     if (c->tsan_ops)
         c->tsan_ops = resolve_or_exit("--tsan-ops", c->tsan_ops);
-    if (c->valgrind)
+    if (c->valgrind || c->instructions)
         c->valgrind_path = find_on_path("valgrind");
     c->env_plain = make_env(NULL);
     c->env_strays = make_env(c->lib);
@@ -619,6 +713,13 @@ int main(int argc, char **argv)
     print_main_table(&c, res);
     printf("\n");
     print_machine(c.reps);
+    if (c.instructions && !c.valgrind_path) {
+        printf("\nInstructions per op: skipped, valgrind not found on PATH.\n");
+    } else if (c.instructions) {
+        fflush(stdout);
+        printf("\n");
+        all_ok &= instruction_table(&c);
+    }
     if (c.valgrind) {
         int reps = c.reps < TOOL_REPS ? c.reps : TOOL_REPS;
         fflush(stdout);
