@@ -45,9 +45,8 @@ void *st_mem_calloc(enum st_mem_pool pool, size_t size)
      * more per thread record in a create+join loop). A large one from
      * calloc, which knows fresh pages are zero already. */
     void *p = size <= SMALL_BLOCK ? malloc(size) : calloc(1, size);
-    __asm__("" : "+r"(p)); /* or GCC turns the malloc and memset back into calloc */
     if (p && size <= SMALL_BLOCK)
-        memset(p, 0, size);
+        explicit_bzero(p, size); /* memset would be folded back into calloc by GCC */
     if (!p) {
         unreserve(size);
         return NULL;
