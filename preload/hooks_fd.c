@@ -62,12 +62,17 @@ static inline void hide_own_pair(int fds[2])
     }
 }
 
-/* glibc's FILE keeps its fd in the public _fileno field (-1 for a stream
- * without one, as from fopencookie or fmemopen): read directly, since
- * fileno() is a call and sets errno on such a stream. */
-static inline int stream_fd(FILE *stream) { return stream->_fileno; }
+/* fileno and dirfd set errno on a stream without an fd; a hook must not.
+ * (FILE's _fileno field cannot be read instead: a stream from fopencookie
+ * or fmemopen never sets it, and fileno checks a private flag first.) */
+static inline int stream_fd(FILE *stream)
+{
+    int saved = errno;
+    int fd = fileno(stream);
+    errno = saved;
+    return fd;
+}
 
-/* dirfd sets errno on a stream without an fd; a hook must not. */
 static inline int dir_fd(DIR *dir)
 {
     int saved = errno;
