@@ -45,28 +45,37 @@ int *st_errno_first(void)
  * the tid without a system call, which matters: gettid(2) costs about a
  * microsecond in some VMs, more than all the rest of a thread's bookkeeping.
  * The encoding is checked once against gettid(2) before it is trusted. */
-static int tid_from_clock(void)
+static int tid_from_clock(pthread_t thread)
 {
     clockid_t clock;
-    if (pthread_getcpuclockid(pthread_self(), &clock) != 0 || (clock & 7) != 6)
+    if (pthread_getcpuclockid(thread, &clock) != 0 || (clock & 7) != 6)
         return -1;
     return ~(clock >> 3);
 }
 
+/* 0 unchecked, 1 the clock id is right, -1 it is not: use the syscall. */
+static int clock_ok;
+
 static int tid_uncached(void)
 {
-    /* 0 unchecked, 1 the clock id is right, -1 it is not: use the syscall. */
-    static int clock_ok;
     int ok = __atomic_load_n(&clock_ok, __ATOMIC_RELAXED);
     if (ok > 0) {
-        int tid = tid_from_clock();
+        int tid = tid_from_clock(pthread_self());
         if (ST_LIKELY(tid > 0))
             return tid;
     }
     int tid = (int)syscall(SYS_gettid);
     if (ok == 0)
-        __atomic_store_n(&clock_ok, tid_from_clock() == tid ? 1 : -1, __ATOMIC_RELAXED);
+        __atomic_store_n(&clock_ok, tid_from_clock(pthread_self()) == tid ? 1 : -1,
+                         __ATOMIC_RELAXED);
     return tid;
+}
+
+int st_tid_of(pthread_t thread)
+{
+    if (__atomic_load_n(&clock_ok, __ATOMIC_RELAXED) == 0)
+        st_gettid(); /* checks the encoding once */
+    return __atomic_load_n(&clock_ok, __ATOMIC_RELAXED) > 0 ? tid_from_clock(thread) : -1;
 }
 
 int st_gettid_slow(void)

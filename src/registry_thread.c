@@ -262,6 +262,14 @@ void st_thread_created(struct st_thread *rec, int rc, pthread_t handle)
     struct shard *s = shard_of(handle);
     st_lock(&s->lock);
     rec->creator_done = true;
+    /* A thread the scheduler has not run yet has no tid from itself; its
+     * descriptor has one already, so a report taken before it runs (a
+     * crash a moment later, on a loaded machine) still lists it. */
+    if (!rec->finished && __atomic_load_n(&rec->tid, __ATOMIC_RELAXED) == 0) {
+        int tid = st_tid_of(handle);
+        if (tid > 0)
+            __atomic_store_n(&rec->tid, tid, __ATOMIC_RELAXED);
+    }
     if (!rec->finished && !rec->in_table) {
         rec->handle = handle;
         insert_locked(s, rec);

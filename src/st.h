@@ -4,6 +4,7 @@
 #ifndef STRAYS_ST_H
 #define STRAYS_ST_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -60,6 +61,9 @@ static inline int *st_errno(void)
 /* The calling thread's kernel tid, cached per thread (0: not yet). */
 extern ST_TLS int st_cached_tid;
 int st_gettid_slow(void);
+/* Another thread's kernel tid, from its handle, even before it first runs
+ * (clone writes it into the descriptor); -1 when that cannot be read. */
+int st_tid_of(pthread_t thread);
 static inline int st_gettid(void)
 {
     int tid = st_cached_tid;

@@ -185,6 +185,26 @@ static bool task_gone(int tid)
     return access(path, F_OK) != 0;
 }
 
+/* A thread the scheduler has not run yet (here: one whose start routine is
+ * not the trampoline, so it never says its tid) is listed with its tid all
+ * the same: the creator reads it from the new thread's descriptor. */
+Test(registry_thread, a_created_thread_has_its_tid_before_it_runs)
+{
+    struct worker w;
+    worker_init(&w, "");
+    struct st_thread *rec = st_thread_prepare(gated, &w, NULL);
+    cr_assert_not_null(rec);
+    pthread_t h;
+    cr_assert_eq(pthread_create(&h, NULL, gated, &w), 0);
+    st_thread_created(rec, 0, h);
+    wait_started(&w);
+    struct views vs = snapshot();
+    cr_assert_eq(vs.n, 1);
+    cr_assert_eq(vs.v[0].tid, w.tid, "tid %d, the thread's own %d", vs.v[0].tid, w.tid);
+    open_gate(&w);
+    cr_assert_eq(join(h), 0);
+}
+
 /* ------------------------------------------------- per-thread state at exit */
 
 struct thread_state_seen {
@@ -528,57 +548,81 @@ __attribute__((noinline)) static struct st_thread *record_at_site_b(pthread_t h)
     return rec;
 }
 
-static const pthread_t fake_handle = (pthread_t)0x7f00deadbeef;
+/* The handle the reuse tests give to two records: a real thread's, parked
+ * at its gate (st_thread_created reads a tid from the handle's descriptor,
+ * so it cannot be made up). */
+static struct worker parked_worker;
+
+static pthread_t park(void)
+{
+    pthread_t h;
+    worker_init(&parked_worker, "");
+    cr_assert_eq(pthread_create(&h, NULL, gated, &parked_worker), 0);
+    wait_started(&parked_worker);
+    return h;
+}
+
+static void unpark(pthread_t h)
+{
+    open_gate(&parked_worker);
+    cr_assert_eq(pthread_join(h, NULL), 0);
+}
 
 Test(registry_thread, same_handle_inserted_twice_keeps_only_the_newer)
 {
-    struct st_thread *old = record_at_site_a(fake_handle);
+    pthread_t h = park();
+    struct st_thread *old = record_at_site_a(h);
     const struct st_stack *old_site = old->created_by;
     cr_assert_eq(records(), 1);
-    struct st_thread *young = record_at_site_b(fake_handle);
+    struct st_thread *young = record_at_site_b(h);
     struct views vs = snapshot();
     cr_assert_eq(vs.n, 1);
     cr_assert_eq(vs.v[0].created_by, young->created_by);
     cr_assert_neq(vs.v[0].created_by, old_site);
-    struct st_thread *found = st_thread_join_begin(fake_handle);
+    struct st_thread *found = st_thread_join_begin(h);
     cr_assert_eq(found, young);
     st_thread_join_end(found, 0);
     cr_assert_eq(records(), 0);
-    cr_assert_null(st_thread_join_begin(fake_handle), "the evicted record does not come back");
+    cr_assert_null(st_thread_join_begin(h), "the evicted record does not come back");
+    unpark(h);
 }
 
 Test(registry_thread, joiner_of_an_evicted_record_leaves_the_new_one_alone)
 {
+    pthread_t h = park();
     /* A join is under way on the old record when the handle is reused. */
-    struct st_thread *old = record_at_site_a(fake_handle);
-    struct st_thread *joining = st_thread_join_begin(fake_handle);
+    struct st_thread *old = record_at_site_a(h);
+    struct st_thread *joining = st_thread_join_begin(h);
     cr_assert_eq(joining, old);
-    struct st_thread *young = record_at_site_b(fake_handle);
+    struct st_thread *young = record_at_site_b(h);
     cr_assert_eq(records(), 1);
     st_thread_join_end(joining, 0);
     struct views vs = snapshot();
     cr_assert_eq(vs.n, 1, "finishing the old join must not remove the new record");
     cr_assert_eq(vs.v[0].created_by, young->created_by);
-    cr_assert_eq(st_thread_join_begin(fake_handle), young);
+    cr_assert_eq(st_thread_join_begin(h), young);
     st_thread_join_end(young, 0);
     cr_assert_eq(records(), 0);
+    unpark(h);
 }
 
 Test(registry_thread, detach_of_an_evicted_record_leaves_the_new_one_alone)
 {
+    pthread_t h = park();
     /* Detaching a thread that has ended frees its handle inside the real
      * call, and another thread's pthread_create may take it at once. */
-    struct st_thread *old = record_at_site_a(fake_handle);
-    struct st_thread *detaching = st_thread_detach_begin(fake_handle);
+    struct st_thread *old = record_at_site_a(h);
+    struct st_thread *detaching = st_thread_detach_begin(h);
     cr_assert_eq(detaching, old);
-    struct st_thread *young = record_at_site_b(fake_handle);
+    struct st_thread *young = record_at_site_b(h);
     st_thread_detach_end(detaching, 0);
     struct views vs = snapshot();
     cr_assert_eq(vs.n, 1);
     cr_assert_eq(vs.v[0].created_by, young->created_by);
     cr_assert_eq(vs.v[0].detached, false, "the new thread was not detached");
-    st_thread_join_end(st_thread_join_begin(fake_handle), 0);
+    st_thread_join_end(st_thread_join_begin(h), 0);
     cr_assert_eq(records(), 0);
+    unpark(h);
 }
 
 Test(registry_thread, failed_create_leaves_no_record)
