@@ -314,11 +314,13 @@ static void fill_crash(struct st_report *r, struct st_stack_index *si)
 
 static void count_starting(const struct st_thread_view *v, void *ctx)
 {
-    *(int *)ctx += v->tid == 0;
+    *(int *)ctx += v->state == ST_THREAD_STARTING;
 }
 
-/* A thread created just before the exit may not have run yet, so its tid is
- * unknown. It will have one within moments: wait for it (a little). */
+/* A thread created just before the exit may not have run yet: it will
+ * within moments, and then show what it does (blocked, say), so wait for
+ * it (a little). One that still has not run is listed all the same (its
+ * creator knows its tid). */
 static void let_new_threads_start(void)
 {
     for (int waited_ms = 0; waited_ms < 100; waited_ms++) {
