@@ -637,6 +637,18 @@ void st_report_write_summary(const struct st_report *r, struct st_out *o)
     st_arena_free(&scratch);
 }
 
+/* "strays: N things what", when a check of the report left n undone. */
+static void undone_line(struct st_out *o, uint32_t n, const char *one, const char *many,
+                        const char *what)
+{
+    if (!n)
+        return;
+    st_out_str(o, "strays: ");
+    st_out_uint(o, n);
+    st_out_str(o, n == 1 ? one : many);
+    st_out_str(o, what);
+}
+
 /* "strays: tracking incomplete: 120 fds, 3 timers not tracked (...)": the
  * report is missing objects, or stacks, for want of table memory. Then
  * what the report left unchecked to stay fast: both before the summary. */
@@ -674,27 +686,15 @@ static void write_tracking(struct st_out *o, const struct st_report_tracking *t)
             st_out_str(o, " (out of memory for strays' tables)\n");
         }
     }
-    if (t->timers_unchecked) {
-        st_out_str(o, "strays: ");
-        st_out_uint(o, t->timers_unchecked);
-        st_out_str(o, t->timers_unchecked == 1 ? " timer" : " timers");
-        st_out_str(o, " not checked against the kernel within the report's time budget: "
-                      "armed state as last set by the program\n");
-    }
-    if (t->fds_unchecked) {
-        st_out_str(o, "strays: ");
-        st_out_uint(o, t->fds_unchecked);
-        st_out_str(o, t->fds_unchecked == 1 ? " fd" : " fds");
-        st_out_str(o, " not checked against /proc within the report's time budget: kind and "
-                      "name as created\n");
-    }
-    if (t->threads_without_stack) {
-        st_out_str(o, "strays: ");
-        st_out_uint(o, t->threads_without_stack);
-        st_out_str(o, t->threads_without_stack == 1 ? " running thread" : " running threads");
-        st_out_str(o, " gave no current stack (blocking strays' signal, or not answering within"
-                      " the report's time budget)\n");
-    }
+    undone_line(o, t->timers_unchecked, " timer", " timers",
+                " not checked against the kernel within the report's time budget: armed state "
+                "as last set by the program\n");
+    undone_line(o, t->fds_unchecked, " fd", " fds",
+                " not checked against /proc within the report's time budget: kind and name as "
+                "created\n");
+    undone_line(o, t->threads_without_stack, " running thread", " running threads",
+                " gave no current stack (blocking strays' signal, or not answering within the "
+                "report's time budget)\n");
 }
 
 void st_report_write_text(const struct st_report *r, struct st_out *o)
