@@ -210,10 +210,11 @@ static void thread_started(struct st_thread *rec)
 
 /* The thread's end, run by the cleanup handler its trampoline pushes: when
  * the start routine returns, and when pthread_exit, thrd_exit or
- * cancellation unwinds through the trampoline. A cleanup handler rather
- * than a thread-specific key's destructor: glibc scans every key slot at
- * the exit of a thread that set one (about 700 instructions), where a
- * handler is a setjmp and two calls. */
+ * cancellation unwinds through the trampoline. It also frees the thread's
+ * wait record and stack cache. A cleanup handler rather than thread-specific
+ * keys' destructors: glibc scans every key slot at the exit of a thread that
+ * set one (about 700 instructions), where a handler is a setjmp and two
+ * calls. */
 static void thread_ends(void *record)
 {
     int saved_errno = errno;

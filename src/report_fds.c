@@ -144,7 +144,6 @@ static struct st_report_timer *new_timer(struct st_report *r, uint32_t *cap)
  * seconds. Past the check_budget option the rest are reported as the
  * registry knows them (armed as last set by the program) and counted as
  * unchecked. */
-
 static void collect_timers(struct st_report *r, struct st_stack_index *si, uint32_t *timer_cap)
 {
     struct timer_copy c = {.arena = &r->arena};
@@ -439,11 +438,6 @@ static void add_timerfd(struct st_report *r, struct st_stack_index *si, const st
     t->scope = v->scope;
 }
 
-/* Checking an fd costs a readlink of /proc/self/fd (4-6 us in a VM with
- * page-table isolation), and more for a socket: 100 000 fds would take most
- * of a second. Past the check_budget option the rest are reported as the
- * registry knows them (kind and name as created) and counted as unchecked. */
-
 /* An fd reported without asking the kernel. */
 static void fill_unchecked(struct st_report_fd *f, const struct st_fd_view *v, struct st_arena *a)
 {
@@ -451,6 +445,10 @@ static void fill_unchecked(struct st_report_fd *f, const struct st_fd_view *v, s
     f->target = st_arena_strdup(a, v->name[0] ? v->name : "(not checked)");
 }
 
+/* Checking an fd costs a readlink of /proc/self/fd (4-6 us in a VM with
+ * page-table isolation), and more for a socket: 100 000 fds would take most
+ * of a second. Past the check_budget option the rest are reported as the
+ * registry knows them (kind and name as created) and counted as unchecked. */
 static void collect_fds(struct st_report *r, struct st_stack_index *si, uint32_t *timer_cap)
 {
     struct fd_copy c = {.arena = &r->arena};

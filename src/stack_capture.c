@@ -240,8 +240,8 @@ static ST_TLS struct stack_cache *tls_cache;
 /* Set while this thread is inside the cache: a signal handler that
  * captures meanwhile goes around it rather than see a half-written entry. */
 static ST_TLS volatile bool tls_busy;
-static ST_TLS bool tls_no_cache;
-static ST_TLS bool tls_cache_in_key; /* tls_cache is freed by cache_key's destructor */ /* no stack bounds or unwinder, or the thread is ending */
+static ST_TLS bool tls_no_cache;     /* no stack bounds or unwinder, or the thread is ending */
+static ST_TLS bool tls_cache_in_key; /* tls_cache is freed by cache_key's destructor */
 static ST_TLS uintptr_t tls_recent[RECENT];
 static ST_TLS unsigned tls_recent_next;
 static ST_TLS unsigned long tls_hits; /* for tests: proof the cache served a capture */
