@@ -115,9 +115,9 @@ static void set_name(struct slot *s, const char *name)
     s->name[len] = '\0';
 }
 
-ST_HOT static void write_slot(struct slot *s, enum st_fd_kind kind, const char *name, bool name_truncated,
-                       void *stream, enum st_fd_stream stream_kind, int clock,
-                       const struct st_stack *stack)
+ST_HOT static void write_slot(struct slot *s, enum st_fd_kind kind, const char *name,
+                              bool name_truncated, void *stream, enum st_fd_stream stream_kind,
+                              int clock, const struct st_stack *stack)
 {
     uint64_t now = st_uptime_ns();
     uint32_t seq = slot_lock(s);
@@ -138,7 +138,7 @@ ST_HOT static void write_slot(struct slot *s, enum st_fd_kind kind, const char *
 }
 
 ST_HOT void st_fd_track_stream(int fd, enum st_fd_kind kind, const char *name, void *stream,
-                        enum st_fd_stream stream_kind)
+                               enum st_fd_stream stream_kind)
 {
     if (!(st_opt.track & ST_TRACK_FDS))
         return;

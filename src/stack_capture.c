@@ -199,7 +199,7 @@ __attribute__((noinline)) int st_stack_capture(uintptr_t *frames, int max)
  * used. */
 
 #define CACHE_SETS 4            /* per thread, chosen by sp */
-#define CACHE_WAYS 2            /* entries per set: two call paths may share an sp (way ^ 1 is the other) */
+#define CACHE_WAYS 2            /* per set, as two paths may share an sp; way ^ 1 is the other */
 #define CACHE_SLOTS 48          /* return addresses an entry can check */
 #define CACHE_CHECKS 80         /* words an entry can check: slots, then pinned bases */
 #define SCAN_BYTES (256u << 10) /* how far above sp a slot may be */
