@@ -236,7 +236,13 @@ Test(stress, detach_churn_beside_unjoined_threads_loses_none)
     cr_assert_str_eq(run.out, "left 1000 unjoined, failures 0\n");
     struct st_report *r = (struct st_report *)e2e_only_report(&run);
     symbolize(r);
-    cr_assert_eq(r->nthreads, 1000);
+    uint32_t exited = 0, detached = 0;
+    for (uint32_t i = 0; i < r->nthreads; i++) {
+        exited += r->threads[i].state == ST_RT_EXITED;
+        detached += r->threads[i].detached;
+    }
+    cr_assert_eq(r->nthreads, 1000, "%u threads (%u exited, %u detached), %u untracked", r->nthreads,
+                 exited, detached, r->nuntracked);
     cr_assert_eq(r->nuntracked, 0);
     for (uint32_t i = 0; i < r->nthreads; i++) {
         const struct st_report_thread *t = &r->threads[i];
