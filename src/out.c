@@ -51,6 +51,12 @@ void st_out_uint(struct st_out *o, unsigned long long v)
     st_out_mem(o, digits + i, sizeof digits - (size_t)i);
 }
 
+void st_out_count(struct st_out *o, unsigned long long n, const char *one, const char *many)
+{
+    st_out_uint(o, n);
+    st_out_str(o, n == 1 ? one : many);
+}
+
 void st_out_int(struct st_out *o, long long v)
 {
     if (v < 0) {

@@ -21,6 +21,8 @@ void st_out_str(struct st_out *o, const char *s);
 void st_out_char(struct st_out *o, char c);
 void st_out_int(struct st_out *o, long long v);
 void st_out_uint(struct st_out *o, unsigned long long v);
+/* n, then one when n is 1, else many: "1 thread", "3 threads". */
+void st_out_count(struct st_out *o, unsigned long long n, const char *one, const char *many);
 /* "0x" and lower-case hex digits. */
 void st_out_hex(struct st_out *o, unsigned long long v);
 /* A duration in seconds: "0.4s", "12.4s", "3m12s", "2h05m". */

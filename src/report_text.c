@@ -186,8 +186,7 @@ static void write_blocked_header(struct st_out *o, const struct st_report *r,
     st_out_duration(o, longest);
     if (b->timeouts > 0) {
         st_out_str(o, ", timed out ");
-        st_out_uint(o, b->timeouts);
-        st_out_str(o, b->timeouts == 1 ? " time" : " times in a row");
+        st_out_count(o, b->timeouts, " time", " times in a row");
         if (b->timeout_ns) {
             st_out_str(o, " (");
             write_duration_ns(o, b->timeout_ns);
@@ -201,8 +200,7 @@ static void write_blocked_header(struct st_out *o, const struct st_report *r,
 static void write_group(struct st_out *o, const struct st_report *r, const uint32_t *order,
                         const struct group *g)
 {
-    st_out_uint(o, g->count);
-    st_out_str(o, g->count == 1 ? " thread " : " threads ");
+    st_out_count(o, g->count, " thread ", " threads ");
     if (g->state == ST_RT_EXITED) {
         st_out_str(o, "exited but never joined, created at:\n");
     } else if (g->state == ST_RT_BLOCKED && r->threads[order[g->first]].blocked) {
@@ -460,8 +458,7 @@ static void write_timer_group(struct st_out *o, const struct st_report *r, const
                               const struct site_group *g)
 {
     const struct st_report_timer *first = &r->timers[order[g->first]];
-    st_out_uint(o, g->count);
-    st_out_str(o, g->count == 1 ? " timer (" : " timers (");
+    st_out_count(o, g->count, " timer (", " timers (");
     write_timer_traits(o, first);
     st_out_str(o, g->count > 1 ? ", ...) created at:\n    timers:" : ") created at:\n    timers:");
     for (uint32_t i = 0; i < g->count && i < NAMES_SHOWN; i++) {
@@ -485,8 +482,7 @@ static void write_timer_group(struct st_out *o, const struct st_report *r, const
 static void write_fd_group(struct st_out *o, const struct st_report *r, const uint32_t *order,
                            const struct site_group *g)
 {
-    st_out_uint(o, g->count);
-    st_out_str(o, g->count == 1 ? " fd (" : " fds (");
+    st_out_count(o, g->count, " fd (", " fds (");
     for (uint32_t i = 0; i < g->count && i < TARGETS_SHOWN; i++) {
         const struct st_report_fd *f = &r->fds[order[g->first + i]];
         if (i)
@@ -520,8 +516,7 @@ static void write_untracked(struct st_out *o, const struct st_report *r)
 {
     if (r->nuntracked == 0)
         return;
-    st_out_uint(o, r->nuntracked);
-    st_out_str(o, r->nuntracked == 1 ? " untracked thread" : " untracked threads");
+    st_out_count(o, r->nuntracked, " untracked thread", " untracked threads");
     st_out_str(o, " (not started through a hooked call; not counted):");
     for (uint32_t i = 0; i < r->nuntracked; i++) {
         st_out_str(o, i ? ", " : " ");
@@ -596,8 +591,7 @@ static void write_summary_groups(const struct st_report *r, struct st_out *o, ui
     }
     if (nonzero) {
         st_out_str(o, " in ");
-        st_out_uint(o, ngroups);
-        st_out_str(o, ngroups == 1 ? " group" : " groups");
+        st_out_count(o, ngroups, " group", " groups");
     }
     uint32_t suppressed = r->suppressed.threads + r->suppressed.timers + r->suppressed.fds;
     if (suppressed) {
@@ -644,8 +638,7 @@ static void undone_line(struct st_out *o, uint32_t n, const char *one, const cha
     if (!n)
         return;
     st_out_str(o, "strays: ");
-    st_out_uint(o, n);
-    st_out_str(o, n == 1 ? one : many);
+    st_out_count(o, n, one, many);
     st_out_str(o, what);
 }
 
@@ -667,16 +660,14 @@ static void write_tracking(struct st_out *o, const struct st_report_tracking *t)
             if (!parts[i].n)
                 continue;
             st_out_str(o, any ? ", " : "");
-            st_out_uint(o, parts[i].n);
-            st_out_str(o, parts[i].n == 1 ? parts[i].one : parts[i].many);
+            st_out_count(o, parts[i].n, parts[i].one, parts[i].many);
             any = true;
         }
         if (any)
             st_out_str(o, " not tracked");
         if (t->stacks_not_kept) {
             st_out_str(o, any ? ", " : "");
-            st_out_uint(o, t->stacks_not_kept);
-            st_out_str(o, t->stacks_not_kept == 1 ? " stack not kept" : " stacks not kept");
+            st_out_count(o, t->stacks_not_kept, " stack not kept", " stacks not kept");
         }
         if (t->limit_bytes) {
             st_out_str(o, " (strays' tables reached table_memory_limit=");
