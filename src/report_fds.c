@@ -455,9 +455,11 @@ static void collect_fds(struct st_report *r, struct st_stack_index *si, uint32_t
     st_fd_foreach(copy_fd, &c);
     uint32_t cap = r->nfds;
     int saved = errno;
-    long dir = c.count ? st_sys_open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0) : -1;
     uint64_t deadline = st_uptime_ns() + st_opt.check_budget;
     bool checking = st_opt.check_budget > 0;
+    long dir = c.count && checking
+                   ? st_sys_open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0)
+                   : -1;
     for (uint32_t i = 0; i < c.count; i++) {
         const struct st_fd_view *v = &c.views[i];
         if (v->ignored || (r->scope && v->scope != r->scope))
