@@ -18,7 +18,7 @@ CORE_SRC := $(filter-out src/json.c src/report_parse.c src/symbolize_offline.c,$
 PRELOAD_SRC := $(wildcard preload/*.c)
 # What the CLI needs of the core: the report model, its readers and writers.
 CLI_CORE := src/arena.c src/out.c src/sort.c src/report.c src/report_json.c src/report_text.c \
-            src/options.c src/log.c src/sys.c \
+            src/options.c src/log.c src/sys.c src/pprof.c src/gzip.c \
             src/json.c src/report_parse.c src/symbolize_offline.c
 CLI_SRC := $(wildcard src/cli/*.c)
 
@@ -68,8 +68,9 @@ $(B)/libstrays_core.a: $(call obj,$(wildcard src/*.c))
 $(B)/obj/tests/unit/capture_chain_fp.o: ALL_CFLAGS += -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer
 $(B)/obj/tests/unit/capture_chain_nofp.o: ALL_CFLAGS += -fomit-frame-pointer
 
+# -lz: the pprof test reads gzip back with zlib (the core loads it with dlopen).
 $(B)/test_unit: $(call obj,$(UNIT_SRC)) $(B)/libstrays_core.a
-	$(CC) -o $@ $^ -lcriterion $(LDLIBS)
+	$(CC) -o $@ $^ -lcriterion -lz $(LDLIBS)
 
 $(B)/test_e2e: $(call obj,$(E2E_SRC)) $(B)/libstrays_core.a
 	$(CC) -o $@ $^ -lcriterion $(LDLIBS)
@@ -292,7 +293,7 @@ $(ASAN)/strays: $(call asan_obj,$(CLI_SRC) $(CLI_CORE))
 	$(CC) $(SANITIZE) -o $@ $^ $(LDLIBS)
 
 $(ASAN)/test_unit: $(call asan_obj,$(UNIT_SRC)) $(ASAN)/libstrays_core.a
-	$(CC) $(SANITIZE) -o $@ $^ -lcriterion $(LDLIBS)
+	$(CC) $(SANITIZE) -o $@ $^ -lcriterion -lz $(LDLIBS)
 
 $(ASAN)/test_e2e: $(call asan_obj,$(E2E_SRC)) $(ASAN)/libstrays_core.a
 	$(CC) $(SANITIZE) -o $@ $^ -lcriterion $(LDLIBS)

@@ -16,6 +16,12 @@ need uthash-dev        /usr/include/uthash.h
 need libcriterion-dev  /usr/include/criterion/criterion.h
 need libdw-dev         /usr/include/elfutils/libdwfl.h
 need libdw1            /usr/lib/x86_64-linux-gnu/libdw.so.1
+# pprof profiles are gzipped with zlib (loaded at run time; the header here);
+# the tests read them back with protoc --decode_raw and go tool pprof (they
+# skip those checks, saying so, where the tools are missing).
+need zlib1g-dev        /usr/include/zlib.h
+need protobuf-compiler /usr/bin/protoc
+need golang-go         /usr/bin/go
 need python3-jsonschema /usr/lib/python3/dist-packages/jsonschema/__init__.py
 # The tests validate JUnit output with xmllint and lint the manuals with groff
 # (they only warn without them, so CI installs both to check the same things).

@@ -11,6 +11,7 @@
 #include "metrics.h"
 #include "modules.h"
 #include "options.h"
+#include "profile_file.h"
 #include "registry_fd.h"
 #include "registry_thread.h"
 #include "registry_timer.h"
@@ -257,6 +258,8 @@ static int emit_now(const char *reason, int exit_status, bool force, bool symbol
     }
     if (st_opt.metrics_path[0] && r.growth)
         st_metrics_write(&r, st_opt.metrics_path);
+    if (st_opt.profile_path[0] && r.growth)
+        st_profile_file_write(&r, st_opt.profile_path);
     st_report_free(&r);
     return leaks;
 }

@@ -86,6 +86,14 @@ void cli_buf_leak_details(struct cli_buf *b, const struct st_report *r,
 int cli_write_junit(struct st_report *reports, const char *const *files, int count, int fd);
 int cli_write_sarif(struct st_report *reports, const char *const *files, int count, int fd);
 
+/* pprof profiles, one per report (format_pprof.c): to output (a file, or
+ * NULL for stdout) for one report, into output (a directory) for several.
+ * cli_pprof_check_output says what is wrong with the arguments (0 or -1).
+ * Returns 0, or -1 when a profile could not be written (said). */
+int cli_pprof_check_output(const char *output, int nfiles);
+int cli_write_pprof(struct st_report *reports, const char *const *files, int count,
+                    const char *output, bool current_stacks);
+
 /* "strays: " + message on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Writes the text rendering of every report, then one summary line per
