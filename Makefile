@@ -18,7 +18,7 @@ CORE_SRC := $(filter-out src/json.c src/report_parse.c src/symbolize_offline.c,$
 PRELOAD_SRC := $(wildcard preload/*.c)
 # What the CLI needs of the core: the report model, its readers and writers.
 CLI_CORE := src/arena.c src/out.c src/sort.c src/report.c src/report_json.c src/report_text.c \
-            src/options.c src/log.c src/sys.c src/pprof.c src/gzip.c \
+            src/options.c src/log.c src/sys.c src/pprof.c src/gzip.c src/describe.c \
             src/json.c src/report_parse.c src/symbolize_offline.c
 CLI_SRC := $(wildcard src/cli/*.c)
 
@@ -57,6 +57,17 @@ $(B)/libstrays.so: $(PRELOAD_OBJ) $(CORE_OBJ) preload/strays.map
 
 $(B)/strays: $(CLI_OBJ)
 	$(CC) -o $@ $^ $(LDLIBS)
+
+# System call names by number, for `strays inspect` (what /proc/PID/task/TID/syscall
+# says a thread is in), from the C library's own <sys/syscall.h>.
+$(B)/gen/syscall_names.h:
+	@mkdir -p $(dir $@)
+	printf '#include <sys/syscall.h>\n' | $(CC) -E -dM - | \
+	    sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9][0-9]*\)$$/[\2] = "\1",/p' > $@
+$(B)/obj/src/cli/inspect_proc.o: $(B)/gen/syscall_names.h
+$(B)/obj/src/cli/inspect_proc.o: ALL_CFLAGS += -I$(B)/gen
+$(ASAN)/obj/src/cli/inspect_proc.o: $(B)/gen/syscall_names.h
+$(ASAN)/obj/src/cli/inspect_proc.o: ASAN_CFLAGS += -I$(B)/gen
 
 # Tests link the core directly, without the preload.
 $(B)/libstrays_core.a: $(call obj,$(wildcard src/*.c))
@@ -137,7 +148,7 @@ API_EXAMPLES := $(patsubst tests/api_example/%.c,$(B)/api_example/%,$(wildcard t
 test: deps all $(B)/test_unit $(B)/test_e2e $(FIXTURES) $(NOFP_FIXTURES) $(FIXTURES_SH) $(API_EXAMPLES)
 	$(B)/test_unit --jobs 2
 	$(B)/test_e2e --jobs 2
-	scripts/check-schema.py $(B) $(SCHEMA_FIXTURES)
+	scripts/check-schema.py $(B) $(SCHEMA_FIXTURES) # and an inspect report of inspect_target
 	@$(MAKE) --no-print-directory real
 
 # Real programs (issue 9): xz -T2, sort --parallel=2, zstd -T2, Python threads, a GLib
@@ -323,7 +334,7 @@ memcheck: deps all $(FIXTURES) $(FIXTURES_SH)
 # left out with its reason; cppcheck's suppressions in scripts/cppcheck.supp.
 # cppcheck reads no system header: uthash.h is given, as src/uthash_st.h sets it up.
 LINT_SRC := $(wildcard src/*.c) $(CLI_SRC) $(PRELOAD_SRC)
-LINT_FLAGS := -std=gnu11 -Wall -Wextra -pthread -Iinclude
+LINT_FLAGS := -std=gnu11 -Wall -Wextra -pthread -Iinclude -I$(B)/gen
 CPPCHECK_FLAGS := --enable=warning,style,performance,portability --library=posix --library=gnu \
                   --inline-suppr --suppressions-list=scripts/cppcheck.supp --error-exitcode=1 \
                   --quiet -j2 -Iinclude -DHASH_NONFATAL_OOM=1 --include=/usr/include/uthash.h \
@@ -335,7 +346,7 @@ $(B)/lint/compile_commands.json: Makefile
 	    printf '%s{"directory":"%s","file":"%s","command":"cc %s -c %s"}\n' \
 	        "$$sep" "$(CURDIR)" "$$f" "$(LINT_FLAGS)" "$$f"; sep=,; done; echo ']'; } > $@
 
-lint: deps $(B)/lint/compile_commands.json
+lint: deps $(B)/lint/compile_commands.json $(B)/gen/syscall_names.h
 	cppcheck $(CPPCHECK_FLAGS) src preload
 	run-clang-tidy -p $(B)/lint -quiet -j 2 $(CURDIR)/src/ $(CURDIR)/preload/
 	@echo "lint: cppcheck and clang-tidy found nothing"

@@ -84,7 +84,10 @@ static void write_blocked(struct st_out *o, const struct st_report_blocked *b)
     st_out_char(o, ',');
     field_str(o, "target", b->target);
     st_out_str(o, ",\"seconds\":");
-    st_out_seconds_ms(o, b->blocked_ns);
+    if (b->since_unknown)
+        st_out_str(o, "null");
+    else
+        st_out_seconds_ms(o, b->blocked_ns);
     st_out_char(o, ',');
     if (b->deadline_ms >= 0)
         field_int(o, "deadline", b->deadline_ms);
@@ -99,7 +102,12 @@ static void write_blocked(struct st_out *o, const struct st_report_blocked *b)
         field_int(o, "owner_tid", b->owner_tid);
     else
         field_str(o, "owner_tid", NULL);
-    st_out_str(o, b->stuck ? ",\"stuck\":true}" : ",\"stuck\":false}");
+    st_out_str(o, b->stuck ? ",\"stuck\":true" : ",\"stuck\":false");
+    if (b->wchan) {
+        st_out_char(o, ',');
+        field_str(o, "wchan", b->wchan);
+    }
+    st_out_char(o, '}');
 }
 
 static void write_thread(struct st_out *o, const struct st_report_thread *t)
@@ -146,7 +154,10 @@ static void write_timer(struct st_out *o, const struct st_report_timer *t)
     st_out_char(o, ',');
     field_str(o, "notify", t->notify);
     st_out_char(o, ',');
-    field_bool(o, "armed", t->armed);
+    if (t->armed_unknown)
+        field_str(o, "armed", NULL);
+    else
+        field_bool(o, "armed", t->armed);
     st_out_char(o, ',');
     field_int(o, "interval_ns", (long long)t->interval_ns);
     st_out_char(o, ',');

@@ -202,8 +202,10 @@ static int load_blocked(struct loader *l, const struct st_json *t, struct st_rep
     /* blocked_ns is a uint64_t: beyond 2^64 ns (584 years) the conversion
      * below would be undefined. */
     const struct st_json *secs = st_json_get(b, "seconds");
-    if (!rc && (!secs || secs->type != ST_JSON_NUMBER || secs->number < 0 ||
-                secs->number * 1e9 >= 18446744073709551616.0))
+    bl->since_unknown = secs && secs->type == ST_JSON_NULL; /* strays inspect */
+    if (!rc && !bl->since_unknown &&
+        (!secs || secs->type != ST_JSON_NUMBER || secs->number < 0 ||
+         secs->number * 1e9 >= 18446744073709551616.0))
         rc = fail(l, "%s: \"blocked\".\"seconds\" must be a number of seconds", where);
     if (!rc)
         rc = get_optional_int(l, b, "deadline", 0, INT64_MAX, &deadline, -1, where);
@@ -215,10 +217,12 @@ static int load_blocked(struct loader *l, const struct st_json *t, struct st_rep
         rc = get_optional_int(l, b, "owner_tid", 0, INT32_MAX, &owner, 0, where);
     if (!rc)
         rc = get_bool(l, b, "stuck", &bl->stuck, where);
+    if (!rc)
+        rc = get_str(l, b, "wchan", true, &bl->wchan, where);
     if (rc)
         return rc;
     bl->fd = (int)fd;
-    bl->blocked_ns = (uint64_t)(secs->number * 1e9);
+    bl->blocked_ns = secs && secs->type == ST_JSON_NUMBER ? (uint64_t)(secs->number * 1e9) : 0;
     bl->deadline_ms = deadline;
     bl->timeout_ns = (uint64_t)timeout_ns;
     bl->timeouts = (uint32_t)timeouts;
@@ -542,7 +546,9 @@ static int load_timer(struct loader *l, const struct st_json *t, struct st_repor
         rc = get_str(l, t, "clock", false, &out->clock, where);
     if (!rc)
         rc = get_str(l, t, "notify", false, &out->notify, where);
-    if (!rc)
+    const struct st_json *armed = st_json_get(t, "armed");
+    out->armed_unknown = armed && armed->type == ST_JSON_NULL; /* strays inspect */
+    if (!rc && !out->armed_unknown)
         rc = get_bool(l, t, "armed", &out->armed, where);
     if (!rc)
         rc = get_int(l, t, "interval_ns", 0, INT64_MAX, &interval, where);

@@ -21,6 +21,7 @@ int cli_run(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_diff(int argc, char **argv);
 int cli_dump(int argc, char **argv);
+int cli_inspect(int argc, char **argv);
 
 /* A growable string (the CI writers build labels and messages in one
  * before escaping them). Zero-initialise; an allocation failure leaves it

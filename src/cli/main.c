@@ -29,6 +29,9 @@ static const char usage[] =
     "        what grew and what shrank between two reports, per creation site\n"
     "  dump PID [--wait SECONDS]\n"
     "        ask a process running under strays for a live dump and print it\n"
+    "  inspect PID [--format text|json|pprof] [--output FILE] [--no-stacks]\n"
+    "        report a process that was NOT started under strays: its threads where\n"
+    "        they stand (ptrace), the calls they block in, its fds and timers\n"
     "  help  this text (also --help; `strays COMMAND --help` for one command)\n"
     "\n"
     "exit status:\n"
@@ -86,6 +89,8 @@ int main(int argc, char **argv)
         return cli_diff(argc - 1, argv + 1);
     if (!strcmp(cmd, "dump"))
         return cli_dump(argc - 1, argv + 1);
+    if (!strcmp(cmd, "inspect"))
+        return cli_inspect(argc - 1, argv + 1);
     cli_error("unknown command '%s' (strays --help lists them)", cmd);
     return CLI_USAGE;
 }
