@@ -5,9 +5,9 @@
 #ifndef STRAYS_INTERPOSE_H
 #define STRAYS_INTERPOSE_H
 
-#include "../src/runtime.h"
-#include "../src/st.h"
-#include "../src/waits.h"
+#include "runtime/runtime.h"
+#include "base/st.h"
+#include "track/waits.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -4,7 +4,7 @@
 #define _GNU_SOURCE
 #include "e2e.h"
 
-#include "../../src/json.h"
+#include "report/json.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
