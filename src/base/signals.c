@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "base/signals.h"
 
+#include "base/libc.h"
 #include <errno.h>
 #include <string.h>
 
@@ -25,8 +26,9 @@ int st_signal_take(int sig, st_signal_fn fn, int flags)
     sa.sa_sigaction = fn;
     sa.sa_flags = SA_SIGINFO | flags;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(sig, &sa, &old) != 0)
-        return -errno;
+    int rc = st_libc_sigaction(sig, &sa, &old);
+    if (rc != 0)
+        return rc;
     if (!table[sig].taken)
         table[sig].program = old;
     __atomic_store_n(&table[sig].taken, true, __ATOMIC_RELEASE);
@@ -68,5 +70,5 @@ void st_signal_release(int sig)
     if (!st_signal_taken(sig))
         return;
     __atomic_store_n(&table[sig].taken, false, __ATOMIC_RELEASE);
-    sigaction(sig, &table[sig].program, NULL);
+    st_libc_sigaction(sig, &table[sig].program, NULL);
 }

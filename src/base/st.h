@@ -1,6 +1,8 @@
 /* Common definitions for the strays core: attributes, the thread-local
  * recursion guard, and the small helpers every file uses. The core never
- * calls a symbol that strays interposes; see sys.h for its raw syscalls. */
+ * calls a symbol that strays interposes: see sys.h for its raw system calls
+ * and libc.h for the few libc functions it needs past the hooks (checked by
+ * scripts/check-raw-calls.py). */
 #ifndef STRAYS_ST_H
 #define STRAYS_ST_H
 

@@ -7,8 +7,10 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h> /* RENAME_NOREPLACE */
+#include <poll.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 /* syscall(2) reports failure through errno; strays must leave errno alone,
@@ -126,6 +128,26 @@ long st_sys_readlinkat(int dirfd, const char *path, char *buf, size_t len)
 long st_sys_getdents(int fd, void *buf, size_t len)
 {
     return raw(SYS_getdents64, fd, (long)buf, (long)len, 0);
+}
+
+long st_sys_sleep_ns(unsigned long long ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    return raw(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, (long)&ts, 0);
+}
+
+long st_sys_poll(struct pollfd *fds, unsigned long nfds, int timeout_ms)
+{
+    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000};
+    return raw5(SYS_ppoll, (long)fds, (long)nfds, timeout_ms < 0 ? 0 : (long)&ts, 0, 0);
+}
+
+long st_sys_tgkill(int pid, int tid, int sig) { return raw(SYS_tgkill, pid, tid, sig, 0); }
+
+_Noreturn void st_sys_exit_group(int status)
+{
+    for (;;)
+        syscall(SYS_exit_group, status);
 }
 
 const struct dirent64 *st_sys_dirent_next(const char *buf, long len, long *offset)

@@ -1,7 +1,10 @@
-/* Raw system calls for strays' own I/O. strays interposes open, close, read
- * and friends; going to the kernel directly keeps its own files out of the
- * registries and keeps its work from re-entering a hook. All return the
- * result or -errno, and none of them touches errno. */
+/* Raw system calls for strays' own work. strays interposes open, close,
+ * read, poll, nanosleep and friends; going to the kernel directly keeps its
+ * own files out of the registries and keeps its work from re-entering a
+ * hook, so the core behaves the same with or without the recursion guard
+ * (and unit tests run the production paths). All return the result or
+ * -errno, and none of them touches errno. For the few interposed functions
+ * that are more than a system call, see libc.h. */
 #ifndef STRAYS_SYS_H
 #define STRAYS_SYS_H
 
@@ -35,6 +38,16 @@ long st_sys_fchmod(int fd, unsigned mode);
 long st_sys_readlink(const char *path, char *buf, size_t len);
 long st_sys_readlinkat(int dirfd, const char *path, char *buf, size_t len);
 long st_sys_getdents(int fd, void *buf, size_t len);
+/* Sleeps for ns nanoseconds (CLOCK_MONOTONIC); -EINTR when a signal cut it short. */
+long st_sys_sleep_ns(unsigned long long ns);
+/* poll(2); timeout_ms < 0 waits for ever. */
+struct pollfd;
+long st_sys_poll(struct pollfd *fds, unsigned long nfds, int timeout_ms);
+/* Sends sig to one thread of process pid. */
+long st_sys_tgkill(int pid, int tid, int sig);
+/* Ends the process at once (exit_group), as _exit does, without running
+ * anything: no handlers, no hooks. */
+_Noreturn void st_sys_exit_group(int status);
 /* The next record of a getdents64 buffer of len bytes at *offset, checked:
  * NULL at the end or when a record is malformed (a kernel is trusted to
  * write them, but strays does not walk off a buffer whatever it holds). */

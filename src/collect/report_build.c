@@ -327,8 +327,7 @@ static void let_new_threads_start(void)
         st_thread_foreach(count_starting, &starting, false);
         if (!starting)
             return;
-        struct timespec ms = {0, 1000000};
-        nanosleep(&ms, NULL);
+        st_sys_sleep_ns(1000000);
     }
 }
 

@@ -10,6 +10,7 @@
 
 #include "base/log.h"
 #include "base/options.h"
+#include "base/libc.h"
 #include "base/st.h"
 #include "base/sys.h"
 
@@ -114,8 +115,9 @@ static int install_handler(void)
     sa.sa_sigaction = on_signal;
     sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
     sigfillset(&sa.sa_mask);
-    if (sigaction(st_thread_stack_signal(), &sa, &program_action) != 0)
-        return -errno;
+    int rc = st_libc_sigaction(st_thread_stack_signal(), &sa, &program_action);
+    if (rc != 0)
+        return rc;
     handler_installed = 1;
     return 0;
 }
@@ -209,7 +211,7 @@ int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out
         if (blocks_signal(reqs[i].tid, st_thread_stack_signal())) {
             reqs[i].done = -1; /* cannot answer */
             blocking++;
-        } else if (syscall(SYS_tgkill, pid, reqs[i].tid, st_thread_stack_signal()) != 0) {
+        } else if (st_sys_tgkill(pid, reqs[i].tid, st_thread_stack_signal()) != 0) {
             reqs[i].done = -1; /* gone already */
         }
     }
@@ -223,8 +225,7 @@ int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out
             pending += __atomic_load_n(&reqs[i].done, __ATOMIC_ACQUIRE) == 0;
         if (!pending || now_ms() >= deadline)
             break;
-        struct timespec pause = {0, 1000000};
-        nanosleep(&pause, NULL);
+        st_sys_sleep_ns(1000000);
     }
     /* Withdraw the requests; a handler already past the lookup may still
      * write, so the buffers are kept (not freed) if any answer is missing. */

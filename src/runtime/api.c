@@ -7,13 +7,14 @@
 #include "base/log.h"
 #include "base/options.h"
 #include "base/out.h"
+#include "base/st.h"
+#include "base/sys.h"
+#include "collect/report_build.h"
+#include "runtime/runtime.h"
 #include "track/registry_fd.h"
 #include "track/registry_thread.h"
 #include "track/registry_timer.h"
-#include "collect/report_build.h"
-#include "runtime/runtime.h"
 #include "track/scope.h"
-#include "base/st.h"
 
 #include <errno.h>
 #include <string.h>
@@ -75,8 +76,7 @@ ST_EXPORT int strays_verify_none(const struct strays_verify_options *opts)
     /* Settle: threads on their way out get the grace, polled with backoff. */
     long waited = 0, step = 1;
     while (count_leaks(scope) > 0 && grace > 0 && waited < grace) {
-        struct timespec nap = {0, step * 1000000};
-        nanosleep(&nap, NULL);
+        st_sys_sleep_ns((unsigned long long)step * 1000000u);
         waited += step;
         step = step * 2 > 100 ? 100 : step * 2;
     }

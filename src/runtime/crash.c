@@ -7,9 +7,11 @@
 #include "runtime/crash.h"
 
 #include "base/options.h"
-#include "runtime/runtime.h"
+#include "base/libc.h"
 #include "base/signals.h"
 #include "base/st.h"
+#include "base/sys.h"
+#include "runtime/runtime.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -40,7 +42,7 @@ static void pass_on(int sig, siginfo_t *info, void *ucontext)
      * default action there; a sent signal (kill, raise, abort) must be sent
      * again. It stays pending until this handler returns. */
     if (!is_fault(sig) || info->si_code <= 0)
-        syscall(SYS_tgkill, getpid(), st_gettid(), sig);
+        st_sys_tgkill(getpid(), st_gettid(), sig);
 }
 
 /* The signal whose report this thread is writing, 0 when none. */
@@ -53,13 +55,13 @@ static void die_of(int sig)
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
-    sigaction(sig, &dfl, NULL);
+    st_libc_sigaction(sig, &dfl, NULL);
     sigset_t only;
     sigemptyset(&only);
     sigaddset(&only, sig);
-    syscall(SYS_tgkill, getpid(), st_gettid(), sig);
+    st_sys_tgkill(getpid(), st_gettid(), sig);
     pthread_sigmask(SIG_UNBLOCK, &only, NULL);
-    _exit(128 + sig); /* not reached: the default action of sig ends the process */
+    st_sys_exit_group(128 + sig); /* not reached: the default action of sig ends the process */
 }
 
 static void on_crash(int sig, siginfo_t *info, void *ucontext)

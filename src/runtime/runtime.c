@@ -5,22 +5,23 @@
 #include "runtime/runtime.h"
 
 #include "base/log.h"
+#include "base/options.h"
+#include "base/libc.h"
+#include "collect/growth.h"
+#include "collect/report_build.h"
+#include "collect/suppressions.h"
+#include "collect/thread_stacks.h"
+#include "report/metrics.h"
+#include "report/report_sink.h"
 #include "runtime/crash.h"
 #include "runtime/fd_headroom.h"
-#include "collect/growth.h"
-#include "report/metrics.h"
+#include "runtime/watchdog.h"
+#include "symbolize/symbolize_elf.h"
 #include "track/modules.h"
-#include "base/options.h"
 #include "track/registry_fd.h"
 #include "track/registry_thread.h"
 #include "track/registry_timer.h"
-#include "collect/report_build.h"
-#include "report/report_sink.h"
 #include "track/stack.h"
-#include "collect/suppressions.h"
-#include "symbolize/symbolize_elf.h"
-#include "collect/thread_stacks.h"
-#include "runtime/watchdog.h"
 #include "track/waits.h"
 
 #include "base/sys.h"
@@ -79,7 +80,7 @@ static void at_quick_exit_handler(void)
     int status = st_runtime_exit_status();
     int final = st_runtime_final_report(status < 0 ? 0 : status);
     if (status >= 0 && final != status)
-        _exit(final);
+        st_sys_exit_group(final);
 }
 
 /* Tells the stack capture which code is strays' own, so creation stacks
@@ -320,5 +321,5 @@ void st_runtime_at_unload(void)
         status = 0;
     int final = st_runtime_final_report(status);
     if (final != status)
-        exit(final); /* nested exit: libc still flushes stdio, then _exit(final) */
+        st_libc_exit(final); /* nested exit: libc still flushes stdio, then _exit(final) */
 }

@@ -7,13 +7,14 @@
 #include "runtime/watchdog.h"
 
 #include "base/log.h"
-#include "report/metrics.h"
 #include "base/options.h"
-#include "runtime/runtime.h"
-#include "track/registry_thread.h"
+#include "base/libc.h"
 #include "base/signals.h"
 #include "base/st.h"
 #include "base/sys.h"
+#include "report/metrics.h"
+#include "runtime/runtime.h"
+#include "track/registry_thread.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -74,7 +75,7 @@ static void *watchdog_main(void *arg)
         }
         int wake_fd = st_fd_private(wake_slot);
         struct pollfd p = {.fd = wake_fd, .events = POLLIN};
-        int n = poll(&p, 1, timeout);
+        long n = st_sys_poll(&p, 1, timeout);
         if (n > 0 && (p.revents & POLLIN)) {
             uint64_t count;
             st_sys_read(wake_fd, &count, sizeof count);
@@ -84,8 +85,8 @@ static void *watchdog_main(void *arg)
             next += interval;
             if (next < now_ns())
                 next = now_ns() + interval; /* a dump longer than the interval: no catching up */
-        } else if (n < 0 && errno != EINTR) {
-            st_logf("watchdog: poll failed (%s); live dumps stop", strerror(errno));
+        } else if (n < 0 && n != -EINTR) {
+            st_logf("watchdog: poll failed (%s); live dumps stop", strerror((int)-n));
             return NULL;
         }
     }
@@ -121,13 +122,12 @@ static int start_thread(void)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&t, &attr, watchdog_main, NULL);
+    int rc = st_libc_pthread_create(&t, &attr, watchdog_main, NULL);
     pthread_attr_destroy(&attr);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     /* Wait until it knows its tid, so no report lists it as the program's. */
     for (int i = 0; rc == 0 && i < 1000 && !__atomic_load_n(&watchdog_tid, __ATOMIC_ACQUIRE); i++) {
-        struct timespec pause = {0, 100000};
-        nanosleep(&pause, NULL);
+        st_sys_sleep_ns(100000);
     }
     return -rc;
 }

@@ -23,9 +23,10 @@
  * (tests/unit/test_stack_capture.c). */
 #define _GNU_SOURCE /* pthread_getattr_np */
 #include "base/options.h"
+#include "base/libc.h"
+#include "base/st.h"
 #include "track/registry_thread.h"
 #include "track/stack.h"
-#include "base/st.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -566,7 +567,7 @@ int st_stack_capture_init(void)
         return 0;
     }
     if (lib)
-        dlclose(lib); /* a libunwind.so.8 without unw_backtrace */
+        st_libc_dlclose(lib); /* a libunwind.so.8 without unw_backtrace */
     backtrace(warm, 4); /* loads libgcc_s now rather than inside a hook */
     return -ENOENT;
 }
