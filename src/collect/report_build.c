@@ -278,36 +278,19 @@ static void fill_tracking(struct st_report *r)
     t->stacks_not_kept = m.not_tracked[ST_MEM_STACKS];
 }
 
-static struct {
-    int signal, tid;
-    uintptr_t address;
-    const struct st_stack *stack;
-} crash;
-
-static const char *scope_filter;
-
-void st_report_build_set_scope(const char *interned) { scope_filter = interned; }
-
-void st_report_build_set_crash(int signal, uintptr_t address, int tid, const struct st_stack *stack)
-{
-    crash.signal = signal;
-    crash.address = address;
-    crash.tid = tid;
-    crash.stack = stack;
-}
-
 /* The crashing thread's own stack is the one it crashed with. */
-static void fill_crash(struct st_report *r, struct st_stack_index *si)
+static void fill_crash(struct st_report *r, const struct st_report_request *req,
+                       struct st_stack_index *si)
 {
     r->crash_stack = -1;
-    if (!crash.signal)
+    if (!req->crash.signal)
         return;
-    r->signal = crash.signal;
-    r->fault_address = crash.address;
-    r->crash_tid = crash.tid;
-    r->crash_stack = st_stack_index_of(si, crash.stack);
+    r->signal = req->crash.signal;
+    r->fault_address = req->crash.address;
+    r->crash_tid = req->crash.tid;
+    r->crash_stack = st_stack_index_of(si, req->crash.stack);
     for (uint32_t i = 0; i < r->nthreads; i++)
-        if (r->threads[i].tid == crash.tid && r->threads[i].state == ST_RT_RUNNING)
+        if (r->threads[i].tid == req->crash.tid && r->threads[i].state == ST_RT_RUNNING)
             r->threads[i].stack = r->crash_stack;
 }
 
@@ -350,17 +333,18 @@ static void lap(struct build_clock *c, const char *step)
     c->last = now;
 }
 
-int st_report_build(struct st_report *r, const char *reason, int exit_status, bool symbolize)
+int st_report_build(struct st_report *r, const struct st_report_request *req)
 {
     struct build_clock clock = {.start = st_uptime_ns()};
     clock.last = clock.start;
+    const char *reason = req->reason;
     bool final = !strcmp(reason, "exit") || !strcmp(reason, "crash");
     if (!strcmp(reason, "exit") || !strcmp(reason, "verify"))
         let_new_threads_start();
     memset(r, 0, sizeof *r);
-    fill_header(r, reason, exit_status);
+    fill_header(r, reason, req->exit_status);
     fill_tracking(r);
-    r->scope = scope_filter;
+    r->scope = req->scope;
     lap(&clock, "start");
     struct thread_copy copy = {NULL, 0, 0, &r->arena};
     st_thread_foreach(copy_thread, &copy, false);
@@ -368,7 +352,7 @@ int st_report_build(struct st_report *r, const char *reason, int exit_status, bo
     fill_threads(r, &copy, &si);
     lap(&clock, "threads");
     st_report_collect_waits(r, &si);
-    fill_crash(r, &si);
+    fill_crash(r, req, &si);
     lap(&clock, "waits");
     if (final)
         st_report_collect_current_stacks(r, &si);
@@ -380,10 +364,10 @@ int st_report_build(struct st_report *r, const char *reason, int exit_status, bo
     r->growth_since_ms = -1;
     if (!strcmp(reason, "signal") || !strcmp(reason, "interval"))
         st_growth_compute(r, &si);
-    fill_stacks(r, &si, symbolize);
+    fill_stacks(r, &si, req->symbolize);
     lap(&clock, "stacks");
     /* After symbolization: rules match function and file names. */
-    st_suppressions_apply(r, symbolize);
+    st_suppressions_apply(r, req->symbolize);
     lap(&clock, "suppressions");
     if (st_opt.verbosity >= 2)
         st_logf("%s report built in %.1f ms (ms per step:%s)", reason,

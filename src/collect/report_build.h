@@ -4,20 +4,30 @@
 
 #include "report/report.h"
 
-/* Fills r (st_report_free releases it). reason: "exit", "signal", ...;
- * exit_status -1 when not an exit. Returns 0 or -errno. */
-int st_report_build(struct st_report *r, const char *reason, int exit_status, bool symbolize);
-
 struct st_stack;
 
-/* Builds from now on cover only what was created in this scope (an
- * interned name, see scope.h); NULL: everything. */
-void st_report_build_set_scope(const char *interned);
+/* What one report is asked to be. Everything that varies between reports
+ * travels here, never in globals, so reports can be built on several
+ * threads at once (two tests verifying their own scopes, a dump beside an
+ * exit) and each gets exactly what it asked for. */
+struct st_report_request {
+    const char *reason;   /* "exit", "crash", "signal", "interval", "verify", "api" */
+    int exit_status;      /* -1 when not an exit */
+    const char *scope;    /* only what this scope created (interned, scope.h); NULL: all */
+    bool symbolize;       /* names, files and lines from libdw, in the process */
+    /* A crash report: the signal, the fault address, the crashing thread
+     * and its stack at the crash. signal 0: not a crash. Built without
+     * waiting for a lock another thread may hold for ever. */
+    struct {
+        int signal;
+        uintptr_t address;
+        int tid;
+        const struct st_stack *stack;
+    } crash;
+};
 
-/* The next build is a crash report: signal, fault address, the crashing
- * thread and its stack at the crash. */
-void st_report_build_set_crash(int signal, uintptr_t address, int tid,
-                               const struct st_stack *stack);
+/* Fills r as req asks (st_report_free releases it). Returns 0 or -errno. */
+int st_report_build(struct st_report *r, const struct st_report_request *req);
 
 /* ---- shared by the report_*.c builders ---- */
 

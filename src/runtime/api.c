@@ -6,7 +6,6 @@
 
 #include "base/log.h"
 #include "base/options.h"
-#include "base/out.h"
 #include "base/st.h"
 #include "base/sys.h"
 #include "collect/report_build.h"
@@ -31,10 +30,9 @@ static bool ready(void)
 /* Leaks in the report strays would write now (scope: interned, or NULL). */
 static unsigned count_leaks(const char *scope)
 {
+    struct st_report_request req = {.reason = "verify", .exit_status = -1, .scope = scope};
     struct st_report r;
-    st_report_build_set_scope(scope);
-    unsigned n = st_report_build(&r, "verify", -1, false) == 0 ? st_report_leak_count(&r) : 0;
-    st_report_build_set_scope(NULL);
+    unsigned n = st_report_build(&r, &req) == 0 ? st_report_leak_count(&r) : 0;
     st_report_free(&r);
     return n;
 }
@@ -43,22 +41,15 @@ static unsigned count_leaks(const char *scope)
 static int write_report(const char *reason, const char *scope, int fd, const char *format)
 {
     bool json = format ? !strcmp(format, "json") : st_opt.format == ST_FORMAT_JSON;
+    struct st_report_request req = {.reason = reason, .exit_status = -1, .scope = scope,
+                                    .symbolize = st_opt.symbolize};
     struct st_report r;
-    st_report_build_set_scope(scope);
-    int rc = st_report_build(&r, reason, -1, st_opt.symbolize);
-    st_report_build_set_scope(NULL);
-    if (rc != 0) {
+    if (st_report_build(&r, &req) != 0) {
         st_report_free(&r);
         return -1;
     }
     int leaks = (int)st_report_leak_count(&r);
-    struct st_out out;
-    st_out_init(&out, fd > 0 ? fd : (st_log_fd() >= 0 ? st_log_fd() : 2));
-    if (json)
-        st_report_write_json(&r, &out);
-    else
-        st_report_write_text(&r, &out);
-    st_out_flush(&out);
+    st_runtime_write_report(&r, fd > 0 ? fd : (st_log_fd() >= 0 ? st_log_fd() : 2), json, false);
     st_report_free(&r);
     return leaks;
 }

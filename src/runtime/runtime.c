@@ -7,6 +7,7 @@
 #include "base/log.h"
 #include "base/options.h"
 #include "base/libc.h"
+#include "base/lock.h"
 #include "collect/growth.h"
 #include "collect/report_build.h"
 #include "collect/suppressions.h"
@@ -207,63 +208,94 @@ int st_runtime_exit_status(void) { return __atomic_load_n(&exit_status, __ATOMIC
 bool st_runtime_foreign_process(void) { return own_pid != 0 && getpid() != own_pid; }
 
 
-/* Builds and writes one report. symbolize_safely: names from ELF symbol
- * tables only (the crash path), not libdw. */
-static int emit_now(const char *reason, int exit_status, bool force, bool symbolize_safely);
+/* One report is written at a time: two writers to one terminal would
+ * interleave their lines. Building is reentrant and happens outside it. */
+static st_lock_t emit_lock = ST_LOCK_INIT;
 
-/* A process at its fd limit still gets its report (fd_headroom.h). */
-static int emit(const char *reason, int exit_status, bool force, bool symbolize_safely)
+/* Takes emit_lock; a crash does not wait for it (the writer holding it may
+ * never run again) and writes beside it. Returns whether it holds it. */
+static bool emit_lock_take(bool crashing)
 {
-    long headroom = st_fd_headroom_begin();
-    int rc = emit_now(reason, exit_status, force, symbolize_safely);
-    st_fd_headroom_end(headroom);
-    return rc;
+    if (!crashing) {
+        st_lock(&emit_lock);
+        return true;
+    }
+    return st_trylock(&emit_lock);
 }
 
-static int emit_now(const char *reason, int exit_status, bool force, bool symbolize_safely)
+void st_runtime_write_report(const struct st_report *r, int fd, bool json, bool crashing)
 {
+    bool locked = emit_lock_take(crashing);
+    struct st_out out;
+    st_out_init(&out, fd);
+    if (json)
+        st_report_write_json(r, &out);
+    else
+        st_report_write_text(r, &out);
+    st_out_flush(&out);
+    if (locked)
+        st_unlock(&emit_lock);
+}
+
+/* Writes r to the log_path sink. A report file that could not be completed
+ * (disk full) is removed and the report written again to stderr: it is
+ * never lost. */
+static void write_to_sink(const struct st_report *r, bool crashing)
+{
+    bool locked = emit_lock_take(crashing);
+    struct st_sink sink;
+    st_sink_open(&sink, st_opt.log_path, st_opt.format);
+    int again;
+    do {
+        struct st_out out;
+        st_out_init(&out, sink.fd);
+        if (st_opt.format == ST_FORMAT_JSON)
+            st_report_write_json(r, &out);
+        else
+            st_report_write_text(r, &out);
+        st_out_flush(&out);
+        again = st_sink_close(&sink, out.error) == ST_SINK_WRITE_AGAIN;
+    } while (again);
+    if (locked)
+        st_unlock(&emit_lock);
+}
+
+static int emit_now(const struct st_report_request *req, bool force)
+{
+    bool crashing = req->crash.signal != 0;
     struct st_report r;
-    int rc = st_report_build(&r, reason, exit_status, st_opt.symbolize && !symbolize_safely);
-    if (rc == 0 && ((symbolize_safely && st_opt.symbolize) || (secure_mode && secure_symbolize)))
+    int rc = st_report_build(&r, req);
+    /* Without libdw (a crash, a secure-execution process): names from the
+     * ELF symbol tables. */
+    if (rc == 0 && ((crashing && st_opt.symbolize) || (secure_mode && secure_symbolize)))
         st_symbolize_elf(&r);
     if (rc != 0) {
         st_report_free(&r);
-        st_logf("out of memory while building the %s report", reason);
-        return -12;
+        st_logf("out of memory while building the %s report", req->reason);
+        return -ENOMEM;
     }
     int leaks = (int)st_report_leak_count(&r);
     /* A clean exit says nothing on a terminal, like LeakSanitizer; report
-     * files are always written, so tools can tell "clean" from "absent". */
-    /* With print_suppressions, a run whose leaks were all suppressed still
+     * files are always written, so tools can tell "clean" from "absent".
+     * With print_suppressions, a run whose leaks were all suppressed still
      * says which rules matched, as LeakSanitizer's "Suppressions used:". */
     bool suppressed = r.suppressed.threads + r.suppressed.timers + r.suppressed.fds > 0;
     if (leaks > 0 || force || st_opt.verbosity >= 1 || st_sink_is_file(st_opt.log_path) ||
-        (st_opt.print_suppressions && suppressed)) {
-        struct st_sink sink;
-        st_sink_open(&sink, st_opt.log_path, st_opt.format);
-        /* A report file that could not be completed (disk full) is removed
-         * and the report written again to stderr: it is never lost. */
-        int again;
-        do {
-            struct st_out out;
-            st_out_init(&out, sink.fd);
-            if (st_opt.format == ST_FORMAT_JSON)
-                st_report_write_json(&r, &out);
-            else
-                st_report_write_text(&r, &out);
-            st_out_flush(&out);
-            again = st_sink_close(&sink, out.error) == ST_SINK_WRITE_AGAIN;
-        } while (again);
-    }
+        (st_opt.print_suppressions && suppressed))
+        write_to_sink(&r, crashing);
     if (st_opt.metrics_path[0] && r.growth)
         st_metrics_write(&r, st_opt.metrics_path);
     st_report_free(&r);
     return leaks;
 }
 
-int st_runtime_emit_report(const char *reason, int exit_status, bool force)
+/* A process at its fd limit still gets its report (fd_headroom.h). */
+int st_runtime_emit(const struct st_report_request *req, bool force)
 {
-    return emit(reason, exit_status, force, false);
+    long headroom = st_fd_headroom_begin();
+    int rc = emit_now(req, force);
+    st_fd_headroom_end(headroom);
+    return rc;
 }
 
 void st_runtime_crash_report(int sig, uintptr_t address, void *ucontext)
@@ -274,8 +306,12 @@ void st_runtime_crash_report(int sig, uintptr_t address, void *ucontext)
     depth = st_stack_from_interrupted_pc(frames, depth, ucontext);
     if (depth > st_opt.stack_depth)
         depth = st_opt.stack_depth;
-    st_report_build_set_crash(sig, address, st_gettid(), st_stack_standalone(frames, depth));
-    emit("crash", -1, true, true);
+    struct st_report_request req = {.reason = "crash", .exit_status = -1};
+    req.crash.signal = sig;
+    req.crash.address = address;
+    req.crash.tid = st_gettid();
+    req.crash.stack = st_stack_standalone(frames, depth);
+    st_runtime_emit(&req, true);
 }
 
 void st_runtime_start_services(void)
@@ -305,7 +341,9 @@ int st_runtime_final_report(int status)
     if (st_opt.report == ST_REPORT_FAILURE && status == 0)
         return status;
     st_guard_enter();
-    int leaks = st_runtime_emit_report("exit", status, false);
+    struct st_report_request req = {.reason = "exit", .exit_status = status,
+                                     .symbolize = st_opt.symbolize};
+    int leaks = st_runtime_emit(&req, false);
     st_guard_leave();
     if (leaks > 0 && status == 0 && st_opt.exitcode != 0)
         return st_opt.exitcode;

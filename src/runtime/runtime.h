@@ -52,7 +52,14 @@ void st_runtime_start_services(void);
 /* The crash handler's report (async-signal-safe as far as it can be). */
 void st_runtime_crash_report(int sig, uintptr_t address, void *ucontext);
 
-/* Writes one report now; returns the number of leaks in it, or -errno. */
-int st_runtime_emit_report(const char *reason, int exit_status, bool force);
+struct st_report;
+struct st_report_request;
+/* Builds and writes one report as req asks, to the log_path sink. force:
+ * even when nothing leaked and the sink is a terminal. Returns the number
+ * of leaks in it, or -errno. */
+int st_runtime_emit(const struct st_report_request *req, bool force);
+/* Writes a built report to fd, one writer at a time (crashing: without
+ * waiting for another writer). */
+void st_runtime_write_report(const struct st_report *r, int fd, bool json, bool crashing);
 
 #endif

@@ -13,6 +13,7 @@
 #include "base/st.h"
 #include "base/sys.h"
 #include "report/metrics.h"
+#include "collect/report_build.h"
 #include "runtime/runtime.h"
 #include "track/registry_thread.h"
 
@@ -33,7 +34,9 @@ ST_HOT_DATA int st_watchdog_wanted;
 
 static void dump(const char *reason)
 {
-    st_runtime_emit_report(reason, -1, true);
+    struct st_report_request req = {.reason = reason, .exit_status = -1,
+                                     .symbolize = st_opt.symbolize};
+    st_runtime_emit(&req, true);
 }
 
 static uint64_t now_ns(void)
