@@ -8,10 +8,10 @@
 #define _GNU_SOURCE
 #include "interpose.h"
 
-#include "../src/fd_headroom.h"
-#include "../src/log.h"
-#include "../src/registry_fd.h"
-#include "../src/sys.h"
+#include "runtime/fd_headroom.h"
+#include "base/log.h"
+#include "track/registry_fd.h"
+#include "base/sys.h"
 
 #include <fcntl.h>
 #include <stdarg.h>

@@ -38,7 +38,7 @@ static void option(const char *name, const char *def, const char *help)
 int main(void)
 {
 #define ST_OPT(type, name, def, help) option(#name, def, help);
-#include "../../src/options.def"
+#include "../../src/base/options.def"
 #undef ST_OPT
     return 0;
 }

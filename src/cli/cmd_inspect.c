@@ -7,7 +7,7 @@
 #include "cli.h"
 #include "inspect.h"
 
-#include "../symbolize_offline.h"
+#include "symbolize/symbolize_offline.h"
 
 #include <errno.h>
 #include <fcntl.h>

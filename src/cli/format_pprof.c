@@ -6,8 +6,8 @@
 #define _GNU_SOURCE
 #include "cli.h"
 
-#include "../pprof.h"
-#include "../sys.h"
+#include "report/pprof.h"
+#include "base/sys.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,7 +4,7 @@
 #ifndef STRAYS_CLI_INSPECT_H
 #define STRAYS_CLI_INSPECT_H
 
-#include "../report.h"
+#include "report/report.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -7,8 +7,8 @@
 #define _GNU_SOURCE
 #include "inspect.h"
 
-#include "../describe.h"
-#include "../st.h"
+#include "base/describe.h"
+#include "base/st.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -10,7 +10,7 @@
 #define _GNU_SOURCE
 #include "inspect.h"
 
-#include "../st.h"
+#include "base/st.h"
 
 #include <dlfcn.h>
 #include <elfutils/libdwfl.h>

@@ -4,8 +4,8 @@
  * zlib must read back as the same bytes. Readers of the content are the
  * e2e tests (go tool pprof, protoc). */
 #define _GNU_SOURCE
-#include "../../src/gzip.h"
-#include "../../src/pprof.h"
+#include "base/gzip.h"
+#include "report/pprof.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>

@@ -1,0 +1,54 @@
+/* Scopes; see scope.h. Interned names live in a short list under a lock:
+ * a test suite opens a few hundred scopes at most, and each thread keeps
+ * the pointer of its own in a thread-local, read without a lock. */
+#include "track/scope.h"
+
+#include "base/lock.h"
+#include "base/st.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct name {
+    struct name *next;
+    char text[];
+};
+
+static struct name *names;
+static st_lock_t lock = ST_LOCK_INIT;
+ST_TLS const char *st_scope_open;
+
+const char *st_scope_intern(const char *name)
+{
+    st_lock(&lock);
+    struct name *n = names;
+    while (n && strcmp(n->text, name))
+        n = n->next;
+    if (!n) {
+        size_t len = strlen(name);
+        n = malloc(sizeof *n + len + 1);
+        if (n) {
+            memcpy(n->text, name, len + 1);
+            n->next = names;
+            names = n;
+        }
+    }
+    st_unlock(&lock);
+    return n ? n->text : NULL;
+}
+
+int st_scope_set(const char *name)
+{
+    if (!name) {
+        st_scope_open = NULL;
+        return 0;
+    }
+    const char *interned = st_scope_intern(name);
+    if (!interned)
+        return -ENOMEM;
+    st_scope_open = interned;
+    return 0;
+}
+
+void st_scope_inherit(const char *interned) { st_scope_open = interned; }
