@@ -165,7 +165,7 @@ test: deps all $(B)/test_unit $(B)/test_e2e $(FIXTURES) $(NOFP_FIXTURES) $(FIXTU
 	scripts/check-raw-calls.py $(call obj,$(CORE_SRC))
 	$(B)/test_unit --jobs 2
 	$(B)/test_e2e --jobs 2
-	scripts/check-schema.py $(B) $(SCHEMA_FIXTURES) # and an inspect report of inspect_target
+	scripts/check-schema.py $(B) $(SCHEMA_FIXTURES) # also: inspect_target, limit_exhaust
 	@$(MAKE) --no-print-directory real
 
 # Real programs (issue 9): xz -T2, sort --parallel=2, zstd -T2, Python threads, a GLib

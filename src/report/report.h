@@ -56,6 +56,17 @@ struct st_report_growth {
     bool growing;     /* grew in several dumps in a row */
 };
 
+/* The limit a dump of reason "exhausted" or "fd_warn" is about. */
+struct st_report_limit {
+    bool present;
+    const char *kind;  /* "fds", "threads", "timers" */
+    const char *error; /* "EMFILE", "ENFILE", "EAGAIN"; NULL for fd_warn */
+    int64_t rlimit;    /* the soft RLIMIT_NOFILE, RLIMIT_NPROC or RLIMIT_SIGPENDING; -1: none */
+    uint32_t hits;     /* failing calls since the previous dump of this kind */
+    int fd;            /* fd_warn: the fd that crossed the threshold; else -1 */
+    int warn_percent;  /* fd_warn: the share of rlimit; else 0 */
+};
+
 /* Threads waiting on each other in a cycle. */
 struct st_report_cycle {
     uint32_t n;
@@ -178,6 +189,7 @@ struct st_report {
     int crash_stack;                 /* crash reports: its stack at the crash, or -1 */
     struct st_report_suppressed suppressed;
     struct st_report_tracking tracking;
+    struct st_report_limit limit;    /* exhausted and fd_warn dumps only */
     struct st_report_stack *stacks;
     uint32_t nstacks;
     struct st_arena arena;

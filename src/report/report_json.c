@@ -204,6 +204,27 @@ static void write_fd(struct st_out *o, const struct st_report_fd *f)
     st_out_char(o, '}');
 }
 
+/* "exhausted" and "fd_warn" dumps: {"kind":"fds","error":"EMFILE",...}. */
+static void write_limit(struct st_out *o, const struct st_report_limit *l)
+{
+    st_out_char(o, '{');
+    field_str(o, "kind", l->kind);
+    st_out_char(o, ',');
+    field_str(o, "error", l->error);
+    st_out_char(o, ',');
+    if (l->rlimit >= 0)
+        field_int(o, "rlimit", l->rlimit);
+    else
+        field_str(o, "rlimit", NULL);
+    st_out_char(o, ',');
+    field_int(o, "hits", l->hits);
+    st_out_char(o, ',');
+    field_index(o, "fd", l->fd);
+    st_out_char(o, ',');
+    field_int(o, "warn_percent", l->warn_percent);
+    st_out_char(o, '}');
+}
+
 /* Live dumps: {"since_ms":N|null,"sites":[...]}; other reports: null. */
 static void write_growth(struct st_out *o, const struct st_report *r)
 {
@@ -367,6 +388,10 @@ void st_report_write_json(const struct st_report *r, struct st_out *o)
     write_growth(o, r);
     st_out_str(o, ",\n\"crash\":");
     write_crash(o, r);
+    if (r->limit.present) {
+        st_out_str(o, ",\n\"limit\":");
+        write_limit(o, &r->limit);
+    }
     st_out_str(o, ",\n\"deadlocks\":[");
     for (uint32_t i = 0; i < r->ndeadlocks; i++) {
         st_out_str(o, i ? ",[" : "[");

@@ -231,6 +231,37 @@ static int load_blocked(struct loader *l, const struct st_json *t, struct st_rep
     return 0;
 }
 
+/* "limit": only in exhausted and fd_warn dumps (absent before them). */
+static int load_limit(struct loader *l, const struct st_json *root)
+{
+    const struct st_json *g = st_json_get(root, "limit");
+    if (!g || g->type == ST_JSON_NULL)
+        return 0;
+    if (g->type != ST_JSON_OBJECT)
+        return fail(l, "\"limit\" must be an object");
+    struct st_report_limit *lim = &l->r->limit;
+    int64_t rlimit, hits, fd, percent;
+    int rc = get_str(l, g, "kind", false, &lim->kind, "limit");
+    if (!rc)
+        rc = get_str(l, g, "error", true, &lim->error, "limit");
+    if (!rc)
+        rc = get_optional_int(l, g, "rlimit", 0, INT64_MAX, &rlimit, -1, "limit");
+    if (!rc)
+        rc = get_int(l, g, "hits", 0, UINT32_MAX, &hits, "limit");
+    if (!rc)
+        rc = get_optional_int(l, g, "fd", 0, INT32_MAX, &fd, -1, "limit");
+    if (!rc)
+        rc = get_int(l, g, "warn_percent", 0, 100, &percent, "limit");
+    if (rc)
+        return rc;
+    lim->present = true;
+    lim->rlimit = rlimit;
+    lim->hits = (uint32_t)hits;
+    lim->fd = (int)fd;
+    lim->warn_percent = (int)percent;
+    return 0;
+}
+
 static int load_deadlocks(struct loader *l, const struct st_json *root)
 {
     const struct st_json *list = st_json_get(root, "deadlocks");
@@ -703,6 +734,8 @@ int st_report_from_json(struct st_report *r, const struct st_json *root, char *e
         rc = load_suppressed(&l, root);
     if (!rc)
         rc = load_tracking(&l, root);
+    if (!rc)
+        rc = load_limit(&l, root);
     if (rc == -ENOMEM)
         fail(&l, "out of memory");
     return rc;

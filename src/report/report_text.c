@@ -322,6 +322,72 @@ static void write_growth(struct st_out *o, const struct st_report *r, struct st_
     st_out_char(o, '\n');
 }
 
+static int cmp_count(const void *a, const void *b, void *ctx)
+{
+    (void)ctx;
+    const struct st_report_growth *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return (x->created_by > y->created_by) - (x->created_by < y->created_by);
+}
+
+#define TOP_SITES 5
+
+/* "exhausted" and "fd_warn" dumps: the limit, then the largest creation
+ * sites of that kind, as fdtrack names the sites holding the most fds. */
+static void write_limit(struct st_out *o, const struct st_report *r, struct st_arena *scratch)
+{
+    const struct st_report_limit *l = &r->limit;
+    if (!l->present)
+        return;
+    const char *rlimit = !strcmp(l->kind, "fds")       ? "RLIMIT_NOFILE"
+                         : !strcmp(l->kind, "threads") ? "RLIMIT_NPROC"
+                                                       : "RLIMIT_SIGPENDING";
+    if (l->error) {
+        st_out_str(o, "The program ran out of ");
+        st_out_str(o, l->kind);
+        st_out_str(o, ": ");
+        st_out_count(o, l->hits, " call", " calls");
+        st_out_str(o, " failed with ");
+        st_out_str(o, l->error);
+        st_out_str(o, " since the last such dump (");
+    } else {
+        st_out_str(o, "The program's fds crossed ");
+        st_out_int(o, l->warn_percent);
+        st_out_str(o, "% of ");
+        st_out_str(o, rlimit);
+        st_out_str(o, ": fd ");
+        st_out_int(o, l->fd);
+        st_out_str(o, " was created (");
+    }
+    st_out_str(o, rlimit);
+    st_out_char(o, ' ');
+    if (l->rlimit >= 0)
+        st_out_int(o, l->rlimit);
+    else
+        st_out_str(o, "unlimited");
+    st_out_str(o, ").\nLargest creation sites of ");
+    st_out_str(o, l->kind);
+    st_out_str(o, ":\n");
+    struct st_report_growth *sites = st_arena_alloc(scratch, (r->ngrowth + 1) * sizeof *sites);
+    uint32_t n = 0;
+    for (uint32_t i = 0; sites && i < r->ngrowth; i++)
+        if (!strcmp(r->growth[i].kind, l->kind))
+            sites[n++] = r->growth[i];
+    if (sites)
+        st_sort(sites, n, sizeof *sites, cmp_count, NULL);
+    for (uint32_t i = 0; i < n && i < TOP_SITES; i++) {
+        st_out_str(o, "    ");
+        st_out_uint(o, sites[i].count);
+        st_out_str(o, " at ");
+        write_site(o, r, sites[i].created_by);
+        st_out_char(o, '\n');
+    }
+    if (n == 0)
+        st_out_str(o, "    (none that strays tracks)\n");
+    st_out_char(o, '\n');
+}
+
 /* jstack's "Found one Java-level deadlock", for native threads. */
 static void write_deadlocks(struct st_out *o, const struct st_report *r)
 {
@@ -754,6 +820,7 @@ void st_report_write_text(const struct st_report *r, struct st_out *o)
         write_stack(o, r, r->crash_stack);
         st_out_char(o, '\n');
     }
+    write_limit(o, r, &scratch);
     write_growth(o, r, &scratch);
     write_deadlocks(o, r);
     for (uint32_t i = 0; i < g.nthread_groups; i++)

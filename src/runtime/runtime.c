@@ -295,7 +295,10 @@ static int emit_now(const struct st_report_request *req, bool force)
 /* A process at its fd limit still gets its report (fd_headroom.h). */
 int st_runtime_emit(const struct st_report_request *req, bool force)
 {
-    long headroom = st_fd_headroom_begin();
+    /* Not for a dump about a limit (exhaustion.h): the program is at it,
+     * and its next calls must fail as they would without strays, not get
+     * the room meant for the report. */
+    long headroom = req->limit ? -1 : st_fd_headroom_begin();
     int rc = emit_now(req, force);
     st_fd_headroom_end(headroom);
     return rc;
