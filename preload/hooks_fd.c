@@ -15,6 +15,7 @@
 
 #include <fcntl.h>
 #include <stdarg.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #define FIRST_TRACKED_FD 3
