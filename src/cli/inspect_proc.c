@@ -41,7 +41,7 @@ static int read_at(int dir, const char *name, char *buf, size_t len)
     if (fd < 0)
         return -errno;
     size_t used = 0;
-    ssize_t n;
+    ssize_t n = 0;
     while (used + 1 < len && (n = read(fd, buf + used, len - 1 - used)) > 0)
         used += (size_t)n;
     int e = errno;
@@ -71,6 +71,19 @@ static uint64_t stat_start_ticks(const char *stat)
 static uint64_t ticks_ms(const struct proc *p, uint64_t ticks)
 {
     return ticks * 1000u / (uint64_t)p->ticks_per_s;
+}
+
+/* /proc/PID/name as a directory stream; -errno. */
+static int open_dir(const struct proc *p, const char *name, DIR **out)
+{
+    int fd = openat(p->dir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    *out = fd >= 0 ? fdopendir(fd) : NULL;
+    if (*out)
+        return 0;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    return -e;
 }
 
 /* ---- the header ---- */
@@ -194,16 +207,12 @@ static int add_fd(struct st_report *r, struct proc *p, int fd, const char *link)
 /* fds 0, 1 and 2 are left out, as in every strays report. */
 static int read_fds(struct st_report *r, struct proc *p)
 {
-    int dfd = openat(p->dir, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-    if (!d) {
-        int e = errno;
-        if (dfd >= 0)
-            close(dfd);
-        return -e;
-    }
+    DIR *d;
+    int rc = open_dir(p, "fd", &d);
+    if (rc != 0)
+        return rc;
+    int dfd = dirfd(d);
     pidfd = syscall(SYS_pidfd_open, p->pid, 0);
-    int rc = 0;
     struct dirent *e;
     while (!rc && (e = readdir(d))) {
         char link[4096];
@@ -408,15 +417,10 @@ static int cmp_tid(const void *a, const void *b)
 
 static int read_threads(struct st_report *r, struct proc *p)
 {
-    int dfd = openat(p->dir, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR *d = dfd >= 0 ? fdopendir(dfd) : NULL;
-    if (!d) {
-        int e = errno;
-        if (dfd >= 0)
-            close(dfd);
-        return -e;
-    }
-    int rc = 0;
+    DIR *d;
+    int rc = open_dir(p, "task", &d);
+    if (rc != 0)
+        return rc;
     struct dirent *e;
     while (!rc && (e = readdir(d)))
         if (e->d_name[0] != '.')

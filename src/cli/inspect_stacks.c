@@ -266,7 +266,8 @@ static int add_stack(struct st_report *r, const struct dw_api *dw, Dwfl *dwfl,
     struct st_frame *frames = st_arena_alloc(&r->arena, (size_t)u->n * sizeof *frames);
     if (!stacks || !frames)
         return -1;
-    memcpy(stacks, r->stacks, r->nstacks * sizeof *stacks);
+    if (r->nstacks)
+        memcpy(stacks, r->stacks, r->nstacks * sizeof *stacks);
     for (int i = 0; i < u->n; i++)
         fill_frame(dw, dwfl, &frames[i], u->pcs[i], &r->arena);
     stacks[r->nstacks] = (struct st_report_stack){(uint32_t)u->n, frames};

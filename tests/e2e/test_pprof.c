@@ -78,6 +78,17 @@ static void to_profile(const char *report, const char *profile, const char *stac
     e2e_cli_free(&run);
 }
 
+/* pprof_mixed's exit report (extra: more options) as a profile: both in
+ * the new directory dir, the profile's path in profile. */
+static void mixed_profile(char *dir, char *report, char *profile, const char *stack,
+                          const char *extra)
+{
+    e2e_tmpdir(dir, 256);
+    mixed_report(report, 512, dir, extra);
+    snprintf(profile, 600, "%s/p.pb.gz", dir);
+    to_profile(report, profile, stack);
+}
+
 /* `go tool pprof -raw` of a profile, as one string per sample:
  * "THREADS TIMERS FDS|FUNCTION OF THE FIRST LOCATION|LABELS". */
 struct raw {
@@ -159,10 +170,7 @@ Test(pprof, profile_counts_threads_timers_and_fds_per_creation_stack_with_labels
 {
     need("go", "golang-go");
     char dir[256], report[512], profile[600];
-    e2e_tmpdir(dir, sizeof dir);
-    mixed_report(report, sizeof report, dir, NULL);
-    snprintf(profile, sizeof profile, "%s/p.pb.gz", dir);
-    to_profile(report, profile, "created");
+    mixed_profile(dir, report, profile, "created", NULL);
     struct raw r;
     read_raw(&r, profile);
     cr_assert_not_null(strstr(r.text, "\nthreads/count[dflt] timers/count fds/count\n"), "%s",
@@ -187,10 +195,7 @@ Test(pprof, top_sums_each_kind_per_function)
 {
     need("go", "golang-go");
     char dir[256], report[512], profile[600], cmd[1024];
-    e2e_tmpdir(dir, sizeof dir);
-    mixed_report(report, sizeof report, dir, NULL);
-    snprintf(profile, sizeof profile, "%s/p.pb.gz", dir);
-    to_profile(report, profile, "created");
+    mixed_profile(dir, report, profile, "created", NULL);
     int status;
     snprintf(cmd, sizeof cmd, "go tool pprof -sample_index=fds -top '%s' 2>&1", profile);
     char *top = sh(cmd, &status);
@@ -214,10 +219,7 @@ Test(pprof, current_stacks_show_threads_where_they_wait)
 {
     need("go", "golang-go");
     char dir[256], report[512], profile[600];
-    e2e_tmpdir(dir, sizeof dir);
-    mixed_report(report, sizeof report, dir, NULL);
-    snprintf(profile, sizeof profile, "%s/p.pb.gz", dir);
-    to_profile(report, profile, "current");
+    mixed_profile(dir, report, profile, "current", NULL);
     struct raw r;
     read_raw(&r, profile);
     cr_assert_not_null(strstr(r.text, "\nthreads/count[dflt]\n"), "%s", r.text);
@@ -248,10 +250,7 @@ Test(pprof, unsymbolized_report_keeps_module_offset_and_build_id_for_the_backend
 {
     need("go", "golang-go");
     char dir[256], report[512], profile[600], err[600];
-    e2e_tmpdir(dir, sizeof dir);
-    mixed_report(report, sizeof report, dir, "symbolize=0");
-    snprintf(profile, sizeof profile, "%s/p.pb.gz", dir);
-    to_profile(report, profile, "created");
+    mixed_profile(dir, report, profile, "created", "symbolize=0");
     struct raw r;
     read_raw(&r, profile);
     struct st_report rep;
@@ -290,10 +289,7 @@ Test(pprof, protoc_reads_the_wire_format_string_table_first_entry_empty)
 {
     need("protoc", "protobuf-compiler");
     char dir[256], report[512], profile[600], cmd[1024];
-    e2e_tmpdir(dir, sizeof dir);
-    mixed_report(report, sizeof report, dir, NULL);
-    snprintf(profile, sizeof profile, "%s/p.pb.gz", dir);
-    to_profile(report, profile, "created");
+    mixed_profile(dir, report, profile, "created", NULL);
     int status;
     snprintf(cmd, sizeof cmd, "gzip -dc '%s' | protoc --decode_raw 2>&1", profile);
     char *raw = sh(cmd, &status);
