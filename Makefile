@@ -150,6 +150,21 @@ test: deps-test all $(B)/test_unit $(B)/test_e2e $(FIXTURES) $(NOFP_FIXTURES) $(
 	scripts/check-schema.py $(B) $(SCHEMA_FIXTURES)
 	@$(MAKE) --no-print-directory real
 
+# docs/options.md is written from src/options.def (`make docs`).
+.PHONY: docs
+$(B)/options-doc: scripts/options-doc.c src/options.def | deps-build
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -o $@ $<
+
+$(B)/docs/options.md: docs/options.md.in $(B)/options-doc
+	@mkdir -p $(dir $@)
+	$(B)/options-doc markdown > $@.options
+	sed -e '/^@OPTIONS@$$/{r $@.options' -e 'd}' $< > $@
+	rm -f $@.options
+
+docs: $(B)/docs/options.md
+	cp $< docs/options.md
+
 # Real programs (issue 9): xz -T2, sort --parallel=2, zstd -T2, Python threads, a GLib
 # thread pool and a shell pipeline, each run plain and under strays; same output and exit
 # status, and reports with the exact counts. A program that is not installed is skipped.
@@ -225,12 +240,9 @@ VERSION    := $(shell sed -n 's/^\#define STRAYS_VERSION "\(.*\)"/\1/p' src/st.h
 # ${prefix}/lib in the .pc file when LIBDIR is under PREFIX.
 pc_path = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
 
-$(B)/man/options-to-roff: docs/man/options-to-roff.c src/options.def
+$(B)/man/strays-options.7: docs/man/strays-options.7.in $(B)/options-doc
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(WARN) -o $@ $<
-
-$(B)/man/strays-options.7: docs/man/strays-options.7.in $(B)/man/options-to-roff
-	$(B)/man/options-to-roff > $@.options
+	$(B)/options-doc roff > $@.options
 	sed -e '/^@OPTIONS@$$/{r $@.options' -e 'd}' $< > $@
 	rm -f $@.options
 
