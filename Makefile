@@ -148,10 +148,20 @@ test: deps-test all $(B)/test_unit $(B)/test_e2e $(FIXTURES) $(NOFP_FIXTURES) $(
 	$(B)/test_unit --jobs 2
 	$(B)/test_e2e --jobs 2
 	scripts/check-schema.py $(B) $(SCHEMA_FIXTURES)
+	@$(MAKE) --no-print-directory check-docs
 	@$(MAKE) --no-print-directory real
 
-# docs/options.md is written from src/options.def (`make docs`).
-.PHONY: docs
+# The documents say what the code does (docs/development.md#the-documents):
+# docs/options.md is current with src/options.def (`make docs` rewrites it),
+# links and the list of hooked symbols are right (scripts/check-docs.py), and
+# the examples marked in README.md and docs/*.md print what they show
+# (scripts/doc-examples.py, which runs these programs).
+.PHONY: docs check-docs
+DOC_EXAMPLES := $(B)/examples/demo $(B)/examples/crash $(B)/examples/server $(API_EXAMPLES) \
+                $(B)/fixtures/run_forks_leaky_child.sh $(B)/fixtures/thread_clean \
+                $(B)/fixtures/fd_error_path_leak $(B)/fixtures/security_static \
+                $(B)/fixtures/wait_lock_held
+
 $(B)/options-doc: scripts/options-doc.c src/options.def | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -o $@ $<
@@ -164,6 +174,12 @@ $(B)/docs/options.md: docs/options.md.in $(B)/options-doc
 
 docs: $(B)/docs/options.md
 	cp $< docs/options.md
+
+check-docs: deps-test all $(B)/docs/options.md $(DOC_EXAMPLES)
+	@cmp -s $(B)/docs/options.md docs/options.md || { diff -u docs/options.md $(B)/docs/options.md; \
+	  echo "docs/options.md differs from what src/options.def gives: run make docs" >&2; exit 1; }
+	scripts/check-docs.py --build $(B)
+	scripts/doc-examples.py
 
 # Real programs (issue 9): xz -T2, sort --parallel=2, zstd -T2, Python threads, a GLib
 # thread pool and a shell pipeline, each run plain and under strays; same output and exit
