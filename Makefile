@@ -245,7 +245,8 @@ clean:
 
 # make install [PREFIX=/usr/local] [DESTDIR=/staging/root]: the library, the
 # CLI, the header, the pkg-config file and the manuals. strays-options(7)
-# is written from src/options.def, strays.pc with the PREFIX given here.
+# is written from src/options.def, strays.pc with the PREFIX given here; the
+# version is src/st.h's STRAYS_VERSION, in all of them.
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 LIBDIR     ?= $(PREFIX)/lib
@@ -256,21 +257,26 @@ VERSION    := $(shell sed -n 's/^\#define STRAYS_VERSION "\(.*\)"/\1/p' src/st.h
 # ${prefix}/lib in the .pc file when LIBDIR is under PREFIX.
 pc_path = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
 
+# The manuals carry the version of src/st.h (@VERSION@ on their .TH line).
 $(B)/man/strays-options.7: docs/man/strays-options.7.in $(B)/options-doc
 	@mkdir -p $(dir $@)
 	$(B)/options-doc roff > $@.options
-	sed -e '/^@OPTIONS@$$/{r $@.options' -e 'd}' $< > $@
+	sed -e '/^@OPTIONS@$$/{r $@.options' -e 'd}' -e 's/@VERSION@/$(VERSION)/' $< > $@
 	rm -f $@.options
 
+$(B)/man/%: docs/man/% src/st.h
+	@mkdir -p $(dir $@)
+	sed -e 's/@VERSION@/$(VERSION)/' $< > $@
+
 .PHONY: install uninstall
-install: all $(B)/man/strays-options.7
+install: all $(B)/man/strays.1 $(B)/man/strays.3 $(B)/man/strays-options.7
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
 	$(INSTALL) -m 755 $(B)/strays $(DESTDIR)$(BINDIR)/strays
 	$(INSTALL) -m 755 $(B)/libstrays.so $(DESTDIR)$(LIBDIR)/libstrays.so
 	$(INSTALL) -m 644 $(wildcard include/*.h) $(DESTDIR)$(INCLUDEDIR)/
-	$(INSTALL) -m 644 docs/man/strays.1 $(DESTDIR)$(MANDIR)/man1/strays.1
-	$(INSTALL) -m 644 docs/man/strays.3 $(DESTDIR)$(MANDIR)/man3/strays.3
+	$(INSTALL) -m 644 $(B)/man/strays.1 $(DESTDIR)$(MANDIR)/man1/strays.1
+	$(INSTALL) -m 644 $(B)/man/strays.3 $(DESTDIR)$(MANDIR)/man3/strays.3
 	$(INSTALL) -m 644 $(B)/man/strays-options.7 $(DESTDIR)$(MANDIR)/man7/strays-options.7
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(call pc_path,$(LIBDIR))' \
 	    'includedir=$(call pc_path,$(INCLUDEDIR))' '' 'Name: strays' \
