@@ -11,16 +11,29 @@ CXX     ?= c++
 B       := build
 WARN    := -Wall -Wextra -Werror
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -pthread -Iinclude -MMD -MP
+ALL_CFLAGS := -std=gnu11 $(WARN) $(CFLAGS) -fPIC -fvisibility=hidden -pthread -Iinclude -Isrc -MMD -MP
 LDLIBS  := -ldl -pthread
 
-CORE_SRC := $(filter-out src/json.c src/report_parse.c src/symbolize_offline.c,$(wildcard src/*.c))
+# src/ is cut into layers, each a folder; a layer includes only from the layers
+# below it (scripts/check-layers.py, run by `make lint` and `make test`):
+#   base       raw system calls, locks, logging, options, output buffers
+#   report     the report model, its JSON and text writers and reader, sinks
+#   symbolize  function, file and line for frames (libdw, ELF symbol tables)
+#   track      the registries of threads, timers and fds; stacks and their capture
+#   collect    a report built from the registries (waits, fds, current stacks)
+#   runtime    strays' life in the process: init, exit, fork, crash, watchdog, API
+#   cli        the strays command (base, report and symbolize only)
+LAYERS := base report symbolize track collect runtime
+layer_src = $(wildcard $(patsubst %,src/%/*.c,$(1)))
+# What only the CLI reads: JSON reports, and symbolization after the fact.
+CLI_ONLY_SRC := src/report/json.c src/report/report_parse.c src/symbolize/symbolize_offline.c
+
+# One list per link target.
+CORE_SRC := $(filter-out $(CLI_ONLY_SRC),$(call layer_src,$(LAYERS)))
 PRELOAD_SRC := $(wildcard preload/*.c)
-# What the CLI needs of the core: the report model, its readers and writers.
-CLI_CORE := src/arena.c src/out.c src/sort.c src/report.c src/report_json.c src/report_text.c \
-            src/options.c src/log.c src/sys.c \
-            src/json.c src/report_parse.c src/symbolize_offline.c
+CLI_CORE := $(call layer_src,base report) src/symbolize/symbolize_offline.c
 CLI_SRC := $(wildcard src/cli/*.c)
+ALL_SRC := $(call layer_src,$(LAYERS))
 
 obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
 CORE_OBJ := $(call obj,$(CORE_SRC))
@@ -61,7 +74,7 @@ $(B)/obj/%.o: %.c | deps-build
 # Tests reach into the core's private headers.
 $(B)/obj/tests/%.o: tests/%.c | deps-test
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Isrc -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(B)/libstrays.so: $(PRELOAD_OBJ) $(CORE_OBJ) preload/strays.map
 	$(CC) -shared -Wl,-soname,libstrays.so -Wl,-z,defs -Wl,--version-script=preload/strays.map -o $@ $(filter %.o,$^) $(LDLIBS)
@@ -69,8 +82,12 @@ $(B)/libstrays.so: $(PRELOAD_OBJ) $(CORE_OBJ) preload/strays.map
 $(B)/strays: $(CLI_OBJ)
 	$(CC) -o $@ $^ $(LDLIBS)
 
+# hooks_check.c compares hooks.def with libc's prototypes, some of which
+# (__open_2 and its kin) only _FORTIFY_SOURCE declares.
+$(B)/obj/preload/hooks_check.o: ALL_CFLAGS += -D_FORTIFY_SOURCE=2
+
 # Tests link the core directly, without the preload.
-$(B)/libstrays_core.a: $(call obj,$(wildcard src/*.c))
+$(B)/libstrays_core.a: $(call obj,$(ALL_SRC))
 	rm -f $@
 	ar rcs $@ $^
 
@@ -145,6 +162,8 @@ SCHEMA_FIXTURES := thread_exited_unjoined fd_fopen_opendir fd_epoll_eventfd_time
 API_EXAMPLES := $(patsubst tests/api_example/%.c,$(B)/api_example/%,$(wildcard tests/api_example/*.c))
 
 test: deps-test all $(B)/test_unit $(B)/test_e2e $(FIXTURES) $(NOFP_FIXTURES) $(FIXTURES_SH) $(API_EXAMPLES)
+	scripts/check-layers.py
+	scripts/check-raw-calls.py $(call obj,$(CORE_SRC))
 	$(B)/test_unit --jobs 2
 	$(B)/test_e2e --jobs 2
 	scripts/check-schema.py $(B) $(SCHEMA_FIXTURES)
@@ -152,7 +171,7 @@ test: deps-test all $(B)/test_unit $(B)/test_e2e $(FIXTURES) $(NOFP_FIXTURES) $(
 	@$(MAKE) --no-print-directory real
 
 # The documents say what the code does (docs/development.md#the-documents):
-# docs/options.md is current with src/options.def (`make docs` rewrites it),
+# docs/options.md is current with src/base/options.def (`make docs` rewrites it),
 # links and the list of hooked symbols are right (scripts/check-docs.py), and
 # the examples marked in README.md and docs/*.md print what they show
 # (scripts/doc-examples.py, which runs these programs).
@@ -162,7 +181,7 @@ DOC_EXAMPLES := $(B)/examples/demo $(B)/examples/crash $(B)/examples/server $(AP
                 $(B)/fixtures/fd_error_path_leak $(B)/fixtures/security_static \
                 $(B)/fixtures/wait_lock_held
 
-$(B)/options-doc: scripts/options-doc.c src/options.def | deps-build
+$(B)/options-doc: scripts/options-doc.c src/base/options.def | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(WARN) -o $@ $<
 
@@ -177,7 +196,7 @@ docs: $(B)/docs/options.md
 
 check-docs: deps-test all $(B)/docs/options.md $(DOC_EXAMPLES)
 	@cmp -s $(B)/docs/options.md docs/options.md || { diff -u docs/options.md $(B)/docs/options.md; \
-	  echo "docs/options.md differs from what src/options.def gives: run make docs" >&2; exit 1; }
+	  echo "docs/options.md differs from what src/base/options.def gives: run make docs" >&2; exit 1; }
 	scripts/check-docs.py --build $(B)
 	scripts/doc-examples.py
 
@@ -245,26 +264,26 @@ clean:
 
 # make install [PREFIX=/usr/local] [DESTDIR=/staging/root]: the library, the
 # CLI, the header, the pkg-config file and the manuals. strays-options(7)
-# is written from src/options.def, strays.pc with the PREFIX given here; the
-# version is src/st.h's STRAYS_VERSION, in all of them.
+# is written from src/base/options.def, strays.pc with the PREFIX given here;
+# the version is src/base/st.h's STRAYS_VERSION, in all of them.
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 INSTALL    ?= install
-VERSION    := $(shell sed -n 's/^\#define STRAYS_VERSION "\(.*\)"/\1/p' src/st.h)
+VERSION    := $(shell sed -n 's/^\#define STRAYS_VERSION "\(.*\)"/\1/p' src/base/st.h)
 # ${prefix}/lib in the .pc file when LIBDIR is under PREFIX.
 pc_path = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
 
-# The manuals carry the version of src/st.h (@VERSION@ on their .TH line).
+# The manuals carry the version of src/base/st.h (@VERSION@ on their .TH line).
 $(B)/man/strays-options.7: docs/man/strays-options.7.in $(B)/options-doc
 	@mkdir -p $(dir $@)
 	$(B)/options-doc roff > $@.options
 	sed -e '/^@OPTIONS@$$/{r $@.options' -e 'd}' -e 's/@VERSION@/$(VERSION)/' $< > $@
 	rm -f $@.options
 
-$(B)/man/%: docs/man/% src/st.h
+$(B)/man/%: docs/man/% src/base/st.h
 	@mkdir -p $(dir $@)
 	sed -e 's/@VERSION@/$(VERSION)/' $< > $@
 
@@ -305,7 +324,7 @@ uninstall:
 #   make lint       cppcheck and clang-tidy (.clang-tidy) on src/, src/cli/ and preload/.
 ASAN := $(B)/asan
 SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-ASAN_CFLAGS := -std=gnu11 $(WARN) -O1 -g $(SANITIZE) -pthread -Iinclude -MMD -MP
+ASAN_CFLAGS := -std=gnu11 $(WARN) -O1 -g $(SANITIZE) -pthread -Iinclude -Isrc -MMD -MP
 asan_obj = $(patsubst %.c,$(ASAN)/obj/%.o,$(1))
 # detect_leaks: the CLI and the tests exit with what they allocated still held,
 # as C programs may; leaks are not what this pass looks for. Every sanitizer
@@ -323,13 +342,13 @@ $(ASAN)/obj/%.o: %.c | deps-test
 
 $(ASAN)/obj/tests/%.o: tests/%.c | deps-test
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -Isrc -c $< -o $@
+	$(CC) $(ASAN_CFLAGS) -c $< -o $@
 
 # As in the plain build: the capture chain with and without frame pointers
 # (the later -fomit-frame-pointer wins over SANITIZE's).
 $(ASAN)/obj/tests/unit/capture_chain_nofp.o: ASAN_CFLAGS += -fomit-frame-pointer
 
-$(ASAN)/libstrays_core.a: $(call asan_obj,$(wildcard src/*.c))
+$(ASAN)/libstrays_core.a: $(call asan_obj,$(ALL_SRC))
 	rm -f $@
 	ar rcs $@ $^
 
@@ -365,12 +384,14 @@ memcheck: deps-memcheck all $(FIXTURES) $(FIXTURES_SH)
 # below, in a compile_commands.json for clang-tidy); zero findings passes.
 # clang-tidy's checks are in .clang-tidy (and preload/.clang-tidy), each one
 # left out with its reason; cppcheck's suppressions in scripts/cppcheck.supp.
-# cppcheck reads no system header: uthash.h is given, as src/uthash_st.h sets it up.
-LINT_SRC := $(wildcard src/*.c) $(CLI_SRC) $(PRELOAD_SRC)
-LINT_FLAGS := -std=gnu11 -Wall -Wextra -pthread -Iinclude
+# cppcheck reads no system header: uthash.h is given, as src/base/uthash_st.h sets it up.
+# preload/hooks_check.c is left to gcc: it holds only compile-time checks,
+# against declarations that clang's view of glibc's headers lacks (__open_2).
+LINT_SRC := $(ALL_SRC) $(CLI_SRC) $(filter-out preload/hooks_check.c,$(PRELOAD_SRC))
+LINT_FLAGS := -std=gnu11 -Wall -Wextra -pthread -Iinclude -Isrc
 CPPCHECK_FLAGS := --enable=warning,style,performance,portability --library=posix --library=gnu \
                   --inline-suppr --suppressions-list=scripts/cppcheck.supp --error-exitcode=1 \
-                  --quiet -j2 -Iinclude -DHASH_NONFATAL_OOM=1 --include=/usr/include/uthash.h \
+                  --quiet -j2 -Iinclude -Isrc -DHASH_NONFATAL_OOM=1 --include=/usr/include/uthash.h \
                   --template='{file}:{line}: {severity}: {message} [{id}]'
 
 $(B)/lint/compile_commands.json: Makefile
@@ -380,6 +401,7 @@ $(B)/lint/compile_commands.json: Makefile
 	        "$$sep" "$(CURDIR)" "$$f" "$(LINT_FLAGS)" "$$f"; sep=,; done; echo ']'; } > $@
 
 lint: deps-lint $(B)/lint/compile_commands.json
+	scripts/check-layers.py
 	cppcheck $(CPPCHECK_FLAGS) src preload
 	run-clang-tidy -p $(B)/lint -quiet -j 2 $(CURDIR)/src/ $(CURDIR)/preload/
 	@echo "lint: cppcheck and clang-tidy found nothing"
@@ -420,20 +442,21 @@ FUZZ_CI_SECONDS ?= 8
 FUZZ_TARGETS    := options suppressions report
 FUZZ_CFLAGS     := -std=gnu11 $(WARN) -O1 -g -fno-omit-frame-pointer -pthread -Iinclude -Isrc \
                    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-# What each harness links of the core. tests/fuzz/arena_checked.c replaces src/arena.c,
+# What each harness links of the core. tests/fuzz/arena_checked.c replaces src/base/arena.c,
 # so the sanitizers see every arena allocation.
-FUZZ_SRC_options      := src/options.c src/log.c src/sys.c
-FUZZ_SRC_suppressions := src/suppressions.c src/report.c src/symbolize_elf.c src/options.c \
-                         src/log.c src/sys.c
-FUZZ_SRC_report       := src/json.c src/report_parse.c src/report.c src/report_json.c \
-                         src/report_text.c src/out.c src/sort.c src/sys.c
+FUZZ_SRC_options      := src/base/options.c src/base/log.c src/base/sys.c
+FUZZ_SRC_suppressions := src/collect/suppressions.c src/report/report.c src/symbolize/symbolize_elf.c \
+                         src/base/options.c src/base/log.c src/base/sys.c
+FUZZ_SRC_report       := src/report/json.c src/report/report_parse.c src/report/report.c \
+                         src/report/report_json.c src/report/report_text.c src/base/out.c \
+                         src/base/sort.c src/base/sys.c
 FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
 .PHONY: fuzz fuzz-ci
 
 define fuzz_harness
 $(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/arena_checked.c $(FUZZ_SRC_$(1)) \
-                     $(wildcard src/*.h src/*.def) | deps-fuzz
+                     $(wildcard src/*/*.h src/*/*.def) | deps-fuzz
 	@mkdir -p $$(dir $$@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $$@ $$(filter %.c,$$^) -ldl
 endef

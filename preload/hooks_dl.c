@@ -6,7 +6,7 @@
 #define _GNU_SOURCE
 #include "interpose.h"
 
-#include "../src/modules.h"
+#include "track/modules.h"
 
 INTERPOSER int dlclose(void *handle)
 {

@@ -8,13 +8,14 @@
 #define _GNU_SOURCE
 #include "interpose.h"
 
-#include "../src/fd_headroom.h"
-#include "../src/log.h"
-#include "../src/registry_fd.h"
-#include "../src/sys.h"
+#include "runtime/fd_headroom.h"
+#include "base/log.h"
+#include "track/registry_fd.h"
+#include "base/sys.h"
 
 #include <fcntl.h>
 #include <stdarg.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #define FIRST_TRACKED_FD 3

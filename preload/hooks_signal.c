@@ -6,7 +6,7 @@
 #define _GNU_SOURCE
 #include "interpose.h"
 
-#include "../src/signals.h"
+#include "base/signals.h"
 
 #include <string.h>
 

@@ -4,7 +4,7 @@
 #define _GNU_SOURCE
 #include "interpose.h"
 
-#include "../src/registry_thread.h"
+#include "track/registry_thread.h"
 
 INTERPOSER int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
                               void *(*start)(void *), void *arg)

@@ -6,7 +6,7 @@
 #define _GNU_SOURCE
 #include "interpose.h"
 
-#include "../src/registry_timer.h"
+#include "track/registry_timer.h"
 
 #include <signal.h>
 

@@ -9,6 +9,7 @@
 #include "interpose.h"
 
 #include <sys/msg.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* ---- timeouts ---- */

@@ -2,7 +2,7 @@
 #define _GNU_SOURCE
 #include "interpose.h"
 
-#include "../src/sys.h"
+#include "base/sys.h"
 
 #include <dlfcn.h>
 #include <stdlib.h>

@@ -5,9 +5,9 @@
 #ifndef STRAYS_INTERPOSE_H
 #define STRAYS_INTERPOSE_H
 
-#include "../src/runtime.h"
-#include "../src/st.h"
-#include "../src/waits.h"
+#include "runtime/runtime.h"
+#include "base/st.h"
+#include "track/waits.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +25,10 @@
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/sem.h>
+
+/* For the functions that never return (exit, pthread_exit...): part of
+ * their type, so the real function's pointer has it too. */
+#define NORETURN __attribute__((noreturn))
 
 /* ret and params are a type and a parameter list: they cannot be parenthesised. */
 /* NOLINTBEGIN(bugprone-macro-parentheses) */

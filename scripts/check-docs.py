@@ -7,7 +7,7 @@ without running examples (scripts/doc-examples.py runs those):
 - docs/hooks.md's "Every hooked symbol" lists exactly what the preload
   exports (the symbols of BUILD/libstrays.so, besides the strays_* API), each
   with the symbol versions it exports, and nothing that preload/hooks.def lacks;
-- the version in src/st.h (STRAYS_VERSION) has an entry in CHANGELOG.md.
+- the version in src/base/st.h (STRAYS_VERSION) has an entry in CHANGELOG.md.
 
 usage: check-docs.py [--build DIR]   (exit 1 with one line per problem)
 """
@@ -106,9 +106,9 @@ def check_hooks(build, problems):
 
 
 def check_changelog(problems):
-    version = re.search(r'#define STRAYS_VERSION "([^"]+)"', read("src/st.h")).group(1)
+    version = re.search(r'#define STRAYS_VERSION "([^"]+)"', read("src/base/st.h")).group(1)
     if not re.search(r"^## %s\b" % re.escape(version), read("CHANGELOG.md"), re.M):
-        problems.append("CHANGELOG.md: no entry \"## %s\" for the version in src/st.h" % version)
+        problems.append("CHANGELOG.md: no entry \"## %s\" for the version in src/base/st.h" % version)
 
 
 def main():

@@ -1,4 +1,4 @@
-/* Writes the reference of strays' options from src/options.def, so the
+/* Writes the reference of strays' options from src/base/options.def, so the
  * documents list exactly the options the preload parses, with their defaults
  * and help text: `options-doc roff` the OPTIONS section of strays-options(7)
  * (`make install`), `options-doc markdown` the list in docs/options.md
@@ -76,7 +76,7 @@ int main(int argc, char **argv)
         return 2;
     }
 #define ST_OPT(type, name, def, help) option(#name, def, help);
-#include "../src/options.def"
+#include "../src/base/options.def"
 #undef ST_OPT
     return ferror(stdout) || fflush(stdout) ? 1 : 0;
 }

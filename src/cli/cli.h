@@ -3,7 +3,7 @@
 #ifndef STRAYS_CLI_H
 #define STRAYS_CLI_H
 
-#include "../report.h"
+#include "report/report.h"
 
 #include <stdbool.h>
 #include <stddef.h>

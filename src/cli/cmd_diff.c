@@ -4,8 +4,8 @@
  * report numbers its stacks afresh, and addresses move with ASLR. */
 #include "cli.h"
 
-#include "../report_parse.h"
-#include "../sort.h"
+#include "report/report_parse.h"
+#include "base/sort.h"
 
 #include <stdio.h>
 #include <stdlib.h>

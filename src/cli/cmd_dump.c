@@ -6,8 +6,8 @@
 #define _GNU_SOURCE /* sigabbrev_np */
 #include "cli.h"
 
-#include "../options.h"
-#include "../report_parse.h"
+#include "base/options.h"
+#include "report/report_parse.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -4,8 +4,8 @@
  * info. */
 #include "cli.h"
 
-#include "../report_parse.h"
-#include "../symbolize_offline.h"
+#include "report/report_parse.h"
+#include "symbolize/symbolize_offline.h"
 
 #include <errno.h>
 #include <stdio.h>

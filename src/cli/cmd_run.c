@@ -4,8 +4,8 @@
 #define _GNU_SOURCE
 #include "cli.h"
 
-#include "../options.h"
-#include "../report_parse.h"
+#include "base/options.h"
+#include "report/report_parse.h"
 
 #include <dirent.h>
 #include <elf.h>

@@ -5,7 +5,7 @@
  * whole creation stack attached. */
 #include "cli.h"
 
-#include "../st.h"
+#include "base/st.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * the titles and details the JUnit and SARIF writers put in their output. */
 #include "cli.h"
 
-#include "../sort.h"
+#include "base/sort.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -2,8 +2,8 @@
  * help, including the table of STRAYS_OPTIONS. */
 #include "cli.h"
 
-#include "../options.h"
-#include "../st.h"
+#include "base/options.h"
+#include "base/st.h"
 
 #include <stdarg.h>
 #include <stdio.h>

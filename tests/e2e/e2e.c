@@ -2,7 +2,7 @@
 #define _GNU_SOURCE
 #include "e2e.h"
 
-#include "../../src/report_parse.h"
+#include "report/report_parse.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>

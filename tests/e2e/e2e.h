@@ -4,7 +4,7 @@
 #ifndef STRAYS_E2E_H
 #define STRAYS_E2E_H
 
-#include "../../src/report.h"
+#include "report/report.h"
 
 #include <stdbool.h>
 

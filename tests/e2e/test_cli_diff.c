@@ -5,7 +5,7 @@
 #include "e2e.h"
 #include "e2e_cli.h"
 
-#include "../../src/json.h"
+#include "report/json.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>

@@ -3,12 +3,12 @@
  * installed header with `pkg-config --cflags --libs strays`, linked with
  * -lstrays and run (its hooks active without LD_PRELOAD), the installed CLI
  * finding its library in ../lib, the manuals, and `make uninstall`; and that
- * every installed piece carries the one version of src/st.h. */
+ * every installed piece carries the one version of src/base/st.h. */
 #define _GNU_SOURCE
 #include "e2e.h"
 #include "e2e_cli.h"
 
-#include "../../src/st.h" /* STRAYS_VERSION */
+#include "../../src/base/st.h" /* STRAYS_VERSION */
 
 #include <criterion/criterion.h>
 #include <limits.h>
@@ -170,7 +170,7 @@ Test(cli_install, installed_header_pkg_config_and_library_build_and_run_a_progra
     free(out);
 
     /* The manuals format without warnings, and strays-options(7) lists the
-     * options of src/options.def. */
+     * options of src/base/options.def. */
     if (system("command -v groff >/dev/null 2>&1") == 0) {
         for (size_t i = 4; i < sizeof installed / sizeof installed[0]; i++) {
             rc = sh(&out, "groff -man -Tutf8 -ww -z '%s/%s'", dest, installed[i]);

@@ -7,8 +7,8 @@
 #include "e2e.h"
 #include "e2e_cli.h"
 
-#include "../../src/json.h"
-#include "../../src/report_parse.h"
+#include "report/json.h"
+#include "report/report_parse.h"
 
 #include <criterion/criterion.h>
 #include <glob.h>

@@ -6,7 +6,7 @@
 #define _GNU_SOURCE
 #include "e2e.h"
 
-#include "../../src/options.h"
+#include "base/options.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -162,7 +162,7 @@ Test(options_e2e, help_prints_the_table_and_the_program_still_runs)
     char *table = help_table();
     cr_assert_str_eq(run.err, table, "stderr holds the options table, once");
 #define ST_OPT(type, name, def, help) cr_assert_not_null(strstr(run.err, "  " #name " "), #name);
-#include "../../src/options.def"
+#include "base/options.def"
 #undef ST_OPT
     expect_default_leak_run(&run);
     free(table);

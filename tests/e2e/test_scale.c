@@ -8,7 +8,7 @@
 #define _GNU_SOURCE
 #include "e2e.h"
 #include "e2e_cli.h"
-#include "report_parse.h"
+#include "report/report_parse.h"
 
 #include <criterion/criterion.h>
 #include <glob.h>

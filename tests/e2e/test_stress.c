@@ -8,8 +8,8 @@
 #define _GNU_SOURCE
 #include "e2e.h"
 
-#include "../../src/report_parse.h"
-#include "../../src/symbolize_offline.h"
+#include "report/report_parse.h"
+#include "symbolize/symbolize_offline.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>

@@ -4,7 +4,7 @@
  * LeakSanitizer an arena never freed; with each allocation its own heap
  * block, both are caught in the parsers that fill reports from hostile
  * input. Same contract: zeroed memory, NULL when out of memory, one free. */
-#include "arena.h"
+#include "base/arena.h"
 
 #include <stdint.h>
 #include <stdlib.h>

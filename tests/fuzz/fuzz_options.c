@@ -4,7 +4,7 @@
  * every option must end up inside the range its help text promises.
  * Besides "no crash" it checks: one message per bad pair, a deterministic
  * result, and that applying the same text twice changes nothing more. */
-#include "options.h"
+#include "base/options.h"
 
 #include <signal.h>
 #include <stdint.h>

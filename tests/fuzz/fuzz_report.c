@@ -8,8 +8,8 @@
  * parsed tree written back canonically parses to the same tree; a loaded
  * report written as JSON loads again and writes back the same bytes. */
 #define _GNU_SOURCE /* memfd_create */
-#include "json.h"
-#include "report_parse.h"
+#include "report/json.h"
+#include "report/report_parse.h"
 
 #include <fcntl.h>
 #include <stdint.h>

@@ -6,7 +6,7 @@
  * and taken from its line, and, by building a report with one leaked object
  * made to fit each rule, that applying the rules suppresses every object
  * and counts each under a rule. */
-#include "suppressions.h"
+#include "collect/suppressions.h"
 
 #include <stdint.h>
 #include <stdlib.h>

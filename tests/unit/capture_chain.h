@@ -3,7 +3,7 @@
 #ifndef STRAYS_TEST_CAPTURE_CHAIN_H
 #define STRAYS_TEST_CAPTURE_CHAIN_H
 
-#include "stack.h"
+#include "track/stack.h"
 
 #include <stdint.h>
 

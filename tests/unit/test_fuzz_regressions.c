@@ -7,9 +7,9 @@
  * garbage values being accepted. */
 #include <criterion/criterion.h>
 
-#include "json.h"
-#include "options.h"
-#include "report_parse.h"
+#include "report/json.h"
+#include "base/options.h"
+#include "report/report_parse.h"
 
 #include <errno.h>
 #include <signal.h>

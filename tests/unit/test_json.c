@@ -3,7 +3,7 @@
  * column, since that is what a user of a corrupt report file sees. */
 #include <criterion/criterion.h>
 
-#include "json.h"
+#include "report/json.h"
 
 #include <stdio.h>
 #include <stdlib.h>

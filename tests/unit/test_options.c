@@ -6,7 +6,7 @@
 #include <criterion/criterion.h>
 
 #include "messages.h"
-#include "options.h"
+#include "base/options.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -433,7 +433,7 @@ Test(options, help_lists_every_option_with_default_and_help)
         cr_assert_eq(strncmp(h, help, strlen(help)), 0, "help of %s:\n%s", #name, text);           \
         cr_assert_eq(h[strlen(help)], '\n', "one line per option (%s)", #name);                    \
     } while (0);
-#include "options.def"
+#include "base/options.def"
 #undef ST_OPT
     cr_assert_geq(options, 7);
     cr_assert_eq(lines, 1 + options, "a title and one line per option:\n%s", text);
@@ -445,7 +445,7 @@ Test(options, every_help_default_parses_to_the_default)
     /* The defaults in the help are the same text the parser reads. */
     struct st_options o;
 #define ST_OPT(type, name, def, help) expect_clean(&o, #name "=" def);
-#include "options.def"
+#include "base/options.def"
 #undef ST_OPT
     expect_defaults(&o);
 }

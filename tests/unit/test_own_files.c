@@ -3,12 +3,12 @@
  * checks that keep a planted symlink, a shared directory, a full disk or a
  * malformed record from doing harm. */
 #define _GNU_SOURCE
-#include "log.h"
-#include "options.h"
-#include "out.h"
-#include "own_files.h"
-#include "report_sink.h"
-#include "sys.h"
+#include "base/log.h"
+#include "base/options.h"
+#include "base/out.h"
+#include "base/own_files.h"
+#include "report/report_sink.h"
+#include "base/sys.h"
 
 #include <criterion/criterion.h>
 #include <dirent.h>

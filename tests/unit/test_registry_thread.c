@@ -8,11 +8,11 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
-#include "options.h"
-#include "registry_thread.h"
-#include "stack.h"
-#include "st.h"
-#include "waits.h"
+#include "base/options.h"
+#include "track/registry_thread.h"
+#include "track/stack.h"
+#include "base/st.h"
+#include "track/waits.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -8,11 +8,11 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
-#include "json.h"
-#include "out.h"
-#include "report.h"
-#include "report_parse.h"
-#include "st.h"
+#include "report/json.h"
+#include "base/out.h"
+#include "report/report.h"
+#include "report/report_parse.h"
+#include "base/st.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -13,8 +13,8 @@
 #include <criterion/criterion.h>
 
 #include "capture_chain.h"
-#include "options.h"
-#include "stack.h"
+#include "base/options.h"
+#include "track/stack.h"
 
 #include <pthread.h>
 #include <stdint.h>

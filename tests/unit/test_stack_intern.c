@@ -5,9 +5,9 @@
  * from several threads at once, all stay distinct and correct. */
 #include <criterion/criterion.h>
 
-#include "modules.h"
-#include "options.h"
-#include "stack.h"
+#include "track/modules.h"
+#include "base/options.h"
+#include "track/stack.h"
 
 #include <pthread.h>
 #include <stdint.h>

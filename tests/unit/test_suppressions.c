@@ -10,11 +10,11 @@
 #include <criterion/criterion.h>
 
 #include "messages.h"
-#include "json.h"
-#include "out.h"
-#include "report.h"
-#include "report_parse.h"
-#include "suppressions.h"
+#include "report/json.h"
+#include "base/out.h"
+#include "report/report.h"
+#include "report/report_parse.h"
+#include "collect/suppressions.h"
 
 #include <dlfcn.h>
 #include <errno.h>

@@ -1,0 +1,18 @@
+/* Slow paths of the futex mutex in lock.h. */
+#include "base/lock.h"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+void st_lock_slow(st_lock_t *lock)
+{
+    /* Mark the lock contended, then sleep until an unlock hands it over. */
+    while (__atomic_exchange_n(&lock->state, 2, __ATOMIC_ACQUIRE) != 0)
+        syscall(SYS_futex, &lock->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+void st_unlock_wake(st_lock_t *lock)
+{
+    syscall(SYS_futex, &lock->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}

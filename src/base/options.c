@@ -1,0 +1,401 @@
+/* Parsing of STRAYS_OPTIONS, driven by options.def. Syntax as in the
+ * sanitizers: pairs separated by ':', ',' or white space; a value may be
+ * quoted with ' or " to hold those characters (log_path="/tmp/a:b"). */
+#define _GNU_SOURCE /* sigabbrev_np */
+#include "base/options.h"
+
+#include "base/log.h"
+#include "base/sys.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct st_options st_opt;
+
+/* Each parser returns NULL on success or what the value should have been. */
+static const char *parse_bool(const char *v, bool *out)
+{
+    if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes")) {
+        *out = true;
+        return NULL;
+    }
+    if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no")) {
+        *out = false;
+        return NULL;
+    }
+    return "expected 0 or 1";
+}
+
+static const char *parse_int_range(const char *v, int min, int max, int *out,
+                                   const char *expected)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (*v == '\0' || *end != '\0' || errno != 0 || n < min || n > max)
+        return expected;
+    *out = (int)n;
+    return NULL;
+}
+
+static const char *parse_format(const char *v, enum st_format *out)
+{
+    if (!strcmp(v, "text"))
+        *out = ST_FORMAT_TEXT;
+    else if (!strcmp(v, "json"))
+        *out = ST_FORMAT_JSON;
+    else
+        return "expected text or json";
+    return NULL;
+}
+
+static const char *parse_path(const char *v, st_opt_path_t *out)
+{
+    if (*v == '\0')
+        return "expected stderr, stdout or a path prefix";
+    if (strlen(v) >= sizeof *out - 64)
+        return "expected a shorter path";
+    strcpy(*out, v);
+    return NULL;
+}
+
+static const char *parse_exitcode(const char *v, int *out)
+{
+    return parse_int_range(v, 0, 255, out, "expected a number from 0 to 255");
+}
+
+static const char *parse_depth(const char *v, int *out)
+{
+    return parse_int_range(v, 1, 128, out, "expected a number from 1 to 128");
+}
+
+static const char *parse_verbosity(const char *v, int *out)
+{
+    return parse_int_range(v, 0, 2, out, "expected 0, 1 or 2");
+}
+
+static const char *parse_track(const char *v, unsigned *out)
+{
+    static const char *const names[] = {"threads", "timers", "fds"};
+    unsigned bits = 0;
+    for (const char *p = v; *p;) {
+        size_t len = strcspn(p, ",");
+        unsigned i = 0;
+        while (i < 3 && (strlen(names[i]) != len || strncmp(p, names[i], len)))
+            i++;
+        if (i == 3)
+            return "expected threads, timers and/or fds, separated by commas";
+        bits |= 1u << i;
+        /* strcspn stopped at ',' or the NUL: p[len] is in the string. */
+        // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
+        p += len + (p[len] == ',');
+    }
+    *out = bits;
+    return NULL;
+}
+
+/* "500ms", "30s", "10m", "1h", "250us", "100ns"; a bare number is seconds. */
+static const char *parse_duration(const char *v, uint64_t *out)
+{
+    static const struct {
+        const char *unit;
+        uint64_t ns;
+    } units[] = {{"ns", 1},           {"us", 1000},           {"ms", 1000000},
+                 {"s", 1000000000ull}, {"m", 60000000000ull}, {"h", 3600000000000ull},
+                 {"", 1000000000ull}};
+    const char *expected = "expected a duration such as 500ms, 30s or 10m";
+    char *end;
+    errno = 0;
+    double n = strtod(v, &end);
+    /* NaN fails both comparisons; converting it, or more nanoseconds than
+     * uint64_t holds (584 years), to an integer is undefined behaviour. */
+    if (end == v || errno || !(n >= 0 && n <= 1e9) || *v == '-' || *v == '+')
+        return expected;
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (!strcmp(end, units[i].unit)) {
+            double ns = n * (double)units[i].ns;
+            if (ns >= 18446744073709551616.0) /* 2^64 */
+                return expected;
+            *out = (uint64_t)ns;
+            return NULL;
+        }
+    return expected;
+}
+
+/* "64k", "16m", "1g", or bytes; 0: none. */
+static const char *parse_size(const char *v, uint64_t *out)
+{
+    const char *expected = "expected a size such as 0, 65536, 64k, 16m or 1g";
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (end == v || errno || *v == '-' || *v == '+')
+        return expected;
+    unsigned shift = 0;
+    if (!strcmp(end, "k") || !strcmp(end, "K"))
+        shift = 10;
+    else if (!strcmp(end, "m") || !strcmp(end, "M"))
+        shift = 20;
+    else if (!strcmp(end, "g") || !strcmp(end, "G"))
+        shift = 30;
+    else if (*end)
+        return expected;
+    if (n > (UINT64_MAX >> shift))
+        return expected;
+    *out = (uint64_t)n << shift;
+    return NULL;
+}
+
+static const char *parse_signal(const char *v, int *out)
+{
+    const char *expected = "expected a signal name such as SIGUSR1 or USR2, a number, or 0";
+    char *end;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (*v && !*end) {
+        if (errno || n < 0 || n >= NSIG || n == SIGKILL || n == SIGSTOP)
+            return expected;
+        *out = (int)n;
+        return NULL;
+    }
+    const char *name = strncmp(v, "SIG", 3) ? v : v + 3;
+    for (int sig = 1; sig < NSIG; sig++) {
+        const char *abbrev = sigabbrev_np(sig);
+        if (abbrev && !strcmp(abbrev, name) && sig != SIGKILL && sig != SIGSTOP) {
+            *out = sig;
+            return NULL;
+        }
+    }
+    /* n is compared before it is added: RTMIN+<huge> must not overflow. */
+    if (!strncmp(name, "RTMIN+", 6) && (n = strtol(name + 6, &end, 10)) >= 0 && !*end &&
+        n <= SIGRTMAX - SIGRTMIN) {
+        *out = SIGRTMIN + (int)n;
+        return NULL;
+    }
+    return expected;
+}
+
+static const char *parse_path_or_none(const char *v, st_opt_path_t *out)
+{
+    if (strlen(v) >= sizeof *out - 64)
+        return "expected a shorter path";
+    strcpy(*out, v);
+    return NULL;
+}
+
+static const char *parse_mode(const char *v, unsigned *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 8);
+    if (*v < '0' || *v > '7' || *end != '\0' || errno != 0 || n > 0777)
+        return "expected permissions in octal, from 0 to 0777, such as 0600 or 0644";
+    *out = (unsigned)n;
+    return NULL;
+}
+
+static const char *parse_report_when(const char *v, enum st_report_when *out)
+{
+    if (!strcmp(v, "always"))
+        *out = ST_REPORT_ALWAYS;
+    else if (!strcmp(v, "failure"))
+        *out = ST_REPORT_FAILURE;
+    else
+        return "expected always or failure";
+    return NULL;
+}
+
+/* A list option's value goes on over commas ("track=threads,fds"). */
+static bool is_list_option(const char *key) { return !strcmp(key, "track"); }
+
+/* Each formatter writes a value back as the parser reads it, for messages. */
+static void format_bool(const bool *v, char *buf, size_t len) { snprintf(buf, len, "%d", *v); }
+static void format_int(const int *v, char *buf, size_t len) { snprintf(buf, len, "%d", *v); }
+#define format_exitcode format_int
+#define format_depth format_int
+#define format_verbosity format_int
+static void format_format(const enum st_format *v, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", *v == ST_FORMAT_JSON ? "json" : "text");
+}
+static void format_path(const st_opt_path_t *v, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", *v);
+}
+static void format_duration(const uint64_t *v, char *buf, size_t len)
+{
+    if (*v % 1000000000ull == 0)
+        snprintf(buf, len, "%llus", (unsigned long long)(*v / 1000000000ull));
+    else
+        snprintf(buf, len, "%llums", (unsigned long long)(*v / 1000000ull));
+}
+
+static void format_size(const uint64_t *v, char *buf, size_t len)
+{
+    snprintf(buf, len, "%llu", (unsigned long long)*v);
+}
+
+static void format_signal(const int *v, char *buf, size_t len)
+{
+    const char *abbrev = *v > 0 ? sigabbrev_np(*v) : NULL;
+    if (abbrev)
+        snprintf(buf, len, "SIG%s", abbrev);
+    else
+        snprintf(buf, len, "%d", *v);
+}
+#define format_path_or_none format_path
+static void format_mode(const unsigned *v, char *buf, size_t len) { snprintf(buf, len, "0%03o", *v); }
+static void format_report_when(const enum st_report_when *v, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", *v == ST_REPORT_FAILURE ? "failure" : "always");
+}
+
+static void format_track(const unsigned *v, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s%s%s%s%s", *v & ST_TRACK_THREADS ? "threads" : "",
+             (*v & ST_TRACK_THREADS) && (*v & 6) ? "," : "", *v & ST_TRACK_TIMERS ? "timers" : "",
+             (*v & ST_TRACK_TIMERS) && (*v & ST_TRACK_FDS) ? "," : "",
+             *v & ST_TRACK_FDS ? "fds" : "");
+}
+
+/* Sets option `key` from `value`; returns NULL or an error message. */
+static const char *set_option(struct st_options *o, const char *key, const char *value,
+                              char *msg, size_t msg_len)
+{
+#define ST_OPT(type, name, def, help)                                                      \
+    if (!strcmp(key, #name)) {                                                             \
+        const char *why = parse_##type(value, &o->name);                                   \
+        if (!why)                                                                          \
+            return NULL;                                                                   \
+        char kept[600];                                                                    \
+        format_##type(&o->name, kept, sizeof kept);                                        \
+        snprintf(msg, msg_len, "bad value '%s' for option %s: %s; keeping %s", value, key, \
+                 why, kept);                                                               \
+        return msg;                                                                        \
+    }
+#include "base/options.def"
+#undef ST_OPT
+    snprintf(msg, msg_len, "unknown option '%s' (STRAYS_OPTIONS=help=1 lists them)", key);
+    return msg;
+}
+
+void st_options_defaults(struct st_options *o)
+{
+    memset(o, 0, sizeof *o);
+#define ST_OPT(type, name, def, help) (void)parse_##type(def, &o->name);
+#include "base/options.def"
+#undef ST_OPT
+}
+
+static bool is_separator(char c) { return c == ':' || c == ',' || c == ' ' || c == '\t' || c == '\n'; }
+
+/* Copies one token (up to a separator or '='), honouring quotes, into buf.
+ * Returns the position after it, or NULL if a quote is not closed. */
+static const char *read_token(const char *p, char *buf, size_t len, bool stop_at_equals)
+{
+    size_t used = 0;
+    char quote = 0;
+    for (; *p; p++) {
+        if (quote) {
+            if (*p == quote) {
+                quote = 0;
+                continue;
+            }
+        } else if (*p == '"' || *p == '\'') {
+            quote = *p;
+            continue;
+        } else if (is_separator(*p) || (stop_at_equals && *p == '=')) {
+            break;
+        }
+        if (used + 1 < len)
+            buf[used++] = *p;
+    }
+    buf[used] = '\0';
+    return quote ? NULL : p;
+}
+
+int st_options_parse(struct st_options *o, const char *text, st_option_error_fn err, void *ctx)
+{
+    char key[64], value[1024], msg[2200];
+    int bad = 0;
+    const char *p = text ? text : "";
+    while (*p) {
+        if (is_separator(*p)) {
+            p++;
+            continue;
+        }
+        p = read_token(p, key, sizeof key, true);
+        if (p && *p == '=') {
+            p = read_token(p + 1, value, sizeof value, false);
+            /* In a list, a comma followed by a word with no '=' continues it. */
+            while (p && *p == ',' && is_list_option(key) && p[1] && !is_separator(p[1]) &&
+                   strcspn(p + 1, "=:, \t\n") == strcspn(p + 1, ":, \t\n")) {
+                size_t used = strlen(value);
+                if (used + 1 < sizeof value)
+                    value[used++] = ',';
+                p = read_token(p + 1, value + used, sizeof value - used, false);
+            }
+        }
+        else if (p) {
+            snprintf(msg, sizeof msg, "option '%s' has no value (expected %s=VALUE)", key, key);
+            err(ctx, msg);
+            bad++;
+            continue;
+        }
+        if (!p) {
+            snprintf(msg, sizeof msg, "unterminated quote in STRAYS_OPTIONS after '%s'", key);
+            err(ctx, msg);
+            return bad + 1;
+        }
+        const char *why = set_option(o, key, value, msg, sizeof msg);
+        if (why) {
+            err(ctx, why);
+            bad++;
+        }
+    }
+    return bad;
+}
+
+void st_options_print_help(int fd)
+{
+    char line[1024];
+    int n = snprintf(line, sizeof line,
+                     "strays options (STRAYS_OPTIONS=\"key=value:key=value\"):\n");
+    st_sys_write_all(fd, line, (size_t)n);
+#define ST_OPT(type, name, def, help)                                                      \
+    n = snprintf(line, sizeof line, "  %-12s default %-18s %s\n", #name, def, help);      \
+    st_sys_write_all(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+#include "base/options.def"
+#undef ST_OPT
+}
+
+static void log_option_error(void *ctx, const char *message)
+{
+    (void)ctx;
+    st_logf("%s", message);
+}
+
+static bool initialised;
+
+/* st_opt holds the defaults before st_options_init runs (the core linked
+ * into a program, or a hook asking before strays is ready). A hook in
+ * another library's constructor may have initialised strays already. */
+__attribute__((constructor)) static void options_defaults_at_load(void)
+{
+    if (!__atomic_load_n(&initialised, __ATOMIC_ACQUIRE))
+        st_options_defaults(&st_opt);
+}
+
+void st_options_init_from(const char *text)
+{
+    __atomic_store_n(&initialised, true, __ATOMIC_RELEASE);
+    st_options_defaults(&st_opt);
+    st_options_parse(&st_opt, text, log_option_error, NULL);
+    if (st_opt.help)
+        st_options_print_help(st_log_fd() >= 0 ? st_log_fd() : 2);
+}
+
+void st_options_init(void) { st_options_init_from(getenv("STRAYS_OPTIONS")); }

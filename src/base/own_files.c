@@ -1,0 +1,239 @@
+/* Creating strays' own files safely; see own_files.h. Every step works on
+ * a directory fd, so what was checked is what is written to: a directory
+ * swapped for a symlink after the check is never followed. */
+#define _GNU_SOURCE
+#include "base/own_files.h"
+
+#include "base/log.h"
+#include "base/sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Symlinks followed in one path, as the kernel's own limit (ELOOP). */
+#define MAX_SYMLINKS 40
+
+static void say(char *why, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void say(char *why, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, len, fmt, ap);
+    va_end(ap);
+}
+
+static int fail(long rc, char *why, size_t len)
+{
+    say(why, len, "%s", strerror((int)-rc));
+    return (int)rc;
+}
+
+/* /tmp, /var/tmp: anyone may create names there, the sticky bit only keeps
+ * them from removing each other's. */
+static bool shared_sticky(const struct stat *dir)
+{
+    return (dir->st_mode & (S_IWOTH | S_ISVTX)) == (S_IWOTH | S_ISVTX);
+}
+
+/* The directory fd to start a walk of path from: "/" or the working directory. */
+static long walk_start(const char *path)
+{
+    return st_sys_openat(AT_FDCWD, path[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+}
+
+/* May the symlink `link` (its stat), found in directory `at`, be followed?
+ * Not when it lies in a shared sticky directory (/tmp) and belongs to
+ * neither strays' user nor the directory's owner: the kernel's
+ * fs.protected_symlinks rule, applied whatever the machine's setting. */
+static int check_symlink(int at, const struct stat *link, const char *shown, char *why,
+                         size_t why_len)
+{
+    struct stat parent;
+    long rc = st_sys_fstatat(at, "", &parent, AT_EMPTY_PATH);
+    if (rc < 0)
+        return fail(rc, why, why_len);
+    if (shared_sticky(&parent) && link->st_uid != geteuid() && link->st_uid != parent.st_uid) {
+        say(why, why_len,
+            "%s is a symlink in a directory anyone can write to, owned by uid %u (neither "
+            "strays' user nor the directory's owner): not followed",
+            shown, (unsigned)link->st_uid);
+        return -EPERM;
+    }
+    return 0;
+}
+
+/* Opens directory `dir` one component at a time, never following a symlink
+ * it has not checked. A symlink's target replaces it in what is left of the
+ * path, so the walk is a loop over one buffer, without recursion: it runs
+ * on whatever thread writes a report, whose stack may be small. */
+static int walk(const char *dir, char *why, size_t why_len)
+{
+    char path[PATH_MAX], target[PATH_MAX];
+    if (strlen(dir) >= sizeof path)
+        return fail(-ENAMETOOLONG, why, why_len);
+    strcpy(path, dir);
+    long fd = walk_start(path);
+    if (fd < 0)
+        return fail(fd, why, why_len);
+    int links = 0;
+    size_t at = 0; /* what is left of the path starts at path + at */
+    for (;;) {
+        while (path[at] == '/')
+            at++;
+        size_t len = strcspn(path + at, "/");
+        if (len == 0)
+            return (int)fd;
+        if (len > NAME_MAX) {
+            st_sys_close((int)fd);
+            return fail(-ENAMETOOLONG, why, why_len);
+        }
+        char name[NAME_MAX + 1];
+        memcpy(name, path + at, len);
+        name[len] = '\0';
+        size_t shown_len = at + len; /* the path so far, for messages */
+        at += len;
+        if (!strcmp(name, "."))
+            continue;
+        struct stat st;
+        long rc = st_sys_fstatat((int)fd, name, &st, AT_SYMLINK_NOFOLLOW);
+        if (rc >= 0 && !S_ISLNK(st.st_mode)) {
+            long next = st_sys_openat((int)fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+            st_sys_close((int)fd);
+            if (next < 0)
+                return fail(next, why, why_len);
+            fd = next;
+            continue;
+        }
+        if (rc >= 0) {
+            char shown[PATH_MAX];
+            snprintf(shown, sizeof shown, "%.*s", (int)shown_len, path);
+            rc = check_symlink((int)fd, &st, shown, why, why_len);
+            if (rc == 0 && ++links > MAX_SYMLINKS)
+                rc = fail(-ELOOP, why, why_len);
+        }
+        long n = rc < 0 ? rc : st_sys_readlinkat((int)fd, name, target, sizeof target - 1);
+        if (n < 0) {
+            st_sys_close((int)fd);
+            return rc == -EPERM ? -EPERM : fail(n, why, why_len); /* a refusal says why already */
+        }
+        /* path becomes target + what was left after the link. */
+        size_t rest = strlen(path + at);
+        if ((size_t)n + rest + 1 > sizeof path) {
+            st_sys_close((int)fd);
+            return fail(-ENAMETOOLONG, why, why_len);
+        }
+        memmove(path + n, path + at, rest + 1);
+        memcpy(path, target, (size_t)n);
+        at = 0;
+        if (path[0] == '/') {
+            st_sys_close((int)fd);
+            fd = walk_start(path);
+            if (fd < 0)
+                return fail(fd, why, why_len);
+        }
+    }
+}
+
+int st_own_dir_open(const char *dir, char *why, size_t why_len)
+{
+    why[0] = '\0';
+    int fd = walk(dir, why, why_len);
+    if (fd < 0)
+        return fd;
+    struct stat st;
+    long rc = st_sys_fstatat(fd, "", &st, AT_EMPTY_PATH);
+    if (rc < 0) {
+        st_sys_close(fd);
+        return fail(rc, why, why_len);
+    }
+    if ((st.st_mode & S_IWOTH) && !(st.st_mode & S_ISVTX)) {
+        say(why, why_len,
+            "%s can be written by anyone and has no sticky bit, so anyone could replace "
+            "strays' files there (chmod +t it, or use another directory)",
+            dir);
+        st_sys_close(fd);
+        return -EPERM;
+    }
+    return st_fd_hide(fd);
+}
+
+int st_own_file_create(int dirfd, const char *name, unsigned mode)
+{
+    long fd = st_sys_openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                            (int)(mode & 07777));
+    if (fd < 0)
+        return (int)fd;
+    long rc = st_sys_fchmod((int)fd, mode & 07777);
+    if (rc < 0) {
+        st_sys_close((int)fd);
+        st_sys_unlinkat(dirfd, name);
+        return (int)rc;
+    }
+    return st_fd_hide((int)fd);
+}
+
+/* Errors of linkat(2) that mean "this file system has no hard links". */
+static bool no_hard_links(long rc)
+{
+    return rc == -EPERM || rc == -EOPNOTSUPP || rc == -ENOSYS || rc == -EMLINK;
+}
+
+int st_own_file_publish(int dirfd, const char *tmp, const char *final, bool replace)
+{
+    long rc;
+    if (replace) {
+        rc = st_sys_renameat(dirfd, tmp, final);
+        if (rc != 0)
+            st_sys_unlinkat(dirfd, tmp);
+        return (int)rc;
+    }
+    /* link() fails rather than replace a name that exists, whatever it is. */
+    rc = st_sys_linkat(dirfd, tmp, dirfd, final);
+    if (rc == 0) {
+        st_sys_unlinkat(dirfd, tmp);
+        return 0;
+    }
+    if (rc == -EEXIST)
+        return -EEXIST;
+    if (no_hard_links(rc)) {
+        rc = st_sys_rename_noreplace(dirfd, tmp, final);
+        if (rc == -EINVAL || rc == -ENOSYS) {
+            /* Neither links nor RENAME_NOREPLACE (some FUSE and network
+             * file systems): rename only onto a name that is free now. */
+            struct stat st;
+            rc = st_sys_fstatat(dirfd, final, &st, AT_SYMLINK_NOFOLLOW) == 0
+                     ? -EEXIST
+                     : st_sys_renameat(dirfd, tmp, final);
+        }
+        if (rc == -EEXIST)
+            return -EEXIST;
+    }
+    if (rc != 0)
+        st_sys_unlinkat(dirfd, tmp);
+    return (int)rc;
+}
+
+int st_own_split_path(const char *path, char *dir, size_t dir_len, const char **base)
+{
+    const char *slash = strrchr(path, '/');
+    *base = slash ? slash + 1 : path;
+    size_t n = slash ? (size_t)(slash - path) : 1;
+    if (n >= dir_len)
+        return -ENAMETOOLONG;
+    if (!slash)
+        memcpy(dir, ".", 2);
+    else if (n == 0)
+        memcpy(dir, "/", 2);
+    else {
+        memcpy(dir, path, n);
+        dir[n] = '\0';
+    }
+    return 0;
+}

@@ -1,0 +1,79 @@
+/* Common definitions for the strays core: attributes, the thread-local
+ * recursion guard, and the small helpers every file uses. The core never
+ * calls a symbol that strays interposes: see sys.h for its raw system calls
+ * and libc.h for the few libc functions it needs past the hooks (checked by
+ * scripts/check-raw-calls.py). */
+#ifndef STRAYS_ST_H
+#define STRAYS_ST_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ST_EXPORT __attribute__((visibility("default")))
+#define ST_TLS __thread __attribute__((tls_model("initial-exec")))
+#define ST_LIKELY(x) __builtin_expect(!!(x), 1)
+#define ST_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* For the few functions every hooked call runs: the linker keeps them
+ * together (.text.hot), so a call touches few code pages, which matters
+ * right after a system call has evicted them. */
+#define ST_HOT __attribute__((hot))
+/* The same for the few variables every hooked call reads: in .data, on the
+ * page with the real functions' addresses and the options, rather than
+ * wherever .bss puts them. */
+#define ST_HOT_DATA __attribute__((section(".data.st_hot")))
+#define ST_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* The release, as CHANGELOG.md names it: `strays --version`, every report,
+ * strays.pc and the manuals carry this one string (the Makefile reads it). */
+#define STRAYS_VERSION "0.2.0"
+
+/* Depth of strays' own activity on this thread. While it is non-zero every
+ * hook passes straight through: strays' own opens, closes, thread starts and
+ * locks (and those of libunwind or libdw on its behalf) are never tracked. */
+extern ST_TLS int st_guard_depth;
+
+static inline void st_guard_enter(void) { st_guard_depth++; }
+static inline void st_guard_leave(void) { st_guard_depth--; }
+
+/* Monotonic time in nanoseconds from a cheap (vDSO, coarse) clock. */
+uint64_t st_now_ns(void);
+/* Time zero of st_uptime_ns (0 until its first use fixes it). */
+extern uint64_t st_start_ns;
+uint64_t st_uptime_ns_first(uint64_t now);
+/* Nanoseconds since strays started watching this process. Inline: every
+ * record is stamped. */
+static inline uint64_t st_uptime_ns(void)
+{
+    uint64_t now = st_now_ns();
+    uint64_t start = __atomic_load_n(&st_start_ns, __ATOMIC_RELAXED);
+    if (ST_UNLIKELY(start == 0))
+        return st_uptime_ns_first(now);
+    return now > start ? now - start : 0;
+}
+
+/* The calling thread's errno, found once per thread: the hooks keep the
+ * program's errno around strays' own work on every call. */
+extern ST_TLS int *st_errno_ptr;
+int *st_errno_first(void);
+static inline int *st_errno(void)
+{
+    int *e = st_errno_ptr;
+    return ST_LIKELY(e != NULL) ? e : st_errno_first();
+}
+/* The calling thread's kernel tid, cached per thread (0: not yet). */
+extern ST_TLS int st_cached_tid;
+int st_gettid_slow(void);
+/* Another thread's kernel tid, from its handle, even before it first runs
+ * (clone writes it into the descriptor); -1 when that cannot be read. */
+int st_tid_of(pthread_t thread);
+static inline int st_gettid(void)
+{
+    int tid = st_cached_tid;
+    return ST_LIKELY(tid != 0) ? tid : st_gettid_slow();
+}
+/* Forgets the cached tid and start time after fork (child side). */
+void st_clock_after_fork(void);
+
+#endif

@@ -1,0 +1,203 @@
+/* Raw system calls; see sys.h for why strays does not use libc's wrappers. */
+#define _GNU_SOURCE /* struct dirent64, renameat2 flags */
+#include "base/sys.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h> /* RENAME_NOREPLACE */
+#include <poll.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* syscall(2) reports failure through errno; strays must leave errno alone,
+ * so every call goes through here and turns it into -errno. */
+static long raw5(long nr, long a, long b, long c, long d, long e)
+{
+    int saved = errno;
+    long rc = syscall(nr, a, b, c, d, e);
+    if (rc < 0)
+        rc = -errno;
+    errno = saved;
+    return rc;
+}
+
+static long raw(long nr, long a, long b, long c, long d)
+{
+    int saved = errno;
+    long rc = syscall(nr, a, b, c, d);
+    if (rc < 0)
+        rc = -errno;
+    errno = saved;
+    return rc;
+}
+
+long st_sys_open(const char *path, int flags, int mode)
+{
+    return raw(SYS_openat, AT_FDCWD, (long)path, flags, mode);
+}
+
+long st_sys_openat(int dirfd, const char *path, int flags, int mode)
+{
+    return raw(SYS_openat, dirfd, (long)path, flags, mode);
+}
+
+long st_sys_close(int fd) { return raw(SYS_close, fd, 0, 0, 0); }
+
+long st_sys_read(int fd, void *buf, size_t len)
+{
+    return raw(SYS_read, fd, (long)buf, (long)len, 0);
+}
+
+long st_sys_write(int fd, const void *buf, size_t len)
+{
+    return raw(SYS_write, fd, (long)buf, (long)len, 0);
+}
+
+long st_sys_write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len > 0) {
+        long n = st_sys_write(fd, p, len);
+        if (n == -EINTR)
+            continue;
+        if (n < 0)
+            return n;
+        if (n == 0)
+            return -EIO;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+long st_sys_fcntl(int fd, int cmd, long arg) { return raw(SYS_fcntl, fd, cmd, arg, 0); }
+
+long st_sys_eventfd(unsigned initval, int flags) { return raw(SYS_eventfd2, initval, flags, 0, 0); }
+
+long st_sys_rename(const char *from, const char *to)
+{
+    return raw(SYS_rename, (long)from, (long)to, 0, 0);
+}
+
+long st_sys_link(const char *from, const char *to)
+{
+    return raw(SYS_link, (long)from, (long)to, 0, 0);
+}
+
+long st_sys_unlink(const char *path) { return raw(SYS_unlink, (long)path, 0, 0, 0); }
+
+long st_sys_linkat(int from_dir, const char *from, int to_dir, const char *to)
+{
+    /* No AT_SYMLINK_FOLLOW: a symlink at `from` is linked, never followed. */
+    return raw5(SYS_linkat, from_dir, (long)from, to_dir, (long)to, 0);
+}
+
+long st_sys_unlinkat(int dirfd, const char *path) { return raw(SYS_unlinkat, dirfd, (long)path, 0, 0); }
+
+long st_sys_rename_noreplace(int dirfd, const char *from, const char *to)
+{
+    return raw5(SYS_renameat2, dirfd, (long)from, dirfd, (long)to, RENAME_NOREPLACE);
+}
+
+long st_sys_renameat(int dirfd, const char *from, const char *to)
+{
+    return raw(SYS_renameat, dirfd, (long)from, dirfd, (long)to);
+}
+
+long st_sys_fstatat(int dirfd, const char *path, struct stat *st, int flags)
+{
+    return raw(SYS_newfstatat, dirfd, (long)path, (long)st, flags);
+}
+
+long st_sys_fchmod(int fd, unsigned mode) { return raw(SYS_fchmod, fd, mode, 0, 0); }
+
+long st_sys_readlink(const char *path, char *buf, size_t len)
+{
+    return raw(SYS_readlink, (long)path, (long)buf, (long)len, 0);
+}
+
+long st_sys_readlinkat(int dirfd, const char *path, char *buf, size_t len)
+{
+    return raw(SYS_readlinkat, dirfd, (long)path, (long)buf, (long)len);
+}
+
+long st_sys_getdents(int fd, void *buf, size_t len)
+{
+    return raw(SYS_getdents64, fd, (long)buf, (long)len, 0);
+}
+
+long st_sys_sleep_ns(unsigned long long ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    return raw(SYS_clock_nanosleep, CLOCK_MONOTONIC, 0, (long)&ts, 0);
+}
+
+long st_sys_poll(struct pollfd *fds, unsigned long nfds, int timeout_ms)
+{
+    struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000};
+    return raw5(SYS_ppoll, (long)fds, (long)nfds, timeout_ms < 0 ? 0 : (long)&ts, 0, 0);
+}
+
+long st_sys_tgkill(int pid, int tid, int sig) { return raw(SYS_tgkill, pid, tid, sig, 0); }
+
+_Noreturn void st_sys_exit_group(int status)
+{
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+const struct dirent64 *st_sys_dirent_next(const char *buf, long len, long *offset)
+{
+    const size_t name_at = offsetof(struct dirent64, d_name);
+    if (*offset < 0 || len <= *offset || (size_t)(len - *offset) < name_at + 1)
+        return NULL;
+    const struct dirent64 *d = (const struct dirent64 *)(buf + *offset);
+    size_t reclen = d->d_reclen;
+    /* A record shorter than its header, running past the data, or a name
+     * without its NUL inside the record: the rest cannot be trusted. */
+    if (reclen < name_at + 1 || reclen > (size_t)(len - *offset) ||
+        !memchr(d->d_name, '\0', reclen - name_at))
+        return NULL;
+    *offset += (long)reclen;
+    return d;
+}
+
+int st_sys_format_uint(unsigned n, char *buf)
+{
+    char digits[12];
+    int d = 0;
+    do {
+        digits[d++] = (char)('0' + n % 10);
+        n /= 10;
+    } while (n);
+    int len = d;
+    while (d)
+        *buf++ = digits[--d];
+    *buf = '\0';
+    return len;
+}
+
+long st_sys_read_file(const char *path, char *buf, size_t len)
+{
+    if (len == 0)
+        return -EINVAL;
+    long fd = st_sys_open(path, O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return fd;
+    size_t used = 0;
+    while (used + 1 < len) {
+        long n = st_sys_read((int)fd, buf + used, len - 1 - used);
+        if (n == -EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+    }
+    buf[used] = '\0';
+    st_sys_close((int)fd);
+    return (long)used;
+}

@@ -1,0 +1,152 @@
+/* Report destinations; see report_sink.h. */
+#include "report/report_sink.h"
+
+#include "base/log.h"
+#include "base/own_files.h"
+#include "base/sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Names tried before giving up on a directory full of planted ones. */
+#define MAX_NAME_ATTEMPTS 1000
+
+static unsigned next_seq;
+
+bool st_sink_is_file(const char *log_path)
+{
+    return strcmp(log_path, "stderr") != 0 && strcmp(log_path, "stdout") != 0;
+}
+
+static int stderr_fd(void) { return st_log_fd() >= 0 ? st_log_fd() : 2; }
+
+static void to_stderr(struct st_sink *s)
+{
+    s->fd = stderr_fd();
+    s->is_file = false;
+    s->dirfd = -1;
+}
+
+/* Takes the next sequence number: final_path and tmp_name for it. */
+static int name_next(struct st_sink *s)
+{
+    s->seq = __atomic_fetch_add(&next_seq, 1, __ATOMIC_RELAXED);
+    int pid = (int)getpid();
+    int n = snprintf(s->final_path, sizeof s->final_path, "%s.%d.%u.%s", s->prefix, pid, s->seq,
+                     s->ext);
+    int m = snprintf(s->tmp_name, sizeof s->tmp_name, "%s.%d.%u.%s.tmp", s->base, pid, s->seq,
+                     s->ext);
+    if (n < 0 || (size_t)n >= sizeof s->final_path || m < 0 || (size_t)m >= sizeof s->tmp_name)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+static const char *final_name(const struct st_sink *s)
+{
+    return s->final_path + (s->base - s->prefix);
+}
+
+static bool name_taken(const struct st_sink *s, const char *name)
+{
+    struct stat st;
+    return st_sys_fstatat(s->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != -ENOENT;
+}
+
+/* Creates BASE.PID.SEQ.EXT.tmp exclusively, for a SEQ whose final name is
+ * free too (whatever is there, a symlink included, is left alone). */
+static int open_new_file(struct st_sink *s)
+{
+    long fd = -EEXIST;
+    for (int attempt = 0; attempt < MAX_NAME_ATTEMPTS && fd == -EEXIST; attempt++) {
+        int rc = name_next(s);
+        if (rc != 0)
+            return rc;
+        if (!name_taken(s, final_name(s)))
+            fd = st_own_file_create(s->dirfd, s->tmp_name, st_opt.file_mode);
+    }
+    if (fd < 0)
+        return (int)fd;
+    s->fd = (int)fd;
+    s->is_file = true;
+    return 0;
+}
+
+int st_sink_open(struct st_sink *s, const char *log_path, enum st_format format)
+{
+    memset(s, 0, sizeof *s);
+    s->dirfd = -1;
+    if (!strcmp(log_path, "stdout")) {
+        s->fd = 1;
+        return 0;
+    }
+    if (!st_sink_is_file(log_path)) {
+        to_stderr(s);
+        return 0;
+    }
+    s->prefix = log_path;
+    s->ext = format == ST_FORMAT_JSON ? "json" : "txt";
+    char dir[PATH_MAX], why[PATH_MAX + 200] = "";
+    int rc = st_own_split_path(log_path, dir, sizeof dir, &s->base);
+    if (rc == 0) {
+        s->dirfd = st_own_dir_open(dir, why, sizeof why);
+        rc = s->dirfd < 0 ? s->dirfd : open_new_file(s);
+    }
+    if (rc == 0)
+        return 0;
+    if (!why[0])
+        snprintf(why, sizeof why, "%s", strerror(-rc));
+    st_logf("cannot create report file %s.%d.*: %s; writing the report to stderr instead",
+            log_path, (int)getpid(), why);
+    if (s->dirfd >= 0)
+        st_sys_close(s->dirfd);
+    to_stderr(s);
+    return 0;
+}
+
+/* Links the complete .tmp to its final name, taking the next SEQ when the
+ * name was taken meanwhile. */
+static int publish(struct st_sink *s)
+{
+    char tmp[sizeof s->tmp_name];
+    memcpy(tmp, s->tmp_name, sizeof tmp);
+    int rc = -EEXIST;
+    for (int attempt = 0; attempt < MAX_NAME_ATTEMPTS && rc == -EEXIST; attempt++) {
+        if (attempt > 0 && (rc = name_next(s)) != 0)
+            break;
+        rc = st_own_file_publish(s->dirfd, tmp, final_name(s), false);
+    }
+    if (rc != 0)
+        st_sys_unlinkat(s->dirfd, tmp);
+    return rc;
+}
+
+int st_sink_close(struct st_sink *s, int write_error)
+{
+    if (!s->is_file)
+        return write_error;
+    st_sys_close(s->fd);
+    int rc;
+    if (write_error) {
+        st_sys_unlinkat(s->dirfd, s->tmp_name);
+        st_logf("cannot write report file %s: %s; removed the incomplete file, writing the "
+                "report to stderr instead",
+                s->final_path, strerror(-write_error));
+        rc = write_error;
+    } else if ((rc = publish(s)) != 0) {
+        st_logf("cannot move report file %s into place: %s; removed it, writing the report to "
+                "stderr instead",
+                s->final_path, strerror(-rc));
+    }
+    st_sys_close(s->dirfd);
+    if (rc == 0) {
+        s->dirfd = -1;
+        s->is_file = false;
+        return 0;
+    }
+    to_stderr(s);
+    return ST_SINK_WRITE_AGAIN;
+}

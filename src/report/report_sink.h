@@ -1,0 +1,42 @@
+/* Where a report goes (log_path): strays' private stderr copy, stdout, or a
+ * new file per report. Files are created exclusively in a checked
+ * directory (own_files.h), written under a temporary name and linked to
+ * their final name only when complete, so a report cut short (disk full,
+ * process killed) never looks like a whole one. */
+#ifndef STRAYS_REPORT_SINK_H
+#define STRAYS_REPORT_SINK_H
+
+#include "base/options.h"
+
+#include <limits.h>
+#include <stdbool.h>
+
+struct st_sink {
+    int fd;
+    bool is_file;
+    int dirfd;                   /* the checked directory of a file */
+    unsigned seq;                /* of the names below */
+    const char *ext;             /* "json" or "txt" */
+    const char *prefix;          /* log_path */
+    const char *base;            /* its last component */
+    char tmp_name[NAME_MAX + 1]; /* in dir */
+    char final_path[PATH_MAX];   /* DIR/BASE.PID.SEQ.EXT, for messages */
+};
+
+/* Opens the destination for one report. When the file cannot be created it
+ * says so on strays' channel and falls back to stderr: a report is never
+ * lost. The file gets mode st_opt.file_mode. Returns 0 or -errno (no
+ * destination at all). */
+int st_sink_open(struct st_sink *s, const char *log_path, enum st_format format);
+/* Returned by st_sink_close when a file could not be completed: strays has
+ * said why, nothing is left under either name, and s is now the stderr
+ * sink; the caller writes the report again and closes s again. */
+#define ST_SINK_WRITE_AGAIN 1
+/* Finishes the report: a file is given its final name only if complete.
+ * write_error: 0 or the -errno of the writes. Returns 0, write_error for
+ * stderr or stdout, or ST_SINK_WRITE_AGAIN. */
+int st_sink_close(struct st_sink *s, int write_error);
+/* True when log_path names a file prefix rather than stderr or stdout. */
+bool st_sink_is_file(const char *log_path);
+
+#endif

@@ -1,0 +1,363 @@
+/* strays' life cycle; see runtime.h. The state machine follows the
+ * sanitizers: uninitialised, initialising (every hook passes straight
+ * through, including the ones dlopen and libunwind trigger), ready. */
+#define _GNU_SOURCE
+#include "runtime/runtime.h"
+
+#include "base/log.h"
+#include "base/options.h"
+#include "base/libc.h"
+#include "base/lock.h"
+#include "collect/growth.h"
+#include "collect/report_build.h"
+#include "collect/suppressions.h"
+#include "collect/thread_stacks.h"
+#include "report/metrics.h"
+#include "report/report_sink.h"
+#include "runtime/crash.h"
+#include "runtime/fd_headroom.h"
+#include "runtime/watchdog.h"
+#include "symbolize/symbolize_elf.h"
+#include "track/modules.h"
+#include "track/registry_fd.h"
+#include "track/registry_thread.h"
+#include "track/registry_timer.h"
+#include "track/stack.h"
+#include "track/waits.h"
+
+#include "base/sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+ST_HOT_DATA int st_runtime_state = ST_UNINIT;
+static int exit_status = -1;
+static int final_done;
+static pid_t own_pid;
+
+static void before_fork(void)
+{
+    st_guard_enter();
+    st_stack_capture_before_fork();
+    st_stack_before_fork();
+    st_thread_before_fork();
+    st_timer_before_fork();
+}
+
+static void after_fork_parent(void)
+{
+    st_timer_after_fork_parent();
+    st_thread_after_fork_parent();
+    st_stack_after_fork_parent();
+    st_stack_capture_after_fork(false);
+    st_guard_leave();
+}
+
+static void after_fork_child(void)
+{
+    own_pid = getpid();
+    st_clock_after_fork();
+    st_stack_after_fork_child();
+    st_stack_capture_after_fork(true);
+    st_thread_after_fork_child();
+    st_timer_after_fork_child();
+    st_fd_after_fork_child();
+    st_wait_after_fork_child();
+    st_watchdog_after_fork_child();
+    st_growth_reset();
+    exit_status = -1;
+    final_done = 0;
+    st_guard_leave();
+}
+
+static void at_quick_exit_handler(void)
+{
+    int status = st_runtime_exit_status();
+    int final = st_runtime_final_report(status < 0 ? 0 : status);
+    if (status >= 0 && final != status)
+        st_sys_exit_group(final);
+}
+
+/* Tells the stack capture which code is strays' own, so creation stacks
+ * start at the program's call and not inside the hook. */
+static void find_own_code(void)
+{
+    uintptr_t lo, hi;
+    int is_main;
+    if (st_modules_span_of((uintptr_t)&find_own_code, &lo, &hi, &is_main) == 0 && !is_main)
+        st_stack_set_own_range(lo, hi);
+}
+
+/* ---- secure execution (setuid, setgid, file capabilities) ----
+ * The environment belongs to a user with less privilege than the process:
+ * an option from it could make strays write or read where that user may
+ * not (log_path=/etc/..., suppressions=/etc/shadow, whose lines strays
+ * would quote in its messages). So strays stays off, unless root allows it
+ * with a file only root can write, whose content replaces STRAYS_OPTIONS
+ * (as glibc honours MALLOC_CHECK_ in setuid programs only when
+ * /etc/suid-debug exists). STRAYS_OPTIONS is then not read at all. */
+#define SECURE_OPTIONS_DIR "/etc/strays"
+#define SECURE_OPTIONS_FILE SECURE_OPTIONS_DIR "/setuid-options"
+
+static bool secure_mode;
+static bool secure_symbolize;
+
+static bool only_root_writes(const struct stat *st)
+{
+    return st->st_uid == 0 && !(st->st_mode & (S_IWGRP | S_IWOTH));
+}
+
+/* The options file's text into buf; false when it is absent, too large,
+ * or anyone but root could have written it or its directory. */
+static bool read_secure_options(char *buf, size_t len)
+{
+    struct stat dir, file;
+    if (st_sys_fstatat(AT_FDCWD, SECURE_OPTIONS_DIR, &dir, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISDIR(dir.st_mode) || !only_root_writes(&dir))
+        return false;
+    long fd = st_sys_open(SECURE_OPTIONS_FILE, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool ok = st_sys_fstatat((int)fd, "", &file, AT_EMPTY_PATH) == 0 && S_ISREG(file.st_mode) &&
+              only_root_writes(&file) && file.st_size < (off_t)len;
+    size_t used = 0;
+    while (ok && used + 1 < len) {
+        long n = st_sys_read((int)fd, buf + used, len - 1 - used);
+        if (n == -EINTR)
+            continue;
+        if (n < 0)
+            ok = false;
+        if (n <= 0)
+            break;
+        used += (size_t)n;
+    }
+    buf[used] = '\0';
+    st_sys_close((int)fd);
+    return ok;
+}
+
+/* Options for a secure-execution process; false: strays stays off. */
+static bool init_secure_options(void)
+{
+    char text[4096];
+    if (!read_secure_options(text, sizeof text))
+        return false;
+    secure_mode = true;
+    st_log_init();
+    st_options_init_from(text);
+    /* libdw may consult the environment (DEBUGINFOD_URLS, its cache
+     * directory): names come from the ELF symbol tables instead. */
+    secure_symbolize = st_opt.symbolize;
+    st_opt.symbolize = false;
+    return true;
+}
+
+static void initialise(void)
+{
+    st_uptime_ns();
+    own_pid = getpid();
+    if (getauxval(AT_SECURE)) {
+        if (!init_secure_options()) {
+            __atomic_store_n(&st_runtime_state, ST_OFF, __ATOMIC_RELEASE);
+            return;
+        }
+    } else {
+        st_log_init();
+        st_options_init();
+    }
+    st_suppressions_init();
+    find_own_code();
+    if (st_stack_capture_init() != 0)
+        st_logf("libunwind.so.8 not found; capturing stacks with glibc's backtrace()");
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    if (at_quick_exit(at_quick_exit_handler) != 0)
+        st_logf("cannot register a quick_exit handler; quick_exit will write no report");
+    if (st_opt.verbosity >= 1)
+        st_logf("strays %s watching pid %d", STRAYS_VERSION, (int)own_pid);
+    __atomic_store_n(&st_runtime_state, ST_READY, __ATOMIC_RELEASE);
+}
+
+bool st_runtime_activate(void)
+{
+    int expected = ST_UNINIT;
+    if (!__atomic_compare_exchange_n(&st_runtime_state, &expected, ST_INITIALIZING, false,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return expected == ST_READY && st_guard_depth == 0;
+    st_guard_enter();
+    initialise();
+    st_guard_leave();
+    return __atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) == ST_READY &&
+           st_guard_depth == 0;
+}
+
+void st_runtime_note_exit(int status)
+{
+    int expected = -1;
+    __atomic_compare_exchange_n(&exit_status, &expected, status & 0xff, false, __ATOMIC_ACQ_REL,
+                                __ATOMIC_ACQUIRE);
+}
+
+int st_runtime_exit_status(void) { return __atomic_load_n(&exit_status, __ATOMIC_ACQUIRE); }
+
+bool st_runtime_foreign_process(void) { return own_pid != 0 && getpid() != own_pid; }
+
+
+/* One report is written at a time: two writers to one terminal would
+ * interleave their lines. Building is reentrant and happens outside it. */
+static st_lock_t emit_lock = ST_LOCK_INIT;
+
+/* Takes emit_lock; a crash does not wait for it (the writer holding it may
+ * never run again) and writes beside it. Returns whether it holds it. */
+static bool emit_lock_take(bool crashing)
+{
+    if (!crashing) {
+        st_lock(&emit_lock);
+        return true;
+    }
+    return st_trylock(&emit_lock);
+}
+
+void st_runtime_write_report(const struct st_report *r, int fd, bool json, bool crashing)
+{
+    bool locked = emit_lock_take(crashing);
+    struct st_out out;
+    st_out_init(&out, fd);
+    if (json)
+        st_report_write_json(r, &out);
+    else
+        st_report_write_text(r, &out);
+    st_out_flush(&out);
+    if (locked)
+        st_unlock(&emit_lock);
+}
+
+/* Writes r to the log_path sink. A report file that could not be completed
+ * (disk full) is removed and the report written again to stderr: it is
+ * never lost. */
+static void write_to_sink(const struct st_report *r, bool crashing)
+{
+    bool locked = emit_lock_take(crashing);
+    struct st_sink sink;
+    st_sink_open(&sink, st_opt.log_path, st_opt.format);
+    int again;
+    do {
+        struct st_out out;
+        st_out_init(&out, sink.fd);
+        if (st_opt.format == ST_FORMAT_JSON)
+            st_report_write_json(r, &out);
+        else
+            st_report_write_text(r, &out);
+        st_out_flush(&out);
+        again = st_sink_close(&sink, out.error) == ST_SINK_WRITE_AGAIN;
+    } while (again);
+    if (locked)
+        st_unlock(&emit_lock);
+}
+
+static int emit_now(const struct st_report_request *req, bool force)
+{
+    bool crashing = req->crash.signal != 0;
+    struct st_report r;
+    int rc = st_report_build(&r, req);
+    /* Without libdw (a crash, a secure-execution process): names from the
+     * ELF symbol tables. */
+    if (rc == 0 && ((crashing && st_opt.symbolize) || (secure_mode && secure_symbolize)))
+        st_symbolize_elf(&r);
+    if (rc != 0) {
+        st_report_free(&r);
+        st_logf("out of memory while building the %s report", req->reason);
+        return -ENOMEM;
+    }
+    int leaks = (int)st_report_leak_count(&r);
+    /* A clean exit says nothing on a terminal, like LeakSanitizer; report
+     * files are always written, so tools can tell "clean" from "absent".
+     * With print_suppressions, a run whose leaks were all suppressed still
+     * says which rules matched, as LeakSanitizer's "Suppressions used:". */
+    bool suppressed = r.suppressed.threads + r.suppressed.timers + r.suppressed.fds > 0;
+    if (leaks > 0 || force || st_opt.verbosity >= 1 || st_sink_is_file(st_opt.log_path) ||
+        (st_opt.print_suppressions && suppressed))
+        write_to_sink(&r, crashing);
+    if (st_opt.metrics_path[0] && r.growth)
+        st_metrics_write(&r, st_opt.metrics_path);
+    st_report_free(&r);
+    return leaks;
+}
+
+/* A process at its fd limit still gets its report (fd_headroom.h). */
+int st_runtime_emit(const struct st_report_request *req, bool force)
+{
+    long headroom = st_fd_headroom_begin();
+    int rc = emit_now(req, force);
+    st_fd_headroom_end(headroom);
+    return rc;
+}
+
+void st_runtime_crash_report(int sig, uintptr_t address, void *ucontext)
+{
+    __atomic_store_n(&final_done, 1, __ATOMIC_RELEASE); /* no exit report after this one */
+    uintptr_t frames[ST_STACK_MAX];
+    int depth = st_stack_capture(frames, ST_STACK_MAX);
+    depth = st_stack_from_interrupted_pc(frames, depth, ucontext);
+    if (depth > st_opt.stack_depth)
+        depth = st_opt.stack_depth;
+    struct st_report_request req = {.reason = "crash", .exit_status = -1};
+    req.crash.signal = sig;
+    req.crash.address = address;
+    req.crash.tid = st_gettid();
+    req.crash.stack = st_stack_standalone(frames, depth);
+    st_runtime_emit(&req, true);
+}
+
+void st_runtime_start_services(void)
+{
+    static int started;
+    if (__atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) != ST_READY ||
+        __atomic_exchange_n(&started, 1, __ATOMIC_ACQ_REL))
+        return;
+    st_guard_enter();
+    if (st_crash_install() != 0)
+        st_logf("cannot install the crash handlers; no report will be written on a crash");
+    int rc = st_watchdog_start();
+    if (rc != 0)
+        st_logf("cannot start the watchdog thread (%s); no live dumps", strerror(-rc));
+    st_guard_leave();
+}
+
+int st_runtime_final_report(int status)
+{
+    if (__atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) != ST_READY ||
+        st_runtime_foreign_process())
+        return status;
+    if (__atomic_exchange_n(&final_done, 1, __ATOMIC_ACQ_REL))
+        return status;
+    /* report=failure: a run that succeeds writes nothing, and its leaks do
+     * not change its status. */
+    if (st_opt.report == ST_REPORT_FAILURE && status == 0)
+        return status;
+    st_guard_enter();
+    struct st_report_request req = {.reason = "exit", .exit_status = status,
+                                     .symbolize = st_opt.symbolize};
+    int leaks = st_runtime_emit(&req, false);
+    st_guard_leave();
+    if (leaks > 0 && status == 0 && st_opt.exitcode != 0)
+        return st_opt.exitcode;
+    return status;
+}
+
+void st_runtime_at_unload(void)
+{
+    int status = st_runtime_exit_status();
+    /* Unknown means libc called exit itself: the last thread of a program
+     * whose main called pthread_exit, which exits with 0. */
+    if (status < 0)
+        status = 0;
+    int final = st_runtime_final_report(status);
+    if (final != status)
+        st_libc_exit(final); /* nested exit: libc still flushes stdio, then _exit(final) */
+}

@@ -1,0 +1,65 @@
+/* strays' life cycle in the process it watches: lazy initialisation (hooks
+ * can run before any constructor), the exit status, the final report, and
+ * fork. The preload's hooks ask st_active() before tracking anything. */
+#ifndef STRAYS_RUNTIME_H
+#define STRAYS_RUNTIME_H
+
+#include "base/st.h"
+#include "runtime/watchdog.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum st_runtime_state { ST_UNINIT, ST_INITIALIZING, ST_READY, ST_OFF };
+
+extern int st_runtime_state;
+
+/* Slow path of st_active: initialises on first use. */
+bool st_runtime_activate(void);
+
+/* Whether a hook should track what it sees now: strays is ready and the
+ * call does not come from strays itself. */
+static inline bool st_active(void)
+{
+    if (ST_LIKELY(__atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) == ST_READY)) {
+        if (ST_UNLIKELY(__atomic_load_n(&st_watchdog_wanted, __ATOMIC_RELAXED)) &&
+            st_guard_depth == 0)
+            st_watchdog_ensure();
+        return st_guard_depth == 0;
+    }
+    return st_runtime_activate();
+}
+
+/* The program is exiting with this status (exit, return from main,
+ * quick_exit). The first status seen wins. */
+void st_runtime_note_exit(int status);
+/* Status noted so far, or -1. */
+int st_runtime_exit_status(void);
+/* Writes the exit report (once per process) and returns the status the
+ * process should exit with: exitcode when it would exit 0 but leaked. */
+int st_runtime_final_report(int status);
+/* Called from the preload's destructor, after the program's own exit
+ * handlers: writes the final report and, to change the status, exits again
+ * from there (letting libc flush stdio as usual). */
+void st_runtime_at_unload(void);
+/* True when this is not the process strays initialised in, nor a fork child
+ * it was told about: a vfork or raw clone child sharing its memory. */
+bool st_runtime_foreign_process(void);
+
+/* Starts what runs beside the program: the crash handlers and the
+ * watchdog. Called from the preload's constructor, once strays is ready. */
+void st_runtime_start_services(void);
+/* The crash handler's report (async-signal-safe as far as it can be). */
+void st_runtime_crash_report(int sig, uintptr_t address, void *ucontext);
+
+struct st_report;
+struct st_report_request;
+/* Builds and writes one report as req asks, to the log_path sink. force:
+ * even when nothing leaked and the sink is a terminal. Returns the number
+ * of leaks in it, or -errno. */
+int st_runtime_emit(const struct st_report_request *req, bool force);
+/* Writes a built report to fd, one writer at a time (crashing: without
+ * waiting for another writer). */
+void st_runtime_write_report(const struct st_report *r, int fd, bool json, bool crashing);
+
+#endif

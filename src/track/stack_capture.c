@@ -1,0 +1,573 @@
+/* Capturing the current stack. libunwind is loaded privately with
+ * dlopen(RTLD_LOCAL): linked normally, its _Unwind_* and weak backtrace
+ * symbols would join the program's global scope and capture C++ exception
+ * unwinding from libgcc_s (DESIGN.md, "Traps"). Without libunwind, glibc's
+ * backtrace() serves, more slowly.
+ *
+ * st_stack_here, which every hook uses, remembers where on the stack each
+ * return address of a capture lay and, called again from the same stack
+ * position, checks those words instead of unwinding: a hot loop costs a few
+ * loads instead of an unw_backtrace (0.3-0.6 us per capture measured inside
+ * a thread or fd churn, where its tables are out of cache). See "Stack
+ * cache" below for why the check is sound.
+ *
+ * Two unwinders: unw_backtrace is fast (0.3 us for 14 frames) because it
+ * keeps a trace cache per thread, but that cache is 256 KiB, filled in on
+ * the thread's first unwind: 10 000 threads that each capture once would
+ * cost 2.6 GB (measured 274 KB of RSS per thread). libgcc's
+ * _Unwind_Backtrace keeps nothing per thread and finds unwind tables with
+ * glibc's lock-free _dl_find_object, but costs about ten times as much per
+ * unwind. So each thread's first LIBGCC_UNWINDS unwinds use libgcc, and only
+ * a thread that keeps unwinding (which the stack cache below makes rare)
+ * moves to libunwind. Both give the same return addresses
+ * (tests/unit/test_stack_capture.c). */
+#define _GNU_SOURCE /* pthread_getattr_np */
+#include "base/options.h"
+#include "base/libc.h"
+#include "base/st.h"
+#include "track/registry_thread.h"
+#include "track/stack.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <execinfo.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <unwind.h>
+
+typedef int (*unw_backtrace_fn)(void **buffer, int size);
+typedef _Unwind_Reason_Code (*unwind_trace_fn)(_Unwind_Trace_Fn, void *);
+typedef _Unwind_Word (*unwind_get_fn)(struct _Unwind_Context *);
+
+#define LIBGCC_UNWINDS 64 /* per thread, before it moves to libunwind */
+
+static unw_backtrace_fn unw_backtrace_ptr;
+static unwind_trace_fn unwind_trace; /* libgcc's, set by cache_setup */
+static unwind_get_fn unwind_get_ip, unwind_get_cfa;
+static bool libgcc_ready; /* all three above found */
+static uintptr_t own_lo, own_hi;
+static ST_TLS unsigned tls_unwinds;                 /* this thread's unwinds so far */
+static ST_TLS enum st_unwinder tls_last_unwinder;   /* for tests */
+
+void st_stack_set_own_range(uintptr_t lo, uintptr_t hi)
+{
+    own_lo = lo;
+    own_hi = hi;
+}
+
+/* Room for the frames kept and strays' own around them. */
+static int want_of(int max) { return max > ST_STACK_MAX ? ST_STACK_MAX + 16 : max + 16; }
+
+/* fork must not happen while a thread is inside libunwind: its internal
+ * locks would stay locked in the child, and the child's first capture would
+ * wait forever (seen with Criterion forking its workers). Threads count
+ * themselves in; the forking thread raises fork_pending and waits for the
+ * count to drop to zero before fork goes on. */
+static int unwinding;
+static int fork_pending;
+
+static void unwind_enter(void)
+{
+    for (;;) {
+        while (__atomic_load_n(&fork_pending, __ATOMIC_ACQUIRE))
+            sched_yield();
+        __atomic_add_fetch(&unwinding, 1, __ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&fork_pending, __ATOMIC_SEQ_CST))
+            return;
+        __atomic_sub_fetch(&unwinding, 1, __ATOMIC_SEQ_CST);
+    }
+}
+
+static void unwind_leave(void) { __atomic_sub_fetch(&unwinding, 1, __ATOMIC_RELEASE); }
+
+void st_stack_capture_before_fork(void)
+{
+    __atomic_store_n(&fork_pending, 1, __ATOMIC_SEQ_CST);
+    /* Bounded: a fork from a signal handler that interrupted a capture on
+     * this very thread would wait for itself. */
+    for (int i = 0; i < 100000 && __atomic_load_n(&unwinding, __ATOMIC_SEQ_CST); i++)
+        sched_yield();
+}
+
+void st_stack_capture_after_fork(bool child)
+{
+    if (child)
+        __atomic_store_n(&unwinding, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&fork_pending, 0, __ATOMIC_RELEASE);
+}
+
+struct raw_walk {
+    void **raw;
+    int n, want;
+};
+
+static _Unwind_Reason_Code on_raw_frame(struct _Unwind_Context *ctx, void *arg)
+{
+    struct raw_walk *w = arg;
+    if (w->n == w->want)
+        return _URC_END_OF_STACK;
+    w->raw[w->n++] = (void *)unwind_get_ip(ctx);
+    return _URC_NO_REASON;
+}
+
+/* Inlined, so raw[0] is an address in the calling function and raw[1] its
+ * return address, whichever unwinder runs. */
+static inline __attribute__((always_inline)) int unwind(void **raw, int want)
+{
+    unw_backtrace_fn fn = __atomic_load_n(&unw_backtrace_ptr, __ATOMIC_ACQUIRE);
+    bool use_libgcc = __atomic_load_n(&libgcc_ready, __ATOMIC_ACQUIRE) &&
+                      (!fn || tls_unwinds < LIBGCC_UNWINDS);
+    int n;
+    unwind_enter();
+    if (use_libgcc) {
+        tls_unwinds++;
+        struct raw_walk w = {raw, 0, want};
+        unwind_trace(on_raw_frame, &w);
+        n = w.n;
+        if (n > 0 && raw[n - 1] == NULL) /* libgcc ends with a 0 above _start */
+            n--;
+        tls_last_unwinder = ST_UNWINDER_LIBGCC;
+    } else if (fn) {
+        n = fn(raw, want);
+        tls_last_unwinder = ST_UNWINDER_LIBUNWIND;
+    } else {
+        n = backtrace(raw, want);
+        tls_last_unwinder = ST_UNWINDER_BACKTRACE;
+    }
+    unwind_leave();
+    return n;
+}
+
+enum st_unwinder st_stack_last_unwinder(void) { return tls_last_unwinder; }
+
+static bool is_own(uintptr_t pc) { return pc >= own_lo && pc < own_hi; }
+
+/* Keeps raw[1..n) but strays' own frames: its hooks at the top, and the
+ * main() wrapper at the bottom, so stacks read as they would without
+ * strays. raw[0] is the capturing function itself (its own frame when
+ * strays is linked into the program, as in the unit tests). Up to max
+ * frames; *used is how many raw entries gave them. */
+static int program_frames(void *const *raw, int n, uintptr_t *frames, int max, int *used)
+{
+    int depth = 0, i = 1;
+    for (; i < n && depth < max; i++) {
+        /* cppcheck-suppress uninitvar ; raw[0..n) is what the unwinder wrote */
+        uintptr_t pc = (uintptr_t)raw[i];
+        if (!is_own(pc))
+            frames[depth++] = pc;
+    }
+    *used = i;
+    return depth;
+}
+
+__attribute__((noinline)) int st_stack_capture(uintptr_t *frames, int max)
+{
+    void *raw[ST_STACK_MAX + 16];
+    int used;
+    return program_frames(raw, unwind(raw, want_of(max)), frames, max, &used);
+}
+
+/* ------------------------------------------------------------ Stack cache
+ *
+ * Per thread, keyed by st_stack_here's frame address (sp): an entry holds
+ * the interned result and where, relative to sp, each return address of
+ * the unwind lay. A later call at the same sp is a hit when every one of
+ * those words still holds the same return address.
+ *
+ * Why that proves the stack is the same: the first slot (sp + 8) is
+ * written by the call into st_stack_here, so it is genuine. If slot k holds
+ * the same return address, frame k is the same function at the same call
+ * site, and unless its frame has a variable size its caller's slot is at
+ * the same offset as before, so checking that is a real check, and so on
+ * outwards. Variable-size frames (alloca, VLA) keep a frame pointer, the
+ * frame's base, saved by some frame further in (at the latest by
+ * st_stack_here's own push of rbp); so the entry also pins every word
+ * between sp and the last slot that held the base of a frame of the chain
+ * (a slot's address minus 8): if such a frame moved, its saved base
+ * differs. What is left is stack realignment (DRAP) in a frame that moved
+ * by less than its alignment while stale words kept the old return
+ * addresses in place.
+ *
+ * The slots are found by a second unwind, with libgcc's _Unwind_Backtrace:
+ * for each frame, _Unwind_GetCFA gives the stack pointer at its call, just
+ * above the return address the call pushed (x86-64 psABI). Slower than
+ * unw_backtrace, it runs only for captures repeated at the same sp (a
+ * one-off costs nothing more), within a budget that hits replenish, and
+ * only inside the thread's own stack, whose bounds pthread_getattr_np gives
+ * once per thread: every word read lies between sp and the stack's top, so
+ * is mapped. On another stack (coroutines, sigaltstack) the cache is not
+ * used. */
+
+#define CACHE_SETS 4            /* per thread, chosen by sp */
+#define CACHE_WAYS 2            /* per set, as two paths may share an sp; way ^ 1 is the other */
+#define CACHE_SLOTS 48          /* return addresses an entry can check */
+#define CACHE_CHECKS 80         /* words an entry can check: slots, then pinned bases */
+#define SCAN_BYTES (256u << 10) /* how far above sp a slot may be */
+#define RECENT 4                /* sps of recent misses, to remember the second time */
+#define RECORD_COST 8           /* a recording costs about as much as 8 misses save */
+#define CREDIT (16 * RECORD_COST)
+
+/* Since an entry is only used at the sp it was made at, the value every
+ * checked word must hold is known when it is made, whether it is a return
+ * address (strays' own or the program's) or a pinned frame base (sp plus a
+ * constant): a hit is one flat compare per word. */
+struct cache_entry {
+    uintptr_t sp; /* 0: empty */
+    const struct st_stack *stack;
+    uint16_t max;    /* st_opt.stack_depth when captured */
+    uint16_t checks; /* words checked: the slots first, in increasing order */
+    uint16_t off[CACHE_CHECKS];   /* word i is at sp + 8 * off[i] */
+    uintptr_t want[CACHE_CHECKS]; /* and must hold want[i] */
+};
+
+/* Recording costs a second, slower unwind: it is paid from a credit that
+ * hits earn, one each, and that a trickle of misses earns, so a site that
+ * keeps missing (three call paths at one sp, say) stops being recorded. */
+struct stack_cache {
+    uintptr_t lo, hi; /* this thread's stack */
+    unsigned credit;
+    unsigned misses;                /* since the last credit earned by missing */
+    uint8_t recent_way[CACHE_SETS]; /* the way last hit or written, kept on replacement */
+    struct cache_entry e[CACHE_SETS][CACHE_WAYS];
+};
+
+struct frame_walk {
+    int n;
+    uintptr_t ip[CACHE_SLOTS + 8], cfa[CACHE_SLOTS + 8];
+};
+
+static ST_TLS struct stack_cache *tls_cache;
+/* Set while this thread is inside the cache: a signal handler that
+ * captures meanwhile goes around it rather than see a half-written entry. */
+static ST_TLS volatile bool tls_busy;
+static ST_TLS bool tls_no_cache;     /* no stack bounds or unwinder, or the thread is ending */
+static ST_TLS bool tls_cache_in_key; /* tls_cache is freed by cache_key's destructor */
+static ST_TLS uintptr_t tls_recent[RECENT];
+static ST_TLS unsigned tls_recent_next;
+static ST_TLS unsigned long tls_hits; /* for tests: proof the cache served a capture */
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+static bool cache_ok;
+
+static unsigned caches_live;
+
+unsigned st_stack_caches_live(void) { return __atomic_load_n(&caches_live, __ATOMIC_RELAXED); }
+
+static void cache_free(void *cache)
+{
+    __atomic_sub_fetch(&caches_live, 1, __ATOMIC_RELAXED);
+    free(cache);
+    tls_cache = NULL;
+    tls_no_cache = true; /* exit destructors that capture must not make another */
+}
+
+void st_stack_cache_thread_ended(void)
+{
+    if (tls_cache && !tls_cache_in_key)
+        cache_free(tls_cache);
+    tls_no_cache = true;
+}
+
+static _Unwind_Reason_Code on_frame(struct _Unwind_Context *ctx, void *arg);
+
+/* libgcc_s, like libunwind, is looked up privately rather than linked, and
+ * used once here: its first unwind finds and sorts the unwind tables. */
+static void cache_setup(void)
+{
+#if defined(__x86_64__) /* the slot arithmetic below is x86-64's */
+    void *lib = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!lib)
+        return;
+    unwind_trace = (unwind_trace_fn)dlsym(lib, "_Unwind_Backtrace");
+    unwind_get_ip = (unwind_get_fn)dlsym(lib, "_Unwind_GetIP");
+    unwind_get_cfa = (unwind_get_fn)dlsym(lib, "_Unwind_GetCFA");
+    if (!unwind_trace || !unwind_get_ip || !unwind_get_cfa)
+        return;
+    struct frame_walk w = {0};
+    unwind_trace(on_frame, &w);
+    __atomic_store_n(&libgcc_ready, true, __ATOMIC_RELEASE);
+    cache_ok = pthread_key_create(&cache_key, cache_free) == 0;
+#endif
+}
+
+static struct stack_cache *cache_create(void)
+{
+    tls_no_cache = true; /* until it works out */
+    pthread_once(&cache_once, cache_setup);
+    if (!cache_ok)
+        return NULL;
+    pthread_attr_t attr;
+    void *addr = NULL;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return NULL;
+    int rc = pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_destroy(&attr);
+    struct stack_cache *c = rc == 0 ? calloc(1, sizeof *c) : NULL;
+    if (!c)
+        return NULL;
+    c->lo = (uintptr_t)addr;
+    c->hi = (uintptr_t)addr + size;
+    c->credit = CREDIT;
+    /* Freed at the thread's end: by its exit handler when the thread
+     * registry has one (see st_thread_self_tracked), else by a key. */
+    tls_cache_in_key = !st_thread_self_tracked();
+    if (tls_cache_in_key && pthread_setspecific(cache_key, c) != 0) {
+        free(c);
+        return NULL;
+    }
+    __atomic_add_fetch(&caches_live, 1, __ATOMIC_RELAXED);
+    tls_no_cache = false;
+    tls_cache = c;
+    return c;
+}
+
+static unsigned set_of(uintptr_t sp) { return (unsigned)(sp >> 4) % CACHE_SETS; }
+
+/* The cache reads the words of the thread's stack between sp and the slots,
+ * whatever frames they belong to: in an AddressSanitizer build (make
+ * test-asan) those include other frames' redzones, so these functions are
+ * left uninstrumented. Every word read lies inside the thread's stack. */
+#define RAW_STACK_READ __attribute__((no_sanitize_address))
+
+RAW_STACK_READ static uintptr_t word_at(uintptr_t sp, unsigned off)
+{
+    return *(const uintptr_t *)(sp + 8u * off);
+}
+
+/* Branch-free, two words a turn (find_pins makes the count even): every
+ * word is read whatever the others hold. */
+ST_HOT RAW_STACK_READ static bool entry_holds(const struct cache_entry *e, uintptr_t sp)
+{
+    uintptr_t differs = 0;
+    for (unsigned i = 0; i < e->checks; i += 2)
+        differs |= (word_at(sp, e->off[i]) ^ e->want[i]) |
+                   (word_at(sp, e->off[i + 1]) ^ e->want[i + 1]);
+    return differs == 0;
+}
+
+/* A stack with frames in an unloaded module is not handed out again: a
+ * module loaded at the same place later is other code. The first slot (the
+ * return address into st_stack_here's caller) is looked at alone first: two
+ * paths that take turns at one sp (pthread_create's hook and pthread_join's,
+ * called from one loop) differ there, so the wrong entry costs one word. */
+RAW_STACK_READ static inline bool entry_hits(const struct cache_entry *e, uintptr_t sp, int max)
+{
+    return e->sp == sp && e->max == max && word_at(sp, e->off[0]) == e->want[0] &&
+           !__atomic_load_n(&e->stack->unloaded, __ATOMIC_ACQUIRE) && entry_holds(e, sp);
+}
+
+static const struct st_stack *cache_lookup(uintptr_t sp, int max)
+{
+    struct stack_cache *c = tls_cache;
+    if (!c || tls_busy || sp < c->lo || sp >= c->hi)
+        return NULL;
+    tls_busy = true;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    /* The way hit last first: a loop calling from one place hits at once
+     * even when another path shares its sp (a function called from two
+     * places), and a miss costs a full check. */
+    unsigned set = set_of(sp), way = c->recent_way[set];
+    const struct st_stack *s = NULL;
+    if (!entry_hits(&c->e[set][way], sp, max)) {
+        way ^= 1;
+        if (!entry_hits(&c->e[set][way], sp, max))
+            way = CACHE_WAYS;
+    }
+    if (way < CACHE_WAYS) {
+        s = c->e[set][way].stack;
+        tls_hits++;
+        c->recent_way[set] = (uint8_t)way;
+        if (c->credit < CREDIT)
+            c->credit++;
+    }
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    tls_busy = false;
+    return s;
+}
+
+static _Unwind_Reason_Code on_frame(struct _Unwind_Context *ctx, void *arg)
+{
+    struct frame_walk *w = arg;
+    if (w->n == (int)ST_ARRAY_LEN(w->ip))
+        return _URC_END_OF_STACK;
+    w->ip[w->n] = unwind_get_ip(ctx);
+    w->cfa[w->n] = unwind_get_cfa(ctx);
+    w->n++;
+    return _URC_NO_REASON;
+}
+
+/* Finds the slots of raw[1..used) into e: the walk must show the same
+ * return addresses from st_stack_here's caller on (whose stack pointer at
+ * the call is sp + 16, for st_stack_here's frame address is sp), each
+ * where the CFA says. */
+RAW_STACK_READ static bool find_slots(struct cache_entry *e, uintptr_t sp, uintptr_t hi,
+                                     void *const *raw, int used)
+{
+    struct frame_walk w;
+    w.n = 0;
+    unwind_trace(on_frame, &w);
+    int j = 0;
+    while (j < w.n && !(w.ip[j] == (uintptr_t)raw[1] && w.cfa[j] == sp + 16))
+        j++;
+    if (j + used - 1 > w.n)
+        return false;
+    uintptr_t prev = sp;
+    for (int k = 1; k < used; k++) {
+        uintptr_t pc = (uintptr_t)raw[k];
+        uintptr_t slot = w.cfa[j + k - 1] - 8;
+        if (w.ip[j + k - 1] != pc || slot <= prev || slot + 8 > hi || slot - sp >= SCAN_BYTES ||
+            *(const uintptr_t *)slot != pc)
+            return false;
+        prev = slot;
+        e->off[k - 1] = (uint16_t)((slot - sp) / 8);
+        e->want[k - 1] = pc;
+    }
+    e->checks = (uint16_t)(used - 1);
+    return true;
+}
+
+/* Pins the words from sp to the last slot that hold a frame base of the
+ * chain (a slot's address minus 8), after the slots. */
+RAW_STACK_READ static bool find_pins(struct cache_entry *e, uintptr_t sp)
+{
+    unsigned slots = e->checks, checks = slots;
+    uintptr_t last = sp + 8u * e->off[slots - 1];
+    for (uintptr_t a = sp; a < last; a += 8) {
+        uintptr_t w = *(const uintptr_t *)a;
+        if (w <= sp || w >= last || (w & 7))
+            continue;
+        unsigned lo = 0, hi = slots; /* binary search: is w + 8 a slot? (offsets increase) */
+        while (lo < hi) {
+            unsigned mid = (lo + hi) / 2;
+            if (sp + 8u * e->off[mid] < w + 8)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == slots || sp + 8u * e->off[lo] != w + 8)
+            continue;
+        if (checks == CACHE_CHECKS)
+            return false;
+        e->off[checks] = (uint16_t)((a - sp) / 8);
+        e->want[checks] = w;
+        checks++;
+    }
+    _Static_assert(CACHE_CHECKS % 2 == 0, "room to make the count even");
+    if (checks & 1) { /* entry_holds takes two at a time: check the first twice */
+        e->off[checks] = e->off[0];
+        e->want[checks] = e->want[0];
+        checks++;
+    }
+    e->checks = (uint16_t)checks;
+    return true;
+}
+
+static bool seen_recently(uintptr_t sp)
+{
+    for (unsigned i = 0; i < RECENT; i++)
+        if (tls_recent[i] == sp)
+            return true;
+    tls_recent[tls_recent_next++ % RECENT] = sp;
+    return false;
+}
+
+static void cache_remember(uintptr_t sp, void *const *raw, int used, const struct st_stack *s,
+                           int max)
+{
+    if (tls_no_cache || tls_busy || used < 2 || used - 1 > CACHE_SLOTS || !seen_recently(sp))
+        return;
+    struct stack_cache *c = tls_cache ? tls_cache : cache_create();
+    if (!c || sp < c->lo || sp >= c->hi)
+        return;
+    if (++c->misses >= 256 && c->credit < CREDIT) {
+        c->misses = 0;
+        c->credit += RECORD_COST; /* a site may start repeating later */
+    }
+    if (c->credit < RECORD_COST)
+        return;
+    c->credit -= RECORD_COST;
+    tls_busy = true;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    unsigned set = set_of(sp), way = c->recent_way[set] ^ 1;
+    if (c->e[set][0].sp == 0 || c->e[set][1].sp == 0)
+        way = c->e[set][0].sp == 0 ? 0 : 1;
+    c->recent_way[set] = (uint8_t)way;
+    struct cache_entry *e = &c->e[set][way];
+    e->sp = 0;
+    if (find_slots(e, sp, c->hi, raw, used) && find_pins(e, sp)) {
+        e->stack = s;
+        e->max = (uint16_t)max;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        e->sp = sp;
+    }
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    tls_busy = false;
+}
+
+/* A miss: unwinds from here, keeps the program's frames, and maybe
+ * remembers where they lay. Called only by st_stack_here, never as a tail
+ * call (see there), so raw[1] is in st_stack_here and from raw + 1 on the
+ * layout is that of an unwind made by st_stack_here itself. */
+static __attribute__((noinline)) const struct st_stack *capture_missed(uintptr_t sp, int max)
+{
+    void *raw[ST_STACK_MAX + 17];
+    uintptr_t frames[ST_STACK_MAX];
+    /* Before st_stack_capture_init (the core linked into a program, as in
+     * the unit tests), libgcc is looked up here, so a thread's captures do
+     * not start on backtrace() and change unwinder on the way (under
+     * AddressSanitizer backtrace() even adds a frame of its own). */
+    if (!__atomic_load_n(&libgcc_ready, __ATOMIC_ACQUIRE))
+        pthread_once(&cache_once, cache_setup);
+    int n = unwind(raw, want_of(max) + 1);
+    if (n < 2)
+        return st_stack_intern(frames, 0);
+    int used;
+    int depth = program_frames(raw + 1, n - 1, frames, max, &used);
+    const struct st_stack *s = st_stack_intern(frames, depth);
+    if (s)
+        cache_remember(sp, raw + 1, used, s, max);
+    return s;
+}
+
+/* Not inlined: its frame address is the cache key and its return address
+ * the first slot. A hit costs the lookup and nothing else: the unwinding
+ * and its large frame are in capture_missed. */
+ST_HOT __attribute__((noinline)) const struct st_stack *st_stack_here(void)
+{
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    int max = st_opt.stack_depth;
+    const struct st_stack *s = cache_lookup(sp, max);
+    if (ST_LIKELY(s))
+        return s;
+    s = capture_missed(sp, max);
+    /* Keeps the call above from becoming a jump: capture_missed counts on
+     * finding this frame between its own and the caller's. */
+    __asm__ volatile("" : "+r"(s));
+    return s;
+}
+
+unsigned long st_stack_cache_hits(void) { return tls_hits; }
+
+int st_stack_capture_init(void)
+{
+    pthread_once(&cache_once, cache_setup); /* here rather than inside a hook */
+    if (unw_backtrace_ptr)
+        return 0;
+    /* Debian's libunwind.so.1 is LLVM's unwinder, not this one: ask for .8. */
+    void *lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
+    unw_backtrace_fn fn = lib ? (unw_backtrace_fn)dlsym(lib, "unw_backtrace") : NULL;
+    void *warm[4];
+    if (fn) {
+        fn(warm, 4);
+        __atomic_store_n(&unw_backtrace_ptr, fn, __ATOMIC_RELEASE);
+        /* cppcheck-suppress resourceLeak ; lib stays loaded: fn lives in it */
+        return 0;
+    }
+    if (lib)
+        st_libc_dlclose(lib); /* a libunwind.so.8 without unw_backtrace */
+    backtrace(warm, 4); /* loads libgcc_s now rather than inside a hook */
+    return -ENOENT;
+}
