@@ -231,7 +231,7 @@ $(B)/bench_run: tests/bench/bench_run.c | deps-build
 
 # Scale (issue 7): 10 000 threads, 100 000 fds and timers in one process,
 # the exit report's time and strays' memory per object; dump stalls under
-# churn. bench_scale prints a table for the README's Performance section.
+# churn. bench_scale prints a table for docs/performance.md.
 $(B)/bench_scale: tests/bench/bench_scale.c | deps-build
 	@mkdir -p $(B)
 	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $<

@@ -88,9 +88,13 @@ class Terminal:
         self.pump(lambda: rx.search(self.text, since), repr(pattern))
 
     def start(self, command):
-        """Starts a shell-like command line: VAR=value... argv... [>/dev/null] [&]."""
+        """Starts a shell-like command line: VAR=value... argv... [>/dev/null] [&].
+        `kill -SIG PID` is the shell's builtin, done here."""
         self.text += "$ " + command + "\n"
         words = shlex.split(command)
+        if words[0] == "kill":
+            os.kill(int(words[2]), getattr(signal, "SIG" + words[1][1:]))
+            return Done()
         background = words[-1] == "&"
         words = words[:-1] if background else words
         stdout = self.slave
@@ -118,6 +122,17 @@ class Terminal:
 
     def say(self, line):
         self.text += line + "\n"
+
+
+class Done:
+    """A builtin command, done as soon as started."""
+    returncode = 0
+
+    def poll(self):
+        return 0
+
+    def wait(self):
+        return 0
 
 
 def no_core_dumps():
@@ -159,14 +174,14 @@ def run_and_status(command):
 
 
 class Server:
-    """examples/server.c under strays, its dumps written under /tmp/server
-    (removed afterwards): a first dump, then reloads, each of which leaks a
+    """examples/server.c under strays, with STRAYS_OPTIONS options, which put
+    its dumps under /tmp/server (removed afterwards). Each reload leaks a
     watcher thread and its fd."""
 
     def __init__(self, term, options):
         self.term = term
-        self.process = term.start("STRAYS_OPTIONS=%slog_path=/tmp/server "
-                                  "LD_PRELOAD=build/libstrays.so build/examples/server &" % options)
+        self.process = term.start("STRAYS_OPTIONS=%s LD_PRELOAD=build/libstrays.so "
+                                  "build/examples/server &" % options)
         self.pid = self.process.pid
         self.watchers = 1
         term.expect(r"^server: pid \d+", 0)
@@ -198,7 +213,7 @@ class Server:
 
 def example_staging(term):
     """A first dump, two reloads, and a dump that shows the growth."""
-    server = Server(term, "")
+    server = Server(term, "log_path=/tmp/server")
     try:
         term.run("build/strays dump %d >/dev/null" % server.pid)
         server.reload()
@@ -211,7 +226,7 @@ def example_staging(term):
 
 def example_staging_diff(term):
     """Two JSON dumps around a reload, compared by strays diff."""
-    server = Server(term, "format=json:")
+    server = Server(term, "format=json:log_path=/tmp/server")
     try:
         server.signal_dump(0)
         server.reload()

@@ -85,11 +85,13 @@ static void versions_agree(const char *dest)
     cr_assert_str_eq(out, "strays " STRAYS_VERSION "\n");
     free(out);
     rc = sh(&out, "grep '^Version:' '%s/usr/lib/pkgconfig/strays.pc'", dest);
+    cr_assert_eq(rc, 0, "%s", out);
     cr_assert_str_eq(out, "Version: " STRAYS_VERSION "\n", "strays.pc: %s", out);
     free(out);
     rc = sh(&out, "cd '%s/usr/share/man' && grep -h '^\\.TH' man1/strays.1 man3/strays.3 "
                   "man7/strays-options.7",
             dest);
+    cr_assert_eq(rc, 0, "%s", out);
     cr_assert_str_eq(out,
                      ".TH STRAYS 1 \"\" \"strays " STRAYS_VERSION "\" \"strays\"\n"
                      ".TH STRAYS 3 \"\" \"strays " STRAYS_VERSION "\" \"strays\"\n"
