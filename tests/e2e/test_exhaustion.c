@@ -157,11 +157,13 @@ Test(exhaustion, thread_limit_writes_a_dump_with_the_limit_and_the_top_site)
     /* Root is not held to RLIMIT_NPROC: the fixture runs as nobody. */
     if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0)
         cr_skip_test("needs root and setpriv (util-linux)");
-    char dir[256], options[400], lib[600];
+    char dir[256], options[400], lib[600], prog[400], copy[400];
     e2e_tmpdir(dir, sizeof dir);
+    e2e_copy_from_build(copy, sizeof copy, dir, "libstrays.so", "libstrays.so");
+    e2e_copy_from_build(prog, sizeof prog, dir, "fixtures/limit_exhaust", "limit_exhaust");
     cr_assert_eq(chown(dir, 65534, 65534), 0);
     snprintf(options, sizeof options, "STRAYS_OPTIONS=format=json:log_path=%s/r", dir);
-    snprintf(lib, sizeof lib, "LD_PRELOAD=%s", e2e_build_path("libstrays.so"));
+    snprintf(lib, sizeof lib, "LD_PRELOAD=%s", copy);
     struct e2e_bg bg;
     e2e_tmpdir(bg.dir, sizeof bg.dir);
     char out[300];
@@ -170,8 +172,7 @@ Test(exhaustion, thread_limit_writes_a_dump_with_the_limit_and_the_top_site)
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     const char *argv[] = {"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
-                          "--clear-groups", "/usr/bin/env", options, lib,
-                          e2e_build_path("fixtures/limit_exhaust"), "threads", NULL};
+                          "--clear-groups", "/usr/bin/env", options, lib, prog, "threads", NULL};
     cr_assert_eq(posix_spawn(&bg.pid, argv[0], &fa, NULL, (char **)argv, environ), 0);
     posix_spawn_file_actions_destroy(&fa);
     cr_assert(e2e_bg_wait_output(&bg, "hit 2 EAGAIN", 30000), "the fixture hit no limit");

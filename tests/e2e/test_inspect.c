@@ -53,14 +53,15 @@ static void start_target_as_nobody(struct target *t, const char *arg)
     if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0)
         cr_skip_test("needs root and setpriv (util-linux)");
     e2e_tmpdir(t->bg.dir, sizeof t->bg.dir);
-    char out[300];
+    char out[300], prog[400];
     snprintf(out, sizeof out, "%s/stdout", t->bg.dir);
+    e2e_copy_from_build(prog, sizeof prog, t->bg.dir, "fixtures/inspect_target", "target");
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
     const char *argv[] = {"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
-                          "--clear-groups", e2e_build_path("fixtures/inspect_target"), arg, NULL};
+                          "--clear-groups", prog, arg, NULL};
     cr_assert_eq(posix_spawn(&t->bg.pid, argv[0], &fa, NULL, (char **)argv, environ), 0);
     posix_spawn_file_actions_destroy(&fa);
     cr_assert(e2e_bg_wait_output(&t->bg, "ready", 30000), "inspect_target did not start");
@@ -337,18 +338,18 @@ Test(inspect, interrupted_midway_lets_every_thread_go)
 static void assert_refused(const struct target *t, const char *const *setpriv_args,
                            const char *because)
 {
-    char pid[16];
+    char pid[16], dir[256], out[300], cmd[4000] = "", cli[400];
     snprintf(pid, sizeof pid, "%d", (int)t->bg.pid);
+    e2e_tmpdir(dir, sizeof dir);
+    e2e_copy_from_build(cli, sizeof cli, dir, e2e_cli_path(), "strays");
     const char *args[16];
     int n = 0;
     for (; setpriv_args[n]; n++)
         args[n] = setpriv_args[n];
-    args[n++] = e2e_cli_path();
+    args[n++] = cli;
     args[n++] = "inspect";
     args[n++] = pid;
     args[n] = NULL;
-    char dir[256], out[300], cmd[4000] = "";
-    e2e_tmpdir(dir, sizeof dir);
     snprintf(out, sizeof out, "%s/err", dir);
     for (int i = 0; args[i]; i++)
         snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), "'%s' ", args[i]);
