@@ -29,10 +29,8 @@ const char *st_describe_clock(int clock)
         [CLOCK_BOOTTIME_ALARM] = "CLOCK_BOOTTIME_ALARM",
         [CLOCK_TAI] = "CLOCK_TAI",
     };
-    if (clock < 0)
-        return "CPU clock"; /* clock_getcpuclockid / pthread_getcpuclockid */
-    if ((size_t)clock < ST_ARRAY_LEN(names) && names[clock])
-        return names[clock];
+    if (clock < 0) return "CPU clock"; /* clock_getcpuclockid / pthread_getcpuclockid */
+    if ((size_t)clock < ST_ARRAY_LEN(names) && names[clock]) return names[clock];
     return "unknown clock";
 }
 
@@ -71,12 +69,9 @@ enum st_fd_kind st_describe_fd_kind(int fd, const char *link, enum st_fd_kind re
         {"/memfd:", ST_FD_MEMFD},
     };
     for (size_t i = 0; i < ST_ARRAY_LEN(anon); i++)
-        if (starts_with(link, anon[i].prefix))
-            return anon[i].kind;
-    if (link[0] != '/')
-        return ST_FD_OTHER;
-    if (recorded == ST_FD_FILE || recorded == ST_FD_DIR)
-        return recorded;
+        if (starts_with(link, anon[i].prefix)) return anon[i].kind;
+    if (link[0] != '/') return ST_FD_OTHER;
+    if (recorded == ST_FD_FILE || recorded == ST_FD_DIR) return recorded;
     struct stat st;
     return fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) ? ST_FD_DIR : ST_FD_FILE;
 }
@@ -84,11 +79,10 @@ enum st_fd_kind st_describe_fd_kind(int fd, const char *link, enum st_fd_kind re
 const char *st_describe_fd_kind_name(enum st_fd_kind kind)
 {
     static const char *const names[ST_FD_KIND_COUNT] = {
-        [ST_FD_ANY] = "other",        [ST_FD_FILE] = "file",       [ST_FD_DIR] = "dir",
-        [ST_FD_SOCKET] = "socket",    [ST_FD_PIPE] = "pipe",       [ST_FD_EVENTFD] = "eventfd",
-        [ST_FD_EPOLL] = "epoll",      [ST_FD_SIGNALFD] = "signalfd",
-        [ST_FD_INOTIFY] = "inotify",  [ST_FD_MEMFD] = "memfd",     [ST_FD_TIMERFD] = "timerfd",
-        [ST_FD_OTHER] = "other",
+        [ST_FD_ANY] = "other",     [ST_FD_FILE] = "file",         [ST_FD_DIR] = "dir",
+        [ST_FD_SOCKET] = "socket", [ST_FD_PIPE] = "pipe",         [ST_FD_EVENTFD] = "eventfd",
+        [ST_FD_EPOLL] = "epoll",   [ST_FD_SIGNALFD] = "signalfd", [ST_FD_INOTIFY] = "inotify",
+        [ST_FD_MEMFD] = "memfd",   [ST_FD_TIMERFD] = "timerfd",   [ST_FD_OTHER] = "other",
     };
     return (unsigned)kind < ST_FD_KIND_COUNT ? names[kind] : "other";
 }
@@ -152,8 +146,9 @@ static const char *socket_target(int fd, const char *link, struct st_arena *a)
     if (domain == AF_INET || domain == AF_INET6)
         proto = type == SOCK_STREAM ? "tcp" : type == SOCK_DGRAM ? "udp" : "ip";
     else if (domain == AF_UNIX)
-        proto = type == SOCK_STREAM ? "unix stream" : type == SOCK_DGRAM ? "unix dgram"
-                                                                          : "unix seqpacket";
+        proto = type == SOCK_STREAM  ? "unix stream"
+                : type == SOCK_DGRAM ? "unix dgram"
+                                     : "unix seqpacket";
     else
         return st_arena_strdup(a, link);
     char local[160], peer[160], buf[4800];
@@ -170,4 +165,3 @@ const char *st_describe_fd_target(int fd, const char *link, enum st_fd_kind kind
 {
     return kind == ST_FD_SOCKET ? socket_target(fd, link, a) : st_arena_strdup(a, link);
 }
-

@@ -14,8 +14,8 @@
  * /proc says the fd is now, so a record whose fd was closed and reused
  * behind the hooks' back is dropped, not reported. */
 enum st_fd_kind {
-    ST_FD_ANY,      /* dup, fcntl(F_DUPFD), recvmsg: whatever /proc says */
-    ST_FD_FILE,     /* opened by path: a file or a directory */
+    ST_FD_ANY,  /* dup, fcntl(F_DUPFD), recvmsg: whatever /proc says */
+    ST_FD_FILE, /* opened by path: a file or a directory */
     ST_FD_DIR,
     ST_FD_SOCKET,
     ST_FD_PIPE,

@@ -26,8 +26,7 @@ static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 static void load(void)
 {
     void *lib = dlopen("libz.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
-        return;
+    if (!lib) return;
     *(void **)&api.init2 = dlsym(lib, "deflateInit2_");
     *(void **)&api.deflate = dlsym(lib, "deflate");
     *(void **)&api.end = dlsym(lib, "deflateEnd");
@@ -41,10 +40,8 @@ int st_gzip(const uint8_t *in, size_t len, uint8_t **out, size_t *out_len)
     *out = NULL;
     *out_len = 0;
     pthread_once(&load_once, load);
-    if (!loaded)
-        return -ENOENT;
-    if (len > UINT_MAX / 2)
-        return -EFBIG;
+    if (!loaded) return -ENOENT;
+    if (len > UINT_MAX / 2) return -EFBIG;
     z_stream s;
     memset(&s, 0, sizeof s);
     /* windowBits 15 + 16: a gzip header and trailer rather than zlib's. */

@@ -73,8 +73,7 @@ static int yama_scope(void)
 {
     char text[16] = "";
     FILE *f = fopen("/proc/sys/kernel/yama/ptrace_scope", "re");
-    if (!f)
-        return -1;
+    if (!f) return -1;
     size_t n = fread(text, 1, sizeof text - 1, f);
     fclose(f);
     text[n] = '\0';
@@ -89,8 +88,7 @@ static bool parse_uids(const char *text, unsigned uid[3])
     for (int i = 0; text && i < 3; i++) {
         char *end;
         uid[i] = (unsigned)strtoul(text, &end, 10);
-        if (end == text)
-            return false;
+        if (end == text) return false;
         text = end;
     }
     return text != NULL;
@@ -99,8 +97,7 @@ static bool parse_uids(const char *text, unsigned uid[3])
 static const char *user_name(unsigned uid, char *buf, size_t len)
 {
     struct passwd pw, *found = NULL;
-    if (getpwuid_r(uid, &pw, buf, len, &found) != 0 || !found)
-        return "?";
+    if (getpwuid_r(uid, &pw, buf, len, &found) != 0 || !found) return "?";
     return found->pw_name;
 }
 
@@ -123,32 +120,38 @@ void inspect_explain_eperm(int pid, char *out, size_t len)
     int scope = yama_scope();
     bool cap = have_cap_sys_ptrace();
     int n = snprintf(out, len, "cannot inspect process %d: ", pid);
-    if (n < 0 || (size_t)n >= len)
-        return;
+    if (n < 0 || (size_t)n >= len) return;
     out += n;
     len -= (size_t)n;
     if (tracer_pid > 0)
-        snprintf(out, len, "it is already traced by pid %ld (a debugger or strace), and a thread "
-                 "has one tracer at a time", tracer_pid);
+        snprintf(out, len,
+                 "it is already traced by pid %ld (a debugger or strace), and a thread "
+                 "has one tracer at a time",
+                 tracer_pid);
     else if (scope == 3)
         snprintf(out, len, "ptrace is switched off on this machine (kernel.yama.ptrace_scope=3)");
     else if (other_user && !cap)
-        snprintf(out, len, "it belongs to user %s (uid %u) and strays runs as uid %u without "
+        snprintf(out, len,
+                 "it belongs to user %s (uid %u) and strays runs as uid %u without "
                  "CAP_SYS_PTRACE: run strays inspect as that user, or as root",
                  user_name(other, name, sizeof name), other, me);
     else if (scope == 2 && !cap)
-        snprintf(out, len, "kernel.yama.ptrace_scope=2 lets only processes with CAP_SYS_PTRACE "
+        snprintf(out, len,
+                 "kernel.yama.ptrace_scope=2 lets only processes with CAP_SYS_PTRACE "
                  "trace another: run strays inspect as root");
     else if (scope == 1 && !cap)
-        snprintf(out, len, "kernel.yama.ptrace_scope=1 lets a process trace only its own "
+        snprintf(out, len,
+                 "kernel.yama.ptrace_scope=1 lets a process trace only its own "
                  "descendants: run strays inspect as root (CAP_SYS_PTRACE), or set the sysctl "
                  "to 0, or start the program under strays (strays run)");
     else if (!cap)
-        snprintf(out, len, "it is not dumpable (a setuid, setgid or file-capability program, "
+        snprintf(out, len,
+                 "it is not dumpable (a setuid, setgid or file-capability program, "
                  "or one that called prctl(PR_SET_DUMPABLE, 0)), and only CAP_SYS_PTRACE may "
                  "trace it: run strays inspect as root");
     else
-        snprintf(out, len, "the kernel refused although strays has CAP_SYS_PTRACE (a security "
+        snprintf(out, len,
+                 "the kernel refused although strays has CAP_SYS_PTRACE (a security "
                  "module such as AppArmor or SELinux?)");
 }
 
@@ -160,8 +163,7 @@ static int parse_args(int argc, char **argv, struct inspect_args *a)
     a->stacks = true;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
-        if (!strcmp(arg, "--help") || !strcmp(arg, "-h"))
-            return 1;
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) return 1;
         if (!strcmp(arg, "--no-stacks")) {
             a->stacks = false;
         } else if ((!strcmp(arg, "--output") || !strcmp(arg, "-o")) && i + 1 < argc) {
@@ -184,7 +186,7 @@ static int parse_args(int argc, char **argv, struct inspect_args *a)
             a->pid = (int)pid;
         } else {
             cli_error(arg[0] == '-' && i + 1 == argc ? "inspect: %s needs a value"
-                                                      : "inspect: unknown argument '%s'",
+                                                     : "inspect: unknown argument '%s'",
                       arg);
             return -1;
         }
@@ -197,8 +199,7 @@ static int parse_args(int argc, char **argv, struct inspect_args *a)
         cli_error("inspect: strays cannot inspect itself");
         return -1;
     }
-    if (a->format == INSPECT_PPROF && cli_pprof_check_output(a->output, 1) != 0)
-        return -1;
+    if (a->format == INSPECT_PPROF && cli_pprof_check_output(a->output, 1) != 0) return -1;
     return 0;
 }
 
@@ -223,8 +224,7 @@ static int write_report(struct st_report *r, const struct inspect_args *a)
         st_report_write_text(r, &out);
     st_out_flush(&out);
     int error = out.error;
-    if (a->output && close(fd) != 0 && !error)
-        error = -errno;
+    if (a->output && close(fd) != 0 && !error) error = -errno;
     if (error)
         cli_error("inspect: cannot write %s: %s", a->output ? a->output : "the report to stdout",
                   strerror(-error));
@@ -246,10 +246,8 @@ static int inspect(struct st_report *r, const struct inspect_args *a)
 {
     char err[1024];
     int rc = inspect_read_proc(r, a->pid, err, sizeof err);
-    if (rc == -EACCES || rc == -EPERM)
-        inspect_explain_eperm(a->pid, err, sizeof err);
-    if (rc == 0 && a->stacks)
-        rc = inspect_read_stacks(r, a->pid, err, sizeof err);
+    if (rc == -EACCES || rc == -EPERM) inspect_explain_eperm(a->pid, err, sizeof err);
+    if (rc == 0 && a->stacks) rc = inspect_read_stacks(r, a->pid, err, sizeof err);
     if (rc == -EPERM)
         strncat(err, " (--no-stacks reads /proc only, where that is allowed)",
                 sizeof err - strlen(err) - 1);
@@ -272,8 +270,7 @@ int cli_inspect(int argc, char **argv)
     struct st_report r;
     memset(&r, 0, sizeof r);
     int status = inspect(&r, &a);
-    if (status == CLI_OK && write_report(&r, &a) != 0)
-        status = CLI_INTERNAL;
+    if (status == CLI_OK && write_report(&r, &a) != 0) status = CLI_INTERNAL;
     st_report_free(&r);
     return status;
 }

@@ -44,11 +44,9 @@ static char *path_in_dir(const char *dir, const char *report)
     const char *slash = strrchr(report, '/');
     const char *base = slash ? slash + 1 : report;
     size_t n = strlen(base);
-    if (n > 5 && !strcmp(base + n - 5, ".json"))
-        n -= 5;
+    if (n > 5 && !strcmp(base + n - 5, ".json")) n -= 5;
     char *path = NULL;
-    if (asprintf(&path, "%s/%.*s.pb.gz", dir, (int)n, base) < 0)
-        return NULL;
+    if (asprintf(&path, "%s/%.*s.pb.gz", dir, (int)n, base) < 0) return NULL;
     return path;
 }
 
@@ -60,8 +58,7 @@ static int write_file(const char *path, const uint8_t *data, size_t len)
         return -1;
     }
     long rc = st_sys_write_all(fd, data, len);
-    if (path && close(fd) != 0 && rc >= 0)
-        rc = -errno;
+    if (path && close(fd) != 0 && rc >= 0) rc = -errno;
     if (rc < 0) {
         cli_error("report: cannot write %s: %s", path ? path : "the profile to stdout",
                   strerror((int)-rc));

@@ -38,8 +38,7 @@ struct proc {
 static int read_at(int dir, const char *name, char *buf, size_t len)
 {
     int fd = openat(dir, name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
+    if (fd < 0) return -errno;
     size_t used = 0;
     ssize_t n = 0;
     while (used + 1 < len && (n = read(fd, buf + used, len - 1 - used)) > 0)
@@ -54,8 +53,7 @@ static int read_at(int dir, const char *name, char *buf, size_t len)
 static const char *stat_field(const char *stat, int n)
 {
     const char *p = strrchr(stat, ')');
-    if (!p)
-        return NULL;
+    if (!p) return NULL;
     p++; /* the blank before field 3 */
     for (int field = 3; field < n && p; field++)
         p = strchr(p + 1, ' ');
@@ -78,11 +76,9 @@ static int open_dir(const struct proc *p, const char *name, DIR **out)
 {
     int fd = openat(p->dir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     *out = fd >= 0 ? fdopendir(fd) : NULL;
-    if (*out)
-        return 0;
+    if (*out) return 0;
     int e = errno;
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
     return -e;
 }
 
@@ -92,8 +88,7 @@ static int read_header(struct st_report *r, struct proc *p)
 {
     char buf[4096], path[64];
     int rc = read_at(p->dir, "stat", buf, sizeof buf);
-    if (rc != 0)
-        return rc;
+    if (rc != 0) return rc;
     p->start_ticks = stat_start_ticks(buf);
     snprintf(path, sizeof path, "/proc/%d/exe", p->pid);
     ssize_t n = readlink(path, buf, sizeof buf - 1);
@@ -127,8 +122,7 @@ static long pidfd = -1;
 /* A duplicate of the process's fd in this one, or -1. */
 static int dup_of(int fd)
 {
-    if (pidfd < 0)
-        return -1;
+    if (pidfd < 0) return -1;
     long local = syscall(SYS_pidfd_getfd, (int)pidfd, fd, 0);
     return local < 0 ? -1 : (int)local;
 }
@@ -137,8 +131,7 @@ static int dup_of(int fd)
 static uint64_t fdinfo_time(const char *info, const char *key)
 {
     const char *at = strstr(info, key);
-    if (!at || !(at = strchr(at, '(')))
-        return 0;
+    if (!at || !(at = strchr(at, '('))) return 0;
     char *end;
     unsigned long long s = strtoull(at + 1, &end, 10);
     unsigned long long ns = *end == ',' ? strtoull(end + 1, NULL, 10) : 0;
@@ -149,13 +142,10 @@ static uint64_t fdinfo_time(const char *info, const char *key)
  * new block when n reaches it (the old one stays in the arena). */
 static void *grow(struct st_arena *a, void *array, uint32_t n, size_t size)
 {
-    if (n == 0)
-        return st_arena_alloc(a, 16 * size);
-    if (n < 16 || (n & (n - 1)))
-        return array;
+    if (n == 0) return st_arena_alloc(a, 16 * size);
+    if (n < 16 || (n & (n - 1))) return array;
     void *bigger = st_arena_alloc(a, 2 * (size_t)n * size);
-    if (bigger)
-        memcpy(bigger, array, (size_t)n * size);
+    if (bigger) memcpy(bigger, array, (size_t)n * size);
     return bigger;
 }
 
@@ -163,10 +153,8 @@ static int add_timerfd(struct st_report *r, struct proc *p, int fd)
 {
     char name[32], info[1024];
     snprintf(name, sizeof name, "fdinfo/%d", fd);
-    if (read_at(p->dir, name, info, sizeof info) != 0)
-        return 0;
-    if (!(r->timers = grow(&r->arena, r->timers, r->ntimers, sizeof *r->timers)))
-        return -ENOMEM;
+    if (read_at(p->dir, name, info, sizeof info) != 0) return 0;
+    if (!(r->timers = grow(&r->arena, r->timers, r->ntimers, sizeof *r->timers))) return -ENOMEM;
     struct st_report_timer *t = &r->timers[r->ntimers++];
     memset(t, 0, sizeof *t);
     const char *clock = strstr(info, "clockid:");
@@ -199,8 +187,7 @@ static int add_fd(struct st_report *r, struct proc *p, int fd, const char *link)
     } else {
         rc = -ENOMEM;
     }
-    if (local >= 0)
-        close(local);
+    if (local >= 0) close(local);
     return rc;
 }
 
@@ -209,25 +196,21 @@ static int read_fds(struct st_report *r, struct proc *p)
 {
     DIR *d;
     int rc = open_dir(p, "fd", &d);
-    if (rc != 0)
-        return rc;
+    if (rc != 0) return rc;
     int dfd = dirfd(d);
     pidfd = syscall(SYS_pidfd_open, p->pid, 0);
     struct dirent *e;
     while (!rc && (e = readdir(d))) {
         char link[4096];
         int fd = (int)strtol(e->d_name, NULL, 10);
-        if (e->d_name[0] == '.' || fd <= 2)
-            continue;
+        if (e->d_name[0] == '.' || fd <= 2) continue;
         ssize_t n = readlinkat(dfd, e->d_name, link, sizeof link - 1);
-        if (n <= 0)
-            continue; /* closed meanwhile */
+        if (n <= 0) continue; /* closed meanwhile */
         link[n] = '\0';
         rc = add_fd(r, p, fd, link);
     }
     closedir(d);
-    if (pidfd >= 0)
-        close((int)pidfd);
+    if (pidfd >= 0) close((int)pidfd);
     pidfd = -1;
     return rc;
 }
@@ -241,10 +224,8 @@ static const char *notify_of(struct st_report *r, const char *how, int target, i
 {
     char sig[32], buf[96];
     st_describe_signal(signo, sig, sizeof sig);
-    if (!strncmp(how, "none", 4))
-        return "none";
-    if (!strcmp(how, "signal/tid") && signo == 32)
-        return "thread";
+    if (!strncmp(how, "none", 4)) return "none";
+    if (!strcmp(how, "signal/tid") && signo == 32) return "thread";
     if (!strcmp(how, "signal/tid"))
         snprintf(buf, sizeof buf, "thread_id:%d:%s", target, sig);
     else
@@ -256,8 +237,7 @@ static const char *notify_of(struct st_report *r, const char *how, int target, i
 static int timer_number(const char *block, const char *key, int fallback)
 {
     const char *at = strstr(block, key);
-    if (!at)
-        return fallback;
+    if (!at) return fallback;
     char *end;
     long v = strtol(at + strlen(key), &end, 10);
     return end == at + strlen(key) ? fallback : (int)v;
@@ -277,10 +257,8 @@ static int add_posix_timer(struct st_report *r, const char *block)
         notify += strspn(notify, " ");
         snprintf(how, sizeof how, "%.*s", (int)strcspn(notify, ".\n"), notify);
     }
-    if (id < 0)
-        return 0;
-    if (!(r->timers = grow(&r->arena, r->timers, r->ntimers, sizeof *r->timers)))
-        return -ENOMEM;
+    if (id < 0) return 0;
+    if (!(r->timers = grow(&r->arena, r->timers, r->ntimers, sizeof *r->timers))) return -ENOMEM;
     struct st_report_timer *t = &r->timers[r->ntimers++];
     memset(t, 0, sizeof *t);
     char name[24];
@@ -302,8 +280,7 @@ static int read_timers(struct st_report *r, struct proc *p)
     int rc = 0;
     for (char *block = strncmp(text, "ID:", 3) ? NULL : text; block && !rc;) {
         char *next = strstr(block, "\nID:");
-        if (next)
-            *next++ = '\0';
+        if (next) *next++ = '\0';
         rc = add_posix_timer(r, block);
         block = next;
     }
@@ -323,27 +300,23 @@ static const char *syscall_name(long nr)
 static bool waits_on_fd(long nr)
 {
     static const long calls[] = {
-        SYS_read,    SYS_readv,    SYS_pread64,  SYS_preadv,      SYS_write,
-        SYS_writev,  SYS_recvfrom, SYS_recvmsg,  SYS_recvmmsg,    SYS_sendto,
-        SYS_sendmsg, SYS_accept,   SYS_accept4,  SYS_connect,     SYS_epoll_wait,
-        SYS_epoll_pwait, SYS_flock, SYS_fcntl,
+        SYS_read,     SYS_readv,   SYS_pread64,    SYS_preadv,      SYS_write,   SYS_writev,
+        SYS_recvfrom, SYS_recvmsg, SYS_recvmmsg,   SYS_sendto,      SYS_sendmsg, SYS_accept,
+        SYS_accept4,  SYS_connect, SYS_epoll_wait, SYS_epoll_pwait, SYS_flock,   SYS_fcntl,
     };
     for (size_t i = 0; i < ST_ARRAY_LEN(calls); i++)
-        if (calls[i] == nr)
-            return true;
+        if (calls[i] == nr) return true;
     return false;
 }
 
 static const char *fd_target(struct st_report *r, struct proc *p, int fd)
 {
     for (uint32_t i = 0; i < r->nfds; i++)
-        if (r->fds[i].fd == fd)
-            return r->fds[i].target;
+        if (r->fds[i].fd == fd) return r->fds[i].target;
     char name[32], link[4096];
     snprintf(name, sizeof name, "fd/%d", fd);
     ssize_t n = readlinkat(p->dir, name, link, sizeof link - 1);
-    if (n <= 0)
-        return NULL;
+    if (n <= 0) return NULL;
     link[n] = '\0';
     return st_arena_strdup(&r->arena, link);
 }
@@ -355,25 +328,21 @@ static struct st_report_blocked *blocked_of(struct st_report *r, struct proc *p,
 {
     char name[64], buf[512];
     snprintf(name, sizeof name, "task/%d/syscall", tid);
-    if ((state != 'S' && state != 'D') || read_at(p->dir, name, buf, sizeof buf) != 0)
-        return NULL;
+    if ((state != 'S' && state != 'D') || read_at(p->dir, name, buf, sizeof buf) != 0) return NULL;
     /* "NR ARG1 ... ARG6 SP PC", the arguments in hex; "running" or -1 otherwise. */
     char *at;
     long nr = strtol(buf, &at, 10);
     uint64_t args[6] = {0};
     for (int i = 0; i < 6 && *at == ' '; i++)
         args[i] = strtoull(at + 1, &at, 16);
-    if (at == buf || !syscall_name(nr))
-        return NULL;
+    if (at == buf || !syscall_name(nr)) return NULL;
     struct st_report_blocked *b = st_arena_alloc(&r->arena, sizeof *b);
-    if (!b)
-        return NULL;
+    if (!b) return NULL;
     b->call = syscall_name(nr);
     b->fd = -1;
     b->deadline_ms = -1;
     b->since_unknown = true;
-    if (nr == SYS_futex)
-        b->object = args[0];
+    if (nr == SYS_futex) b->object = args[0];
     if (waits_on_fd(nr)) {
         b->fd = (int)args[0];
         b->target = fd_target(r, p, b->fd);
@@ -388,8 +357,7 @@ static int add_thread(struct st_report *r, struct proc *p, int tid)
 {
     char name[64], stat[1024], comm[64] = "";
     snprintf(name, sizeof name, "task/%d/stat", tid);
-    if (read_at(p->dir, name, stat, sizeof stat) != 0)
-        return 0; /* ended meanwhile */
+    if (read_at(p->dir, name, stat, sizeof stat) != 0) return 0; /* ended meanwhile */
     snprintf(name, sizeof name, "task/%d/comm", tid);
     read_at(p->dir, name, comm, sizeof comm);
     comm[strcspn(comm, "\n")] = '\0';
@@ -411,7 +379,8 @@ static int add_thread(struct st_report *r, struct proc *p, int tid)
 
 static int cmp_tid(const void *a, const void *b)
 {
-    int x = ((const struct st_report_thread *)a)->tid, y = ((const struct st_report_thread *)b)->tid;
+    int x = ((const struct st_report_thread *)a)->tid,
+        y = ((const struct st_report_thread *)b)->tid;
     return (x > y) - (x < y);
 }
 
@@ -419,15 +388,12 @@ static int read_threads(struct st_report *r, struct proc *p)
 {
     DIR *d;
     int rc = open_dir(p, "task", &d);
-    if (rc != 0)
-        return rc;
+    if (rc != 0) return rc;
     struct dirent *e;
     while (!rc && (e = readdir(d)))
-        if (e->d_name[0] != '.')
-            rc = add_thread(r, p, (int)strtol(e->d_name, NULL, 10));
+        if (e->d_name[0] != '.') rc = add_thread(r, p, (int)strtol(e->d_name, NULL, 10));
     closedir(d);
-    if (r->nthreads)
-        qsort(r->threads, r->nthreads, sizeof *r->threads, cmp_tid);
+    if (r->nthreads) qsort(r->threads, r->nthreads, sizeof *r->threads, cmp_tid);
     return rc;
 }
 
@@ -435,20 +401,16 @@ int inspect_read_proc(struct st_report *r, int pid, char *err, size_t errlen)
 {
     char path[32];
     snprintf(path, sizeof path, "/proc/%d", pid);
-    struct proc p = {pid, open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0,
-                     sysconf(_SC_CLK_TCK)};
+    struct proc p = {pid, open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0, sysconf(_SC_CLK_TCK)};
     if (p.dir < 0) {
         snprintf(err, errlen, "no process with pid %d", pid);
         return -ESRCH;
     }
     int rc = read_header(r, &p);
     const char *what = "stat";
-    if (rc == 0 && (rc = read_fds(r, &p)) != 0)
-        what = "fd";
-    if (rc == 0 && (rc = read_timers(r, &p)) != 0)
-        what = "timers";
-    if (rc == 0 && (rc = read_threads(r, &p)) != 0)
-        what = "task";
+    if (rc == 0 && (rc = read_fds(r, &p)) != 0) what = "fd";
+    if (rc == 0 && (rc = read_timers(r, &p)) != 0) what = "timers";
+    if (rc == 0 && (rc = read_threads(r, &p)) != 0) what = "task";
     close(p.dir);
     if (rc == -ENOENT || rc == -ESRCH)
         snprintf(err, errlen, "process %d ended while strays read it", pid);

@@ -50,8 +50,7 @@ static bool load_libdw(struct dw_api *dw, Dwfl_Callbacks *cb)
 {
     memset(dw, 0, sizeof *dw);
     void *lib = dlopen("libdw.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
-        return false;
+    if (!lib) return false;
 #define LOAD(field, sym) *(void **)&dw->field = dlsym(lib, sym)
     LOAD(begin, "dwfl_begin");
     LOAD(end, "dwfl_end");
@@ -98,8 +97,8 @@ static void release_all(void)
         }
 }
 
-static const int fatal_signals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE, SIGALRM,
-                                    SIGSEGV, SIGBUS, SIGABRT, SIGFPE, SIGILL};
+static const int fatal_signals[] = {SIGINT,  SIGTERM, SIGHUP,  SIGQUIT, SIGPIPE, SIGALRM,
+                                    SIGSEGV, SIGBUS,  SIGABRT, SIGFPE,  SIGILL};
 static struct sigaction previous[ST_ARRAY_LEN(fatal_signals)];
 
 static void on_fatal(int sig)
@@ -137,12 +136,10 @@ static void take_status(struct seized *s, int status)
         s->tid = 0; /* gone: nothing to let go */
         return;
     }
-    if (!WIFSTOPPED(status))
-        return;
+    if (!WIFSTOPPED(status)) return;
     /* A signal-delivery stop holds a signal the thread must still get; a
      * PTRACE_EVENT_STOP (the interrupt, or a group stop) holds none. */
-    if (status >> 16 == 0)
-        s->signal = WSTOPSIG(status);
+    if (status >> 16 == 0) s->signal = WSTOPSIG(status);
     s->stopped = 1;
 }
 
@@ -154,8 +151,7 @@ static void wait_stopped(struct seized *s, int n)
         left = 0;
         for (int i = 0; i < n; i++) {
             int status;
-            if (s[i].tid <= 0 || s[i].stopped)
-                continue;
+            if (s[i].tid <= 0 || s[i].stopped) continue;
             pid_t got = waitpid(s[i].tid, &status, __WALL | WNOHANG);
             if (got == s[i].tid)
                 take_status(&s[i], status);
@@ -178,8 +174,7 @@ static int stop_all(const struct st_report *r, struct seized *s)
     for (uint32_t i = 0; i < r->nthreads; i++) {
         int tid = r->threads[i].tid;
         if (ptrace(PTRACE_SEIZE, tid, NULL, NULL) != 0) {
-            if (errno == EPERM && nseized == 0)
-                return -EPERM;
+            if (errno == EPERM && nseized == 0) return -EPERM;
             continue; /* ended meanwhile, or another tracer has it */
         }
         s[nseized].tid = tid;
@@ -203,8 +198,7 @@ static int take_frame(Dwfl_Frame *frame, void *arg)
     struct unwind *u = arg;
     Dwarf_Addr pc;
     bool activation;
-    if (!u->dw->frame_pc(frame, &pc, &activation))
-        return DWARF_CB_ABORT;
+    if (!u->dw->frame_pc(frame, &pc, &activation)) return DWARF_CB_ABORT;
     /* Frames are kept as return addresses (symbolizers look one byte
      * back); the innermost frame's pc is the instruction itself. */
     u->pcs[u->n++] = activation ? pc + 1 : pc;
@@ -216,8 +210,7 @@ static char *hex_build_id(const struct dw_api *dw, Dwfl_Module *mod, struct st_a
     const unsigned char *bits;
     GElf_Addr vaddr;
     int n = dw->build_id(mod, &bits, &vaddr);
-    if (n <= 0)
-        return NULL;
+    if (n <= 0) return NULL;
     char *hex = st_arena_alloc(a, 2 * (size_t)n + 1);
     for (int i = 0; hex && i < n; i++)
         snprintf(hex + 2 * i, 3, "%02x", bits[i]);
@@ -229,12 +222,10 @@ static void fill_frame(const struct dw_api *dw, Dwfl *dwfl, struct st_frame *f, 
 {
     f->address = pc;
     Dwfl_Module *mod = dw->addrmodule(dwfl, pc - 1);
-    if (!mod)
-        return;
+    if (!mod) return;
     GElf_Addr bias = 0;
     const char *name = dw->module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-    if (!name || !dw->module_getelf(mod, &bias))
-        return;
+    if (!name || !dw->module_getelf(mod, &bias)) return;
     f->module = st_arena_strdup(a, name);
     f->offset = pc - bias;
     f->build_id = hex_build_id(dw, mod, a);
@@ -243,11 +234,9 @@ static void fill_frame(const struct dw_api *dw, Dwfl *dwfl, struct st_frame *f, 
 /* True when stack s holds exactly u's return addresses. */
 static bool same_stack(const struct st_report_stack *s, const struct unwind *u)
 {
-    if (s->depth != (uint32_t)u->n)
-        return false;
+    if (s->depth != (uint32_t)u->n) return false;
     for (int i = 0; i < u->n; i++)
-        if (s->frames[i].address != u->pcs[i])
-            return false;
+        if (s->frames[i].address != u->pcs[i]) return false;
     return true;
 }
 
@@ -257,17 +246,13 @@ static bool same_stack(const struct st_report_stack *s, const struct unwind *u)
 static int add_stack(struct st_report *r, const struct dw_api *dw, Dwfl *dwfl,
                      const struct unwind *u)
 {
-    if (u->n == 0)
-        return -1;
+    if (u->n == 0) return -1;
     for (uint32_t i = 0; i < r->nstacks; i++)
-        if (same_stack(&r->stacks[i], u))
-            return (int)i;
+        if (same_stack(&r->stacks[i], u)) return (int)i;
     struct st_report_stack *stacks = st_arena_alloc(&r->arena, (r->nstacks + 1) * sizeof *stacks);
     struct st_frame *frames = st_arena_alloc(&r->arena, (size_t)u->n * sizeof *frames);
-    if (!stacks || !frames)
-        return -1;
-    if (r->nstacks)
-        memcpy(stacks, r->stacks, r->nstacks * sizeof *stacks);
+    if (!stacks || !frames) return -1;
+    if (r->nstacks) memcpy(stacks, r->stacks, r->nstacks * sizeof *stacks);
     for (int i = 0; i < u->n; i++)
         fill_frame(dw, dwfl, &frames[i], u->pcs[i], &r->arena);
     stacks[r->nstacks] = (struct st_report_stack){(uint32_t)u->n, frames};
@@ -278,8 +263,7 @@ static int add_stack(struct st_report *r, const struct dw_api *dw, Dwfl *dwfl,
 static struct st_report_thread *thread_of(struct st_report *r, int tid)
 {
     for (uint32_t i = 0; i < r->nthreads; i++)
-        if (r->threads[i].tid == tid)
-            return &r->threads[i];
+        if (r->threads[i].tid == tid) return &r->threads[i];
     return NULL;
 }
 
@@ -291,8 +275,7 @@ static void unwind_all(const struct dw_api *dw, Dwfl *dwfl, struct seized *s, in
     for (int i = 0; i < n; i++) {
         u[i].dw = dw;
         u[i].n = 0;
-        if (s[i].tid > 0 && s[i].stopped)
-            dw->getthread_frames(dwfl, s[i].tid, take_frame, &u[i]);
+        if (s[i].tid > 0 && s[i].stopped) dw->getthread_frames(dwfl, s[i].tid, take_frame, &u[i]);
     }
 }
 
@@ -304,10 +287,8 @@ static Dwfl *open_session(const struct dw_api *dw, Dwfl_Callbacks *cb, int pid, 
     Dwfl *dwfl = dw->begin(cb);
     if (dwfl && dw->proc_report(dwfl, pid) == 0 && dw->report_end(dwfl, NULL, NULL) == 0)
         return dwfl;
-    snprintf(err, errlen, "libdw cannot read the modules of process %d: %s", pid,
-             dw->errmsg(-1));
-    if (dwfl)
-        dw->end(dwfl);
+    snprintf(err, errlen, "libdw cannot read the modules of process %d: %s", pid, dw->errmsg(-1));
+    if (dwfl) dw->end(dwfl);
     return NULL;
 }
 
@@ -321,12 +302,10 @@ static int stop_and_unwind(struct st_report *r, const struct dw_api *dw, Dwfl *d
         snprintf(err, errlen, "libdw cannot unwind process %d: %s", pid, dw->errmsg(-1));
         rc = -EIO;
     }
-    if (rc == 0)
-        unwind_all(dw, dwfl, seized, nseized, u);
+    if (rc == 0) unwind_all(dw, dwfl, seized, nseized, u);
     release_all();
     guard_signals(false);
-    if (rc == -EPERM)
-        inspect_explain_eperm(pid, err, errlen);
+    if (rc == -EPERM) inspect_explain_eperm(pid, err, errlen);
     return rc;
 }
 
@@ -336,21 +315,20 @@ int inspect_read_stacks(struct st_report *r, int pid, char *err, size_t errlen)
     Dwfl_Callbacks cb;
     memset(&cb, 0, sizeof cb);
     if (!load_libdw(&dw, &cb)) {
-        snprintf(err, errlen, "cannot take stacks: libdw.so.1 (elfutils) is missing or lacks "
-                              "a function strays needs (--no-stacks inspects without them)");
+        snprintf(err, errlen,
+                 "cannot take stacks: libdw.so.1 (elfutils) is missing or lacks "
+                 "a function strays needs (--no-stacks inspects without them)");
         return -ENOENT;
     }
     Dwfl *dwfl = open_session(&dw, &cb, pid, err, errlen);
-    if (!dwfl)
-        return -EIO;
+    if (!dwfl) return -EIO;
     struct unwind *u = calloc((size_t)r->nthreads + 1, sizeof *u);
     seized = calloc((size_t)r->nthreads + 1, sizeof *seized);
     nseized = 0;
     int rc = u && seized ? stop_and_unwind(r, &dw, dwfl, pid, u, err, errlen) : -ENOMEM;
     for (int i = 0; rc == 0 && i < nseized; i++) {
         struct st_report_thread *t = seized[i].tid ? thread_of(r, seized[i].tid) : NULL;
-        if (t)
-            t->stack = add_stack(r, &dw, dwfl, &u[i]);
+        if (t) t->stack = add_stack(r, &dw, dwfl, &u[i]);
     }
     for (uint32_t i = 0; rc == 0 && i < r->nthreads; i++)
         r->tracking.threads_without_stack += r->threads[i].stack < 0;
@@ -359,7 +337,6 @@ int inspect_read_stacks(struct st_report *r, int pid, char *err, size_t errlen)
     free(seized);
     seized = NULL;
     nseized = 0;
-    if (rc == -ENOMEM)
-        snprintf(err, errlen, "out of memory");
+    if (rc == -ENOMEM) snprintf(err, errlen, "out of memory");
     return rc;
 }

@@ -27,10 +27,8 @@ struct pb {
 
 static bool pb_room(struct pb *b, size_t n)
 {
-    if (b->failed)
-        return false;
-    if (b->len + n <= b->cap)
-        return true;
+    if (b->failed) return false;
+    if (b->len + n <= b->cap) return true;
     size_t cap = b->cap ? b->cap : 4096;
     while (cap < b->len + n)
         cap *= 2;
@@ -55,8 +53,7 @@ static size_t varint_to(uint8_t *out, uint64_t v)
 
 static void pb_varint(struct pb *b, uint64_t v)
 {
-    if (pb_room(b, LEN_ROOM))
-        b->len += varint_to(b->p + b->len, v);
+    if (pb_room(b, LEN_ROOM)) b->len += varint_to(b->p + b->len, v);
 }
 
 static void pb_tag(struct pb *b, unsigned field, unsigned wire)
@@ -67,8 +64,7 @@ static void pb_tag(struct pb *b, unsigned field, unsigned wire)
 /* A scalar field; zero is the default and is left out, as proto3 does. */
 static void pb_uint(struct pb *b, unsigned field, uint64_t v)
 {
-    if (!v)
-        return;
+    if (!v) return;
     pb_tag(b, field, WIRE_VARINT);
     pb_varint(b, v);
 }
@@ -90,15 +86,13 @@ static size_t pb_begin(struct pb *b, unsigned field)
 {
     pb_tag(b, field, WIRE_LEN);
     size_t at = b->len;
-    if (pb_room(b, LEN_ROOM))
-        b->len += LEN_ROOM;
+    if (pb_room(b, LEN_ROOM)) b->len += LEN_ROOM;
     return at;
 }
 
 static void pb_end(struct pb *b, size_t at)
 {
-    if (b->failed)
-        return;
+    if (b->failed) return;
     size_t body = b->len - at - LEN_ROOM;
     size_t n = varint_to(b->p + at, body);
     memmove(b->p + at + n, b->p + at + LEN_ROOM, body);
@@ -132,8 +126,7 @@ static int idmap_grow(struct idmap *m)
         return -ENOMEM;
     }
     for (size_t i = 0; i < m->cap; i++) {
-        if (!m->ids[i])
-            continue;
+        if (!m->ids[i]) continue;
         size_t j = mix(m->keys[i]) & (cap - 1);
         while (ids[j])
             j = (j + 1) & (cap - 1);
@@ -151,8 +144,7 @@ static int idmap_grow(struct idmap *m)
 /* The slot of key: its id, or 0 where it would go. NULL when out of memory. */
 static uint32_t *idmap_slot(struct idmap *m, uint64_t key)
 {
-    if ((m->n + 1) * 2 > m->cap && idmap_grow(m) != 0)
-        return NULL;
+    if ((m->n + 1) * 2 > m->cap && idmap_grow(m) != 0) return NULL;
     size_t j = mix(key) & (m->cap - 1);
     while (m->ids[j] && m->keys[j] != key)
         j = (j + 1) & (m->cap - 1);
@@ -216,8 +208,7 @@ struct profile {
 /* Makes room for one more element of an array of *cap. */
 static bool grow(struct profile *p, void **array, uint32_t n, uint32_t *cap, size_t size)
 {
-    if (n < *cap)
-        return true;
+    if (n < *cap) return true;
     uint32_t more = *cap ? 2 * *cap : 64;
     void *grown = realloc(*array, (size_t)more * size);
     if (!grown) {
@@ -240,8 +231,7 @@ static uint64_t fnv(const char *s)
 /* The string table's id of s (0 is ""). Strings must outlive p. */
 static uint32_t str_id(struct profile *p, const char *s)
 {
-    if (!s || !*s)
-        return 0;
+    if (!s || !*s) return 0;
     /* Keys are hashes; equal hashes of different strings take the next
      * key, so a lookup walks that chain comparing the strings. */
     for (uint64_t key = fnv(s);; key = key * 31 + 7) {
@@ -250,10 +240,8 @@ static uint32_t str_id(struct profile *p, const char *s)
             p->failed = true;
             return 0;
         }
-        if (*slot && !strcmp(p->strings[*slot], s))
-            return *slot;
-        if (*slot)
-            continue;
+        if (*slot && !strcmp(p->strings[*slot], s)) return *slot;
+        if (*slot) continue;
         if (!grow(p, (void **)&p->strings, p->nstrings, &p->strings_cap, sizeof *p->strings))
             return 0;
         p->strings[p->nstrings] = s;
@@ -266,8 +254,7 @@ static uint32_t function_id(struct profile *p, const char *name, const char *fil
 {
     uint32_t n = str_id(p, name), f = str_id(p, file);
     uint32_t *slot = idmap_slot(&p->function_ids, (uint64_t)n << 32 | f);
-    if (!slot || *slot)
-        return slot ? *slot : 0;
+    if (!slot || *slot) return slot ? *slot : 0;
     if (!grow(p, (void **)&p->functions, p->nfunctions, &p->functions_cap, sizeof *p->functions))
         return 0;
     p->functions[p->nfunctions++] = (struct function){n, f};
@@ -278,14 +265,12 @@ static uint32_t function_id(struct profile *p, const char *name, const char *fil
 /* Frames of one module loaded at one base share a mapping. */
 static uint32_t mapping_id(struct profile *p, const struct st_frame *f)
 {
-    if (!f->module)
-        return 0;
+    if (!f->module) return 0;
     uint64_t base = f->address - f->offset;
     for (uint32_t i = 0; i < p->nmappings; i++) {
         struct mapping *m = &p->mappings[i];
         if (m->start == base && !strcmp(m->first->module, f->module)) {
-            if (f->address >= m->limit)
-                m->limit = f->address + 1;
+            if (f->address >= m->limit) m->limit = f->address + 1;
             m->functions &= f->function != NULL;
             m->filenames &= f->file != NULL;
             m->lines &= f->line > 0;
@@ -294,8 +279,8 @@ static uint32_t mapping_id(struct profile *p, const struct st_frame *f)
     }
     if (!grow(p, (void **)&p->mappings, p->nmappings, &p->mappings_cap, sizeof *p->mappings))
         return 0;
-    p->mappings[p->nmappings++] = (struct mapping){f, base, f->address + 1, f->function != NULL,
-                                                   f->file != NULL, f->line > 0};
+    p->mappings[p->nmappings++] = (struct mapping){
+        f, base, f->address + 1, f->function != NULL, f->file != NULL, f->line > 0};
     return p->nmappings;
 }
 
@@ -323,10 +308,8 @@ static uint32_t location_id(struct profile *p, const struct st_frame *f)
             return 0;
         }
         const struct location *l = *slot ? &p->locations[*slot - 1] : NULL;
-        if (l && l->mapping == mapping && l->address == address)
-            return *slot;
-        if (l)
-            continue;
+        if (l && l->mapping == mapping && l->address == address) return *slot;
+        if (l) continue;
         uint32_t function = f->function ? function_id(p, f->function, f->file) : 0;
         uint32_t id = add_location(p, (struct location){mapping, address, function, f->line});
         p->location_ids.n += id != 0;
@@ -340,16 +323,13 @@ static int map_stacks(struct profile *p)
 {
     const struct st_report *r = p->r;
     p->stack_locations = calloc((size_t)r->nstacks + 1, sizeof *p->stack_locations);
-    if (!p->stack_locations)
-        return -ENOMEM;
+    if (!p->stack_locations) return -ENOMEM;
     for (uint32_t i = 0; i < p->nsamples; i++) {
         int stack = p->samples[i].stack;
-        if (stack < 0 || p->stack_locations[stack])
-            continue;
+        if (stack < 0 || p->stack_locations[stack]) continue;
         const struct st_report_stack *s = &r->stacks[stack];
         uint32_t *ids = calloc((size_t)s->depth + 1, sizeof *ids);
-        if (!ids)
-            return -ENOMEM;
+        if (!ids) return -ENOMEM;
         p->stack_locations[stack] = ids;
         for (uint32_t j = 0; j < s->depth; j++)
             ids[j] = location_id(p, &s->frames[j]);
@@ -376,8 +356,7 @@ static struct sample *new_sample(struct profile *p, uint32_t column, int stack)
 
 static void label(struct profile *p, struct sample *s, const char *key, const char *value)
 {
-    if (!value || !*value || s->nlabels == MAX_LABELS)
-        return;
+    if (!value || !*value || s->nlabels == MAX_LABELS) return;
     s->labels[s->nlabels][0] = str_id(p, key);
     s->labels[s->nlabels][1] = str_id(p, value);
     s->nlabels++;
@@ -392,8 +371,7 @@ static const char *hex(struct profile *p, uint64_t v)
         v >>= 4;
     } while (v);
     char *s = st_arena_alloc(&p->scratch, (size_t)n + 3);
-    if (!s)
-        return NULL;
+    if (!s) return NULL;
     s[0] = '0';
     s[1] = 'x';
     for (int i = 0; i < n; i++)
@@ -404,8 +382,7 @@ static const char *hex(struct profile *p, uint64_t v)
 /* What a blocked thread waits on: the fd's target, else the object. */
 static const char *blocked_target(struct profile *p, const struct st_report_blocked *b)
 {
-    if (b->target)
-        return b->target;
+    if (b->target) return b->target;
     return b->object ? hex(p, b->object) : NULL;
 }
 
@@ -413,8 +390,7 @@ static void add_thread(struct profile *p, const struct st_report_thread *t)
 {
     bool current = p->stacks == ST_PPROF_CURRENT || t->created_by < 0;
     struct sample *s = new_sample(p, COLUMN_THREADS, current ? t->stack : t->created_by);
-    if (!s)
-        return;
+    if (!s) return;
     label(p, s, "kind", "thread");
     label(p, s, "state", st_report_thread_state_name(t->state));
     label(p, s, "thread_name", t->name);
@@ -424,15 +400,13 @@ static void add_thread(struct profile *p, const struct st_report_thread *t)
         label(p, s, "stuck", t->blocked->stuck ? "true" : NULL);
     }
     label(p, s, "scope", t->scope);
-    if (p->stacks == ST_PPROF_CREATED && current)
-        label(p, s, "stack", "current");
+    if (p->stacks == ST_PPROF_CREATED && current) label(p, s, "stack", "current");
 }
 
 static void add_timer(struct profile *p, const struct st_report_timer *t)
 {
     struct sample *s = new_sample(p, COLUMN_TIMERS, t->created_by);
-    if (!s)
-        return;
+    if (!s) return;
     label(p, s, "kind", t->fd >= 0 ? "timerfd" : "timer");
     label(p, s, "state", t->armed ? "armed" : "disarmed");
     label(p, s, "clock", t->clock);
@@ -443,8 +417,7 @@ static void add_timer(struct profile *p, const struct st_report_timer *t)
 static void add_fd(struct profile *p, const struct st_report_fd *f)
 {
     struct sample *s = new_sample(p, COLUMN_FDS, f->created_by);
-    if (!s)
-        return;
+    if (!s) return;
     label(p, s, "kind", f->kind);
     label(p, s, "target", f->target);
     label(p, s, "stream", f->stream);
@@ -455,12 +428,9 @@ static int cmp_sample(const void *a, const void *b, void *ctx)
 {
     (void)ctx;
     const struct sample *x = a, *y = b;
-    if (x->column != y->column)
-        return x->column < y->column ? -1 : 1;
-    if (x->stack != y->stack)
-        return x->stack < y->stack ? -1 : 1;
-    if (x->nlabels != y->nlabels)
-        return x->nlabels < y->nlabels ? -1 : 1;
+    if (x->column != y->column) return x->column < y->column ? -1 : 1;
+    if (x->stack != y->stack) return x->stack < y->stack ? -1 : 1;
+    if (x->nlabels != y->nlabels) return x->nlabels < y->nlabels ? -1 : 1;
     return memcmp(x->labels, y->labels, x->nlabels * sizeof x->labels[0]);
 }
 
@@ -483,8 +453,7 @@ static void collect(struct profile *p)
 {
     const struct st_report *r = p->r;
     /* The string table starts with "", as the format requires. */
-    if (!grow(p, (void **)&p->strings, 0, &p->strings_cap, sizeof *p->strings))
-        return;
+    if (!grow(p, (void **)&p->strings, 0, &p->strings_cap, sizeof *p->strings)) return;
     p->strings[p->nstrings++] = "";
     for (uint32_t i = 0; i < r->nthreads; i++)
         add_thread(p, &r->threads[i]);
@@ -642,11 +611,10 @@ int st_pprof_encode(const struct st_report *r, enum st_pprof_stacks stacks, uint
     int rc = p.failed ? -ENOMEM : map_stacks(&p);
     for (uint32_t i = 0; rc == 0 && i < p.nsamples && !p.no_stack; i++)
         if (p.samples[i].stack < 0)
-            p.no_stack = add_location(&p, (struct location){0, 0, function_id(&p, "(no stack)", NULL), 0});
-    if (rc == 0)
-        write_profile(&p, &b);
-    if (rc == 0 && (p.failed || b.failed))
-        rc = -ENOMEM;
+            p.no_stack =
+                add_location(&p, (struct location){0, 0, function_id(&p, "(no stack)", NULL), 0});
+    if (rc == 0) write_profile(&p, &b);
+    if (rc == 0 && (p.failed || b.failed)) rc = -ENOMEM;
     profile_free(&p);
     if (rc != 0) {
         free(b.p);
@@ -663,8 +631,7 @@ int st_pprof_encode_gz(const struct st_report *r, enum st_pprof_stacks stacks, u
     uint8_t *raw;
     size_t raw_len;
     int rc = st_pprof_encode(r, stacks, &raw, &raw_len);
-    if (rc != 0)
-        return rc;
+    if (rc != 0) return rc;
     rc = st_gzip(raw, raw_len, out, len);
     *compressed = rc == 0;
     if (rc == 0) {

@@ -33,17 +33,18 @@ ST_HOT_DATA int st_fd_warn_lo = 0, st_fd_warn_hi = INT_MAX;
 static int warn_armed = 1;
 static int warn_pending; /* the fd that crossed, plus one; 0: none */
 
-bool st_exhaustion_wanted(void) { return st_opt.exhausted_dump || st_opt.fd_warn; }
+bool st_exhaustion_wanted(void)
+{
+    return st_opt.exhausted_dump || st_opt.fd_warn;
+}
 
 void st_exhaustion_hit(enum st_limit_kind kind, int err)
 {
     struct limit *l = &limits[kind];
     __atomic_add_fetch(&l->hits, 1, __ATOMIC_RELAXED);
-    if (!st_opt.exhausted_dump)
-        return;
+    if (!st_opt.exhausted_dump) return;
     uint64_t last = __atomic_load_n(&l->last_ns, __ATOMIC_RELAXED);
-    if (last && st_now_ns() - last < EXHAUSTED_INTERVAL_NS)
-        return;
+    if (last && st_now_ns() - last < EXHAUSTED_INTERVAL_NS) return;
     int none = 0;
     if (__atomic_compare_exchange_n(&l->pending, &none, err, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_RELAXED))
@@ -114,8 +115,8 @@ static void dump(const char *reason, enum st_limit_kind kind, int err, int fd)
         .fd = fd,
         .warn_percent = fd >= 0 ? st_opt.fd_warn : 0,
     };
-    struct st_report_request req = {.reason = reason, .exit_status = -1,
-                                    .symbolize = st_opt.symbolize, .limit = &limit};
+    struct st_report_request req = {
+        .reason = reason, .exit_status = -1, .symbolize = st_opt.symbolize, .limit = &limit};
     st_runtime_emit(&req, true);
 }
 
@@ -134,7 +135,6 @@ void st_exhaustion_dump_pending(void)
         dump("exhausted", (enum st_limit_kind)kind, err, -1);
     }
     int crossed = __atomic_exchange_n(&warn_pending, 0, __ATOMIC_ACQ_REL);
-    if (crossed)
-        dump("fd_warn", ST_LIMIT_FDS, 0, crossed - 1);
+    if (crossed) dump("fd_warn", ST_LIMIT_FDS, 0, crossed - 1);
     st_exhaustion_init(); /* the program may have changed RLIMIT_NOFILE */
 }

@@ -28,8 +28,7 @@ static inline void st_exhaustion_fd_created(int fd)
 {
     int lo = __atomic_load_n(&st_fd_warn_lo, __ATOMIC_RELAXED);
     int hi = __atomic_load_n(&st_fd_warn_hi, __ATOMIC_RELAXED);
-    if (ST_UNLIKELY((unsigned)(fd - lo) >= (unsigned)(hi - lo)))
-        st_exhaustion_fd_outside(fd);
+    if (ST_UNLIKELY((unsigned)(fd - lo) >= (unsigned)(hi - lo))) st_exhaustion_fd_outside(fd);
 }
 
 /* Whether the watchdog must exist for these dumps (exhausted_dump, fd_warn). */

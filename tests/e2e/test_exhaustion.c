@@ -32,8 +32,7 @@ static int reports_with_reason(const char *dir, const char *reason, struct st_re
     snprintf(pattern, sizeof pattern, "%s/r.*.json", dir);
     glob_t g;
     int n = 0;
-    if (glob(pattern, 0, NULL, &g) != 0)
-        return 0;
+    if (glob(pattern, 0, NULL, &g) != 0) return 0;
     for (size_t i = 0; i < g.gl_pathc; i++) {
         struct st_report rep;
         cr_assert_eq(st_report_load(&rep, g.gl_pathv[i], err, sizeof err), 0, "%s", err);
@@ -102,13 +101,14 @@ Test(exhaustion, fd_limit_writes_one_dump_naming_the_top_site_and_the_calls_stil
         free(err);
         err = e2e_slurp(path);
         const char *dump = strstr(err, "report (exhausted)");
-        if (dump && strstr(dump, "\nstrays: "))
-            break;
+        if (dump && strstr(dump, "\nstrays: ")) break;
         usleep(10000);
     }
     char want[200];
-    snprintf(want, sizeof want, " failed with EMFILE since the last such dump (RLIMIT_NOFILE "
-                                "32).\nLargest creation sites of fds:\n    %d at ", made);
+    snprintf(want, sizeof want,
+             " failed with EMFILE since the last such dump (RLIMIT_NOFILE "
+             "32).\nLargest creation sites of fds:\n    %d at ",
+             made);
     cr_assert_not_null(strstr(err, "\nThe program ran out of fds: "), "%s", err);
     cr_assert_not_null(strstr(err, want), "%s", err);
     kill(bg.pid, SIGUSR1); /* then nothing more: the limit was dumped once */
@@ -118,7 +118,8 @@ Test(exhaustion, fd_limit_writes_one_dump_naming_the_top_site_and_the_calls_stil
         usleep(10000);
     }
     int dumps = 0;
-    for (const char *p = strstr(err, "report (exhausted)"); p; p = strstr(p + 1, "report (exhausted)"))
+    for (const char *p = strstr(err, "report (exhausted)"); p;
+         p = strstr(p + 1, "report (exhausted)"))
         dumps++;
     cr_assert_eq(dumps, 1, "%s", err);
     free(err);
@@ -171,8 +172,16 @@ Test(exhaustion, thread_limit_writes_a_dump_with_the_limit_and_the_top_site)
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const char *argv[] = {"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
-                          "--clear-groups", "/usr/bin/env", options, lib, prog, "threads", NULL};
+    const char *argv[] = {"/usr/bin/setpriv",
+                          "--reuid=nobody",
+                          "--regid=nogroup",
+                          "--clear-groups",
+                          "/usr/bin/env",
+                          options,
+                          lib,
+                          prog,
+                          "threads",
+                          NULL};
     cr_assert_eq(posix_spawn(&bg.pid, argv[0], &fa, NULL, (char **)argv, environ), 0);
     posix_spawn_file_actions_destroy(&fa);
     cr_assert(e2e_bg_wait_output(&bg, "hit 2 EAGAIN", 30000), "the fixture hit no limit");

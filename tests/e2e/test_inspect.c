@@ -33,9 +33,9 @@ struct target {
 static void parse_ready(struct target *t)
 {
     char *out = e2e_bg_output(&t->bg);
-    int n = sscanf(strstr(out, "ready "), "ready pipe=%d,%d null=%d listen=%d:%d timerfd=%d cond=%llx",
-                   &t->pipe_r, &t->pipe_w, &t->null, &t->listener, &t->port, &t->timerfd,
-                   &t->cond);
+    int n =
+        sscanf(strstr(out, "ready "), "ready pipe=%d,%d null=%d listen=%d:%d timerfd=%d cond=%llx",
+               &t->pipe_r, &t->pipe_w, &t->null, &t->listener, &t->port, &t->timerfd, &t->cond);
     cr_assert_eq(n, 7, "%s", out);
     free(out);
 }
@@ -60,8 +60,8 @@ static void start_target_as_nobody(struct target *t, const char *arg)
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     posix_spawn_file_actions_addclosefrom_np(&fa, 3);
-    const char *argv[] = {"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
-                          "--clear-groups", prog, arg, NULL};
+    const char *argv[] = {
+        "/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", prog, arg, NULL};
     cr_assert_eq(posix_spawn(&t->bg.pid, argv[0], &fa, NULL, (char **)argv, environ), 0);
     posix_spawn_file_actions_destroy(&fa);
     cr_assert(e2e_bg_wait_output(&t->bg, "ready", 30000), "inspect_target did not start");
@@ -78,14 +78,13 @@ static void assert_running(int pid)
     struct dirent *e;
     int threads = 0;
     while ((e = readdir(d))) {
-        if (e->d_name[0] == '.')
-            continue;
+        if (e->d_name[0] == '.') continue;
         char stat_path[400], *stat;
         snprintf(stat_path, sizeof stat_path, "%s/%s/stat", path, e->d_name);
         stat = e2e_slurp(stat_path);
         const char *end = strrchr(stat, ')');
-        cr_assert(end && end[2] != 't' && end[2] != 'T', "thread %s left stopped: %s",
-                  e->d_name, stat);
+        cr_assert(end && end[2] != 't' && end[2] != 'T', "thread %s left stopped: %s", e->d_name,
+                  stat);
         free(stat);
         threads++;
     }
@@ -110,8 +109,7 @@ static void inspect_json(struct st_report *r, const char *dir, int pid, const ch
 static const struct st_report_fd *fd_of(const struct st_report *r, int fd)
 {
     for (uint32_t i = 0; i < r->nfds; i++)
-        if (r->fds[i].fd == fd)
-            return &r->fds[i];
+        if (r->fds[i].fd == fd) return &r->fds[i];
     return NULL;
 }
 
@@ -269,17 +267,19 @@ Test(inspect, report_diff_and_pprof_read_the_inspect_report)
     e2e_cli_free(&run);
     e2e_cli_run(&run, (const char *const[]){"diff", path, path, NULL});
     cr_assert_eq(run.status, 0, "%s", run.err);
-    cr_assert_not_null(strstr(run.out, "strays: 5 sites unchanged in 0s: threads 5, timers 2, fds 4"),
-                       "%s", run.out);
+    cr_assert_not_null(
+        strstr(run.out, "strays: 5 sites unchanged in 0s: threads 5, timers 2, fds 4"), "%s",
+        run.out);
     e2e_cli_free(&run);
     snprintf(profile, sizeof profile, "%s/p.pb.gz", dir);
-    e2e_cli_run(&run, (const char *const[]){"report", "--format", "pprof", "-o", profile, path,
-                                            NULL});
+    e2e_cli_run(&run,
+                (const char *const[]){"report", "--format", "pprof", "-o", profile, path, NULL});
     cr_assert_eq(run.status, 23, "%s", run.err);
     e2e_cli_free(&run);
     if (system("command -v go >/dev/null 2>&1") == 0) {
-        snprintf(cmd, sizeof cmd, "go tool pprof -top '%s' 2>&1 | grep -q "
-                                  "' 3 60.00%% 60.00%%          3 60.00%%  __futex_abstimed_wait_common$'",
+        snprintf(cmd, sizeof cmd,
+                 "go tool pprof -top '%s' 2>&1 | grep -q "
+                 "' 3 60.00%% 60.00%%          3 60.00%%  __futex_abstimed_wait_common$'",
                  profile);
         cr_assert_eq(system(cmd), 0, "%s", cmd);
         snprintf(cmd, sizeof cmd, "go tool pprof -raw '%s' 2>&1 | grep -q 'stack:\\[current\\]'",
@@ -313,16 +313,13 @@ Test(inspect, interrupted_midway_lets_every_thread_go)
             caught = end && end[2] == 't';
             free(stat);
         }
-        if (caught)
-            kill(cli.pid, SIGINT);
+        if (caught) kill(cli.pid, SIGINT);
         int ws;
         waitpid(cli.pid, &ws, 0);
-        if (caught)
-            cr_assert(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGINT, "status %#x", ws);
+        if (caught) cr_assert(WIFSIGNALED(ws) && WTERMSIG(ws) == SIGINT, "status %#x", ws);
         e2e_rmdir(cli.dir);
     }
-    if (!caught)
-        cr_skip_test("strays inspect never held the main thread stopped when looked at");
+    if (!caught) cr_skip_test("strays inspect never held the main thread stopped when looked at");
     assert_running((int)t.bg.pid);
     /* And the process still works: its threads were not harmed. */
     cr_assert(e2e_bg_alive(&t.bg));
@@ -372,8 +369,9 @@ Test(inspect, refuses_another_users_process_naming_the_user_and_the_capability)
     start_target(&t, "few");
     if (geteuid() != 0 || access("/usr/bin/setpriv", X_OK) != 0)
         cr_skip_test("needs root and setpriv (util-linux)");
-    assert_refused(&t, (const char *const[]){"/usr/bin/setpriv", "--reuid=nobody",
-                                             "--regid=nogroup", "--clear-groups", NULL},
+    assert_refused(&t,
+                   (const char *const[]){"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
+                                         "--clear-groups", NULL},
                    "it belongs to user root (uid 0) and strays runs as uid 65534 without "
                    "CAP_SYS_PTRACE: run strays inspect as that user, or as root");
     e2e_bg_stop(&t.bg);
@@ -383,8 +381,9 @@ Test(inspect, refuses_without_cap_sys_ptrace_even_as_root)
 {
     struct target t;
     start_target_as_nobody(&t, "few");
-    assert_refused(&t, (const char *const[]){"/usr/bin/setpriv", "--inh-caps=-all",
-                                             "--bounding-set=-sys_ptrace", NULL},
+    assert_refused(&t,
+                   (const char *const[]){"/usr/bin/setpriv", "--inh-caps=-all",
+                                         "--bounding-set=-sys_ptrace", NULL},
                    "it belongs to user nobody (uid 65534) and strays runs as uid 0 without "
                    "CAP_SYS_PTRACE");
     e2e_bg_stop(&t.bg);
@@ -394,8 +393,9 @@ Test(inspect, refuses_a_process_that_is_not_dumpable)
 {
     struct target t;
     start_target_as_nobody(&t, "undumpable");
-    assert_refused(&t, (const char *const[]){"/usr/bin/setpriv", "--reuid=nobody",
-                                             "--regid=nogroup", "--clear-groups", NULL},
+    assert_refused(&t,
+                   (const char *const[]){"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
+                                         "--clear-groups", NULL},
                    "it is not dumpable (a setuid, setgid or file-capability program, or one "
                    "that called prctl(PR_SET_DUMPABLE, 0))");
     e2e_bg_stop(&t.bg);

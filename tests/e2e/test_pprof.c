@@ -31,8 +31,7 @@ static char *sh(const char *cmd, int *status)
     size_t n;
     while ((n = fread(out + len, 1, cap - len - 1, p)) > 0) {
         len += n;
-        if (cap - len < 2)
-            out = realloc(out, cap *= 2);
+        if (cap - len < 2) out = realloc(out, cap *= 2);
     }
     out[len] = '\0';
     int rc = pclose(p);
@@ -139,9 +138,9 @@ static void read_raw(struct raw *r, const char *profile)
         location_function(r->text, first_location, function, sizeof function);
         while (*labels == ' ')
             labels++;
-        snprintf(r->samples[r->nsamples++], sizeof r->samples[0], "%ld %ld %ld|%s|%.*s",
-                 values[0], n > 1 ? values[1] : 0, n > 2 ? values[2] : 0, function,
-                 (int)(end - labels), labels);
+        snprintf(r->samples[r->nsamples++], sizeof r->samples[0], "%ld %ld %ld|%s|%.*s", values[0],
+                 n > 1 ? values[1] : 0, n > 2 ? values[2] : 0, function, (int)(end - labels),
+                 labels);
         line = end + 1;
     }
 }
@@ -152,14 +151,12 @@ static void assert_sample(const struct raw *r, const char *pattern)
     char escaped[1024];
     size_t n = 0;
     for (const char *p = pattern; *p && n + 3 < sizeof escaped; p++) {
-        if (*p == '[' || *p == ']' || *p == '?')
-            escaped[n++] = '\\';
+        if (*p == '[' || *p == ']' || *p == '?') escaped[n++] = '\\';
         escaped[n++] = *p;
     }
     escaped[n] = '\0';
     for (int i = 0; i < r->nsamples; i++)
-        if (!fnmatch(escaped, r->samples[i], 0))
-            return;
+        if (!fnmatch(escaped, r->samples[i], 0)) return;
     char all[8192] = "";
     for (int i = 0; i < r->nsamples; i++)
         strcat(strcat(all, r->samples[i]), "\n");
@@ -234,8 +231,7 @@ Test(pprof, current_stacks_show_threads_where_they_wait)
 }
 
 /* "N: 0xSTART/0xLIMIT/0xOFFSET PATH BUILDID [FLAGS]" of mapping id. */
-static void mapping_of(const char *text, int id, unsigned long long *start, char *rest,
-                       size_t len)
+static void mapping_of(const char *text, int id, unsigned long long *start, char *rest, size_t len)
 {
     char key[16];
     snprintf(key, sizeof key, "\n%d: 0x", id);
@@ -261,9 +257,10 @@ Test(pprof, unsymbolized_report_keeps_module_offset_and_build_id_for_the_backend
      * build-id finds the report's offset - 1. */
     int checked = 0;
     for (uint32_t t = 0; t < rep.nthreads + rep.ntimers + rep.nfds; t++) {
-        int s = t < rep.nthreads                ? rep.threads[t].created_by
-                : t < rep.nthreads + rep.ntimers ? rep.timers[t - rep.nthreads].created_by
-                                                 : rep.fds[t - rep.nthreads - rep.ntimers].created_by;
+        int s = t < rep.nthreads ? rep.threads[t].created_by
+                : t < rep.nthreads + rep.ntimers
+                    ? rep.timers[t - rep.nthreads].created_by
+                    : rep.fds[t - rep.nthreads - rep.ntimers].created_by;
         for (uint32_t f = 0; f < rep.stacks[s].depth; f++) {
             const struct st_frame *fr = &rep.stacks[s].frames[f];
             char key[64], rest[1024], want[1024];
@@ -327,15 +324,15 @@ Test(pprof, several_reports_need_an_output_directory_and_get_a_profile_each)
     cr_assert_eq(run.status, 2);
     cr_assert_str_eq(run.err, "strays: report: --output and --stack are for --format pprof\n");
     e2e_cli_free(&run);
-    e2e_cli_run(&run, (const char *const[]){"report", "--format", "pprof", "--stack", "now",
-                                            report, NULL});
+    e2e_cli_run(
+        &run, (const char *const[]){"report", "--format", "pprof", "--stack", "now", report, NULL});
     cr_assert_eq(run.status, 2);
     cr_assert_str_eq(run.err, "strays: report: unknown --stack 'now' (created or current)\n");
     e2e_cli_free(&run);
     snprintf(out, sizeof out, "%s/profiles", dir);
     cr_assert_eq(mkdir(out, 0700), 0);
-    e2e_cli_run(&run, (const char *const[]){"report", "--format", "pprof", "--output", out,
-                                            report, copy, NULL});
+    e2e_cli_run(&run, (const char *const[]){"report", "--format", "pprof", "--output", out, report,
+                                            copy, NULL});
     cr_assert_eq(run.status, 23, "%s", run.err);
     e2e_cli_free(&run);
     const char *slash = strrchr(report, '/');

@@ -18,8 +18,7 @@ static uint64_t varint(const uint8_t **p, const uint8_t *end)
     for (int shift = 0; *p < end; shift += 7) {
         uint8_t b = *(*p)++;
         v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80))
-            return v;
+        if (!(b & 0x80)) return v;
     }
     cr_assert_fail("varint runs past the end");
     return 0;
@@ -42,8 +41,7 @@ static int walk(const uint8_t *p, const uint8_t *end, int depth)
             /* Profile fields 1-5 and 11 are messages, and so are a sample's
              * labels (3) and a location's lines (4). */
             bool message = depth == 0 ? (field <= 5 || field == 11) : depth == 1 && field >= 3;
-            if (message)
-                walk(p, p + len, depth + 1);
+            if (message) walk(p, p + len, depth + 1);
             p += len;
         }
         fields++;
@@ -59,9 +57,12 @@ static void deep_report(struct st_report *r, char *name, struct st_frame *frames
     name[300] = '\0';
     for (int i = 0; i < 128; i++)
         frames[i] = (struct st_frame){.address = 0x401000u + 16u * (unsigned)i,
-                                      .module = "/bin/deep", .offset = 0x1000u + 16u * (unsigned)i,
-                                      .build_id = "abcd", .function = i ? "g" : name,
-                                      .file = "deep.c", .line = i + 1};
+                                      .module = "/bin/deep",
+                                      .offset = 0x1000u + 16u * (unsigned)i,
+                                      .build_id = "abcd",
+                                      .function = i ? "g" : name,
+                                      .file = "deep.c",
+                                      .line = i + 1};
     static struct st_report_stack stack;
     stack = (struct st_report_stack){128, frames};
     static struct st_report_blocked blocked = {.call = "read", .fd = 3, .target = NULL};
@@ -69,8 +70,12 @@ static void deep_report(struct st_report *r, char *name, struct st_frame *frames
     memset(target, 't', sizeof target - 1);
     blocked.target = target;
     static struct st_report_thread thread;
-    thread = (struct st_report_thread){.tid = 7, .name = "w", .state = ST_RT_BLOCKED,
-                                       .created_by = 0, .stack = 0, .blocked = &blocked};
+    thread = (struct st_report_thread){.tid = 7,
+                                       .name = "w",
+                                       .state = ST_RT_BLOCKED,
+                                       .created_by = 0,
+                                       .stack = 0,
+                                       .blocked = &blocked};
     r->threads = &thread;
     r->nthreads = 1;
     r->stacks = &stack;
