@@ -71,15 +71,14 @@ static uint64_t ticks_ms(const struct proc *p, uint64_t ticks)
     return ticks * 1000u / (uint64_t)p->ticks_per_s;
 }
 
-/* /proc/PID/name as a directory stream; -errno. */
-static int open_dir(const struct proc *p, const char *name, DIR **out)
+/* /proc/PID/name as a directory stream, or NULL with -errno in *err. */
+static DIR *open_dir(const struct proc *p, const char *name, int *err)
 {
     int fd = openat(p->dir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    *out = fd >= 0 ? fdopendir(fd) : NULL;
-    if (*out) return 0;
-    int e = errno;
-    if (fd >= 0) close(fd);
-    return -e;
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    *err = d ? 0 : -errno;
+    if (!d && fd >= 0) close(fd);
+    return d;
 }
 
 /* ---- the header ---- */
@@ -194,9 +193,9 @@ static int add_fd(struct st_report *r, struct proc *p, int fd, const char *link)
 /* fds 0, 1 and 2 are left out, as in every strays report. */
 static int read_fds(struct st_report *r, struct proc *p)
 {
-    DIR *d;
-    int rc = open_dir(p, "fd", &d);
-    if (rc != 0) return rc;
+    int rc;
+    DIR *d = open_dir(p, "fd", &rc);
+    if (!d) return rc;
     int dfd = dirfd(d);
     pidfd = syscall(SYS_pidfd_open, p->pid, 0);
     struct dirent *e;
@@ -386,9 +385,9 @@ static int cmp_tid(const void *a, const void *b)
 
 static int read_threads(struct st_report *r, struct proc *p)
 {
-    DIR *d;
-    int rc = open_dir(p, "task", &d);
-    if (rc != 0) return rc;
+    int rc;
+    DIR *d = open_dir(p, "task", &rc);
+    if (!d) return rc;
     struct dirent *e;
     while (!rc && (e = readdir(d)))
         if (e->d_name[0] != '.') rc = add_thread(r, p, (int)strtol(e->d_name, NULL, 10));
