@@ -82,6 +82,15 @@ $(B)/libstrays.so: $(PRELOAD_OBJ) $(CORE_OBJ) preload/strays.map
 $(B)/strays: $(CLI_OBJ)
 	$(CC) -o $@ $^ $(LDLIBS)
 
+# System call names by number, for `strays inspect` (what /proc/PID/task/TID/syscall
+# says a thread is in), from the C library's own <sys/syscall.h>.
+$(B)/gen/syscall_names.h:
+	@mkdir -p $(dir $@)
+	printf '#include <sys/syscall.h>\n' | $(CC) -E -dM - | \
+	    sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9][0-9]*\)$$/[\2] = "\1",/p' > $@
+$(B)/obj/src/cli/inspect_proc.o: $(B)/gen/syscall_names.h
+$(B)/obj/src/cli/inspect_proc.o: ALL_CFLAGS += -I$(B)/gen
+
 # hooks_check.c compares hooks.def with libc's prototypes, some of which
 # (__open_2 and its kin) only _FORTIFY_SOURCE declares.
 $(B)/obj/preload/hooks_check.o: ALL_CFLAGS += -D_FORTIFY_SOURCE=2
@@ -96,8 +105,9 @@ $(B)/libstrays_core.a: $(call obj,$(ALL_SRC))
 $(B)/obj/tests/unit/capture_chain_fp.o: ALL_CFLAGS += -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer
 $(B)/obj/tests/unit/capture_chain_nofp.o: ALL_CFLAGS += -fomit-frame-pointer
 
+# -lz: the pprof test reads gzip back with zlib (the core loads it with dlopen).
 $(B)/test_unit: $(call obj,$(UNIT_SRC)) $(B)/libstrays_core.a
-	$(CC) -o $@ $^ -lcriterion $(LDLIBS)
+	$(CC) -o $@ $^ -lcriterion -lz $(LDLIBS)
 
 $(B)/test_e2e: $(call obj,$(E2E_SRC)) $(B)/libstrays_core.a
 	$(CC) -o $@ $^ -lcriterion $(LDLIBS)
@@ -166,7 +176,7 @@ test: deps-test all $(B)/test_unit $(B)/test_e2e $(FIXTURES) $(NOFP_FIXTURES) $(
 	scripts/check-raw-calls.py $(call obj,$(CORE_SRC))
 	$(B)/test_unit --jobs 2
 	$(B)/test_e2e --jobs 2
-	scripts/check-schema.py $(B) $(SCHEMA_FIXTURES)
+	scripts/check-schema.py $(B) $(SCHEMA_FIXTURES) # also: inspect_target, limit_exhaust
 	@$(MAKE) --no-print-directory check-docs
 	@$(MAKE) --no-print-directory real
 
@@ -340,6 +350,9 @@ $(ASAN)/obj/%.o: %.c | deps-test
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -c $< -o $@
 
+$(ASAN)/obj/src/cli/inspect_proc.o: $(B)/gen/syscall_names.h
+$(ASAN)/obj/src/cli/inspect_proc.o: ASAN_CFLAGS += -I$(B)/gen
+
 $(ASAN)/obj/tests/%.o: tests/%.c | deps-test
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -c $< -o $@
@@ -356,7 +369,7 @@ $(ASAN)/strays: $(call asan_obj,$(CLI_SRC) $(CLI_CORE))
 	$(CC) $(SANITIZE) -o $@ $^ $(LDLIBS)
 
 $(ASAN)/test_unit: $(call asan_obj,$(UNIT_SRC)) $(ASAN)/libstrays_core.a
-	$(CC) $(SANITIZE) -o $@ $^ -lcriterion $(LDLIBS)
+	$(CC) $(SANITIZE) -o $@ $^ -lcriterion -lz $(LDLIBS)
 
 $(ASAN)/test_e2e: $(call asan_obj,$(E2E_SRC)) $(ASAN)/libstrays_core.a
 	$(CC) $(SANITIZE) -o $@ $^ -lcriterion $(LDLIBS)
@@ -388,10 +401,10 @@ memcheck: deps-memcheck all $(FIXTURES) $(FIXTURES_SH)
 # preload/hooks_check.c is left to gcc: it holds only compile-time checks,
 # against declarations that clang's view of glibc's headers lacks (__open_2).
 LINT_SRC := $(ALL_SRC) $(CLI_SRC) $(filter-out preload/hooks_check.c,$(PRELOAD_SRC))
-LINT_FLAGS := -std=gnu11 -Wall -Wextra -pthread -Iinclude -Isrc
+LINT_FLAGS := -std=gnu11 -Wall -Wextra -pthread -Iinclude -Isrc -I$(B)/gen
 CPPCHECK_FLAGS := --enable=warning,style,performance,portability --library=posix --library=gnu \
                   --inline-suppr --suppressions-list=scripts/cppcheck.supp --error-exitcode=1 \
-                  --quiet -j2 -Iinclude -Isrc -DHASH_NONFATAL_OOM=1 --include=/usr/include/uthash.h \
+                  --quiet -j2 -Iinclude -Isrc -I$(B)/gen -DHASH_NONFATAL_OOM=1 --include=/usr/include/uthash.h \
                   --template='{file}:{line}: {severity}: {message} [{id}]'
 
 $(B)/lint/compile_commands.json: Makefile
@@ -400,7 +413,7 @@ $(B)/lint/compile_commands.json: Makefile
 	    printf '%s{"directory":"%s","file":"%s","command":"cc %s -c %s"}\n' \
 	        "$$sep" "$(CURDIR)" "$$f" "$(LINT_FLAGS)" "$$f"; sep=,; done; echo ']'; } > $@
 
-lint: deps-lint $(B)/lint/compile_commands.json
+lint: deps-lint $(B)/lint/compile_commands.json $(B)/gen/syscall_names.h
 	scripts/check-layers.py
 	cppcheck $(CPPCHECK_FLAGS) src preload
 	run-clang-tidy -p $(B)/lint -quiet -j 2 $(CURDIR)/src/ $(CURDIR)/preload/

@@ -77,6 +77,11 @@ static const char *parse_verbosity(const char *v, int *out)
     return parse_int_range(v, 0, 2, out, "expected 0, 1 or 2");
 }
 
+static const char *parse_percent(const char *v, int *out)
+{
+    return parse_int_range(v, 0, 100, out, "expected a percentage from 0 to 100");
+}
+
 static const char *parse_track(const char *v, unsigned *out)
 {
     static const char *const names[] = {"threads", "timers", "fds"};
@@ -217,6 +222,7 @@ static void format_int(const int *v, char *buf, size_t len) { snprintf(buf, len,
 #define format_exitcode format_int
 #define format_depth format_int
 #define format_verbosity format_int
+#define format_percent format_int
 static void format_format(const enum st_format *v, char *buf, size_t len)
 {
     snprintf(buf, len, "%s", *v == ST_FORMAT_JSON ? "json" : "text");

@@ -15,6 +15,7 @@ typedef char st_opt_path_t[512];
 typedef int st_opt_exitcode_t;
 typedef int st_opt_depth_t;
 typedef int st_opt_verbosity_t;
+typedef int st_opt_percent_t; /* 0 to 100; 0: off */
 /* Bits of the track option. */
 enum { ST_TRACK_THREADS = 1, ST_TRACK_TIMERS = 2, ST_TRACK_FDS = 4 };
 typedef unsigned st_opt_track_t;

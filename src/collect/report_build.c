@@ -345,6 +345,8 @@ int st_report_build(struct st_report *r, const struct st_report_request *req)
     fill_header(r, reason, req->exit_status);
     fill_tracking(r);
     r->scope = req->scope;
+    if (req->limit)
+        r->limit = *req->limit;
     lap(&clock, "start");
     struct thread_copy copy = {NULL, 0, 0, &r->arena};
     st_thread_foreach(copy_thread, &copy, false);
@@ -362,8 +364,8 @@ int st_report_build(struct st_report *r, const struct st_report_request *req)
     st_report_collect_objects(r, &si);
     lap(&clock, "timers+fds");
     r->growth_since_ms = -1;
-    if (!strcmp(reason, "signal") || !strcmp(reason, "interval"))
-        st_growth_compute(r, &si);
+    if (!strcmp(reason, "signal") || !strcmp(reason, "interval") || req->limit)
+        st_growth_compute(r, &si); /* live dumps: counts per site, and their change */
     fill_stacks(r, &si, req->symbolize);
     lap(&clock, "stacks");
     /* After symbolization: rules match function and file names. */

@@ -13,6 +13,7 @@
 #include "collect/suppressions.h"
 #include "collect/thread_stacks.h"
 #include "report/metrics.h"
+#include "report/profile_file.h"
 #include "report/report_sink.h"
 #include "runtime/crash.h"
 #include "runtime/fd_headroom.h"
@@ -310,6 +311,8 @@ static int emit_now(const struct st_report_request *req, bool force)
         write_to_sink(&r, crashing);
     if (st_opt.metrics_path[0] && r.growth)
         st_metrics_write(&r, st_opt.metrics_path);
+    if (st_opt.profile_path[0] && r.growth)
+        st_profile_file_write(&r, st_opt.profile_path);
     st_report_free(&r);
     return leaks;
 }
@@ -317,7 +320,10 @@ static int emit_now(const struct st_report_request *req, bool force)
 /* A process at its fd limit still gets its report (fd_headroom.h). */
 int st_runtime_emit(const struct st_report_request *req, bool force)
 {
-    long headroom = st_fd_headroom_begin();
+    /* Not for a dump about a limit (exhaustion.h): the program is at it,
+     * and its next calls must fail as they would without strays, not get
+     * the room meant for the report. */
+    long headroom = req->limit ? -1 : st_fd_headroom_begin();
     int rc = emit_now(req, force);
     st_fd_headroom_end(headroom);
     return rc;
