@@ -38,6 +38,11 @@ static const char run_usage[] =
     "0 but any of its processes left a thread, timer or fd behind at exit, the\n"
     "exitcode option (23). Live dumps and crash reports are not leaks. 2 for a\n"
     "bad argument, 1 when strays itself fails (no libstrays.so, say).\n"
+    "Every process CMD starts keeps its own exit status (exitcode_for=run), so\n"
+    "make, shells and test runners see what they would without strays; the\n"
+    "verdict is the run's alone. Processes still running when CMD has ended (a\n"
+    "daemon) are named on stderr; their leaks are not in the verdict, and each\n"
+    "says, when it exits, that it outlived the run, with its report in text.\n"
     "A CMD that is statically linked, setuid, setgid or has file capabilities\n"
     "(or a script whose #! interpreter is) runs without strays: the loader will\n"
     "not preload it. run says so on stderr first, then runs CMD all the same\n"
@@ -78,6 +83,12 @@ static int add_option(struct run_args *a, const char *opt)
     if (!strncmp(opt, "log_path=", 9) || !strncmp(opt, "format=", 7)) {
         cli_error("run: -o %s: the run command sets log_path and format itself; use --json "
                   "FILE or --text FILE",
+                  opt);
+        return -1;
+    }
+    if (!strncmp(opt, "exitcode_for=", 13)) {
+        cli_error("run: -o %s: under the run command every process keeps its own status and "
+                  "the run gives the verdict for all of them (-o exitcode=N sets its status)",
                   opt);
         return -1;
     }
@@ -167,8 +178,11 @@ static int set_environment(const struct run_args *a, const char *lib, const char
 {
     char *opts;
     const char *old = getenv("STRAYS_OPTIONS");
-    if (asprintf(&opts, "%s%s%s%sformat=json:log_path=%s/report", old ? old : "",
-                 old && *old ? ":" : "", a->options, *a->options ? ":" : "", dir) < 0)
+    /* exitcode_for=run: no process changes its own status; the verdict is
+     * the run's, from all their reports. */
+    if (asprintf(&opts, "%s%s%s%sformat=json:exitcode_for=run:log_path=%s/report",
+                 old ? old : "", old && *old ? ":" : "", a->options, *a->options ? ":" : "",
+                 dir) < 0)
         return -1;
     char *preload;
     const char *old_preload = getenv("LD_PRELOAD");
@@ -636,6 +650,7 @@ int cli_run(int argc, char **argv)
     }
     free(c.reports);
     free(c.paths);
+    cli_run_note_survivors(dir);
     remove_dir(dir);
     int status = exit_status_of(wait_status);
     if (status == 0 && leaks > 0 && a.exitcode != 0)

@@ -75,10 +75,24 @@ static int open_new_file(struct st_sink *s)
     return 0;
 }
 
-int st_sink_open(struct st_sink *s, const char *log_path, enum st_format format)
+/* The run has ended (report_sink.h): whether to write anything, and say so. */
+static bool outlived_run(struct st_sink *s, const char *dir, bool for_terminal)
+{
+    if (for_terminal)
+        st_logf("this process (pid %d) outlived the `strays run` that started it: the run has "
+                "ended and removed its report directory %s, so this report is not in the "
+                "run's verdict; it follows here, in text",
+                (int)getpid(), dir);
+    s->format = ST_FORMAT_TEXT;
+    return for_terminal;
+}
+
+int st_sink_open(struct st_sink *s, const char *log_path, enum st_format format,
+                 bool for_terminal)
 {
     memset(s, 0, sizeof *s);
     s->dirfd = -1;
+    s->format = format;
     if (!strcmp(log_path, "stdout")) {
         s->fd = 1;
         return 0;
@@ -99,11 +113,16 @@ int st_sink_open(struct st_sink *s, const char *log_path, enum st_format format)
         return 0;
     if (!why[0])
         snprintf(why, sizeof why, "%s", strerror(-rc));
-    st_logf("cannot create report file %s.%d.*: %s; writing the report to stderr instead",
-            log_path, (int)getpid(), why);
     if (s->dirfd >= 0)
         st_sys_close(s->dirfd);
     to_stderr(s);
+    if (rc == -ENOENT && st_opt.exitcode_for == ST_EXITCODE_FOR_RUN) {
+        if (!outlived_run(s, dir, for_terminal))
+            s->fd = -1;
+    } else {
+        st_logf("cannot create report file %s.%d.*: %s; writing the report to stderr instead",
+                log_path, (int)getpid(), why);
+    }
     return 0;
 }
 
