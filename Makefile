@@ -31,7 +31,8 @@ CLI_ONLY_SRC := src/report/json.c src/report/report_parse.c src/symbolize/symbol
 # One list per link target.
 CORE_SRC := $(filter-out $(CLI_ONLY_SRC),$(call layer_src,$(LAYERS)))
 PRELOAD_SRC := $(wildcard preload/*.c)
-CLI_CORE := $(call layer_src,base report) src/symbolize/symbolize_offline.c
+CLI_CORE := $(call layer_src,base report) src/symbolize/symbolize_offline.c \
+            $(wildcard src/symbolize/demangle*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 ALL_SRC := $(call layer_src,$(LAYERS))
 
@@ -102,6 +103,22 @@ NOFP_FIXTURES := $(B)/fixtures/capture_two_paths_nofp
 $(B)/fixtures/%_nofp: tests/fixtures/%.c
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -pthread -Wall -Werror -Iinclude -o $@ $< -lrt
+
+# Rust fixtures (tests/fixtures/*.rs), built only where rustc is installed,
+# twice: with rustc's default mangling (legacy for the crate; std as the
+# toolchain built it) and with v0 throughout (tests/e2e/test_rust.c).
+RUSTC ?= $(shell command -v rustc 2>/dev/null)
+RUST_FIXTURE_SRC := $(wildcard tests/fixtures/*.rs)
+RUST_FIXTURES := $(if $(RUSTC),$(patsubst tests/fixtures/%.rs,$(B)/fixtures/%,$(RUST_FIXTURE_SRC)) \
+                  $(patsubst tests/fixtures/%.rs,$(B)/fixtures/%_v0,$(RUST_FIXTURE_SRC)))
+# rustc would take MAKEFLAGS' jobserver for its own and warn; the two builds
+# of one crate run one after the other (their temporary files share names).
+$(B)/fixtures/%: tests/fixtures/%.rs
+	@mkdir -p $(dir $@)
+	MAKEFLAGS= $(RUSTC) -g -o $@ $<
+$(B)/fixtures/%_v0: tests/fixtures/%.rs | $(B)/fixtures/%
+	MAKEFLAGS= $(RUSTC) -g -C symbol-mangling-version=v0 -o $@ $<
+test: $(RUST_FIXTURES)
 
 # Shared libraries that fixtures of unusual programs load (dlopen):
 # tests/fixtures/lib/NAME.c becomes build/fixtures/NAME.so, beside them.
