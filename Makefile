@@ -398,21 +398,23 @@ $(B)/fixtures/security_static: tests/fixtures/security_static.c
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -static -o $@ $<
 
 # Fuzzing (issue 8): libFuzzer harnesses (tests/fuzz/) for the STRAYS_OPTIONS parser,
-# the suppressions parser and the CLI's report reader, built with clang, AddressSanitizer
+# the suppressions parser, the CLI's report reader and the Rust demangler, built with clang, AddressSanitizer
 # and UndefinedBehaviorSanitizer (any report aborts). `make fuzz` replays the inputs that
 # once broke a parser, then runs each harness for FUZZ_SECONDS; `make fuzz-ci` does the
 # same for FUZZ_CI_SECONDS each (what .ci/run calls). Only these targets need clang.
 FUZZ_CC         ?= clang-14
 FUZZ_SECONDS    ?= 60
 FUZZ_CI_SECONDS ?= 8
-FUZZ_TARGETS    := options suppressions report
+FUZZ_TARGETS    := options suppressions report demangle
 FUZZ_CFLAGS     := -std=gnu11 $(WARN) -O1 -g -fno-omit-frame-pointer -pthread -Iinclude -Isrc \
                    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 # What each harness links of the core. tests/fuzz/arena_checked.c replaces src/base/arena.c,
 # so the sanitizers see every arena allocation.
 FUZZ_SRC_options      := src/base/options.c src/base/log.c src/base/sys.c
+DEMANGLE_SRC          := $(wildcard src/symbolize/demangle*.c)
 FUZZ_SRC_suppressions := src/collect/suppressions.c src/report/report.c src/symbolize/symbolize_elf.c \
-                         src/base/options.c src/base/log.c src/base/sys.c
+                         $(DEMANGLE_SRC) src/base/options.c src/base/log.c src/base/sys.c
+FUZZ_SRC_demangle     := $(DEMANGLE_SRC)
 FUZZ_SRC_report       := src/report/json.c src/report/report_parse.c src/report/report.c \
                          src/report/report_json.c src/report/report_text.c src/base/out.c \
                          src/base/sort.c src/base/sys.c

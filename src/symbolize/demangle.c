@@ -76,6 +76,9 @@ int st_demangle_rust(const char *name, char *out, size_t len)
         rc = st_demangle_rust_legacy(p + 3, &o);
     if (rc == 0 && o.full)
         rc = -ENOSPC;
+    /* A name that reads as nothing ("_RC0") is no name. */
+    if (rc == 0 && o.used == 0)
+        rc = -EINVAL;
     if (rc != 0)
         return rc;
     out[o.used] = '\0';

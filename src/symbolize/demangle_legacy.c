@@ -80,7 +80,9 @@ static size_t unescape(const char *p, size_t n, struct dm_out *o)
             return 0;
         cp = cp * 16 + (uint32_t)(p[i] <= '9' ? p[i] - '0' : p[i] - 'a' + 10);
     }
-    if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+    /* A control character (NUL above all) would cut or break a report's
+     * line; rustc escapes none, since no identifier holds one. */
+    if (cp < 0x20 || cp == 0x7f || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
         return 0;
     dm_code_point(o, cp);
     return code_len + 2;
