@@ -586,6 +586,17 @@ static int write_outputs(const struct run_args *a, struct collected *c)
     return rc;
 }
 
+/* The command has ended: its report directory moves aside (into done), so
+ * a process of the run that reports from now on finds it gone and says it
+ * outlived the run (report_sink.h) instead of writing into a directory about
+ * to be removed. A report being written this moment still lands in it. */
+static void set_aside(const char *dir, char *done, size_t len)
+{
+    int n = snprintf(done, len, "%s.done", dir);
+    if (n < 0 || (size_t)n >= len || rename(dir, done) != 0)
+        snprintf(done, len, "%s", dir);
+}
+
 /* The command's status as a shell would give it. */
 static int exit_status_of(int wait_status)
 {
@@ -630,8 +641,10 @@ int cli_run(int argc, char **argv)
         remove_dir(dir);
         return CLI_INTERNAL;
     }
+    char done_dir[PATH_MAX];
+    set_aside(dir, done_dir, sizeof done_dir);
     struct collected c;
-    collect_reports(dir, child_pid, &c);
+    collect_reports(done_dir, child_pid, &c);
     if (c.main_index < 0 && WIFSIGNALED(wait_status))
         cli_error("run: no report from %s (pid %d): killed by signal %d (%s) before it could "
                   "write one",
@@ -642,6 +655,7 @@ int cli_run(int argc, char **argv)
                   "LD_PRELOAD was removed, or the loader ignored it)",
                   a.command[0], (int)child_pid);
     write_outputs(&a, &c);
+    cli_run_note_survivors(dir, c.reports, c.count);
     unsigned leaks = 0;
     for (int i = 0; i < c.count; i++) {
         leaks += exit_leaks(&c.reports[i]);
@@ -650,8 +664,7 @@ int cli_run(int argc, char **argv)
     }
     free(c.reports);
     free(c.paths);
-    cli_run_note_survivors(dir);
-    remove_dir(dir);
+    remove_dir(done_dir);
     int status = exit_status_of(wait_status);
     if (status == 0 && leaks > 0 && a.exitcode != 0)
         status = a.exitcode;

@@ -65,7 +65,15 @@ static int pid_of(const char *name)
     return atoi(name);
 }
 
-void cli_run_note_survivors(const char *report_dir)
+static bool reported(int pid, const struct st_report *reports, int count)
+{
+    for (int i = 0; i < count; i++)
+        if (reports[i].pid == pid)
+            return true;
+    return false;
+}
+
+void cli_run_note_survivors(const char *report_dir, const struct st_report *reports, int count)
 {
     char needle[4200];
     snprintf(needle, sizeof needle, "log_path=%s/report", report_dir);
@@ -79,7 +87,7 @@ void cli_run_note_survivors(const char *report_dir)
         char path[64];
         struct stat st;
         int pid = pid_of(e->d_name);
-        if (pid <= 0 || pid == (int)getpid())
+        if (pid <= 0 || pid == (int)getpid() || reported(pid, reports, count))
             continue;
         snprintf(path, sizeof path, "/proc/%d", pid);
         if (stat(path, &st) != 0 || st.st_uid != getuid() || !environ_holds(pid, needle))
