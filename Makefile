@@ -465,7 +465,7 @@ FUZZ_SRC_options      := src/base/options.c src/base/log.c src/base/sys.c
 DEMANGLE_SRC          := $(wildcard src/symbolize/demangle*.c)
 FUZZ_SRC_suppressions := src/collect/suppressions.c src/report/report.c src/symbolize/symbolize_elf.c \
                          $(DEMANGLE_SRC) src/base/options.c src/base/log.c src/base/sys.c
-FUZZ_SRC_demangle     := $(DEMANGLE_SRC)
+FUZZ_SRC_demangle     := $(DEMANGLE_SRC) src/base/sys.c
 FUZZ_SRC_report       := src/report/json.c src/report/report_parse.c src/report/report.c \
                          src/report/report_json.c src/report/report_text.c src/base/out.c \
                          src/base/sort.c src/base/sys.c

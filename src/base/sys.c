@@ -190,9 +190,9 @@ const struct dirent64 *st_sys_dirent_next(const char *buf, long len, long *offse
     return d;
 }
 
-int st_sys_format_uint(unsigned n, char *buf)
+int st_sys_format_uint(unsigned long long n, char *buf)
 {
-    char digits[12];
+    char digits[21];
     int d = 0;
     do {
         digits[d++] = (char)('0' + n % 10);
@@ -224,4 +224,16 @@ long st_sys_read_file(const char *path, char *buf, size_t len)
     buf[used] = '\0';
     st_sys_close((int)fd);
     return (long)used;
+}
+
+long st_sys_read_task_file(int tid, const char *name, char *buf, size_t len)
+{
+    char path[64] = "/proc/self/task/";
+    size_t at = strlen(path);
+    at += (size_t)st_sys_format_uint((unsigned)tid, path + at);
+    if (at + 1 + strlen(name) >= sizeof path)
+        return -ENAMETOOLONG;
+    path[at++] = '/';
+    strcpy(path + at, name);
+    return st_sys_read_file(path, buf, len);
 }

@@ -11,7 +11,6 @@
 #include "track/registry_thread.h"
 #include "track/waits.h"
 
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -66,11 +65,8 @@ static int cmp_int(const void *a, const void *b)
 /* Whether /proc says the thread is running or runnable (state R). */
 static bool on_cpu(int tid)
 {
-    char path[64] = "/proc/self/task/", buf[512];
-    size_t at = strlen(path);
-    at += (size_t)st_sys_format_uint((unsigned)tid, path + at);
-    memcpy(path + at, "/stat", sizeof "/stat");
-    if (st_sys_read_file(path, buf, sizeof buf) <= 0)
+    char buf[512];
+    if (st_sys_read_task_file(tid, "stat", buf, sizeof buf) <= 0)
         return false;
     /* "TID (NAME) S ...": the name may hold ')' itself, the state follows the last. */
     const char *close = strrchr(buf, ')');

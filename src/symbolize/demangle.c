@@ -5,6 +5,8 @@
 
 #include "symbolize/demangle_out.h"
 
+#include "base/sys.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -52,13 +54,8 @@ void dm_code_point(struct dm_out *o, uint32_t cp)
 
 void dm_uint(struct dm_out *o, uint64_t v)
 {
-    char digits[24];
-    int i = (int)sizeof digits;
-    do {
-        digits[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    dm_put(o, digits + i, sizeof digits - (size_t)i);
+    char digits[21];
+    dm_put(o, digits, (size_t)st_sys_format_uint(v, digits));
 }
 
 int st_demangle_rust(const char *name, char *out, size_t len)
