@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,10 +60,9 @@ static void append_survivor(struct cli_buf *list, int pid)
 /* The pid a /proc entry is named after, or 0. */
 static int pid_of(const char *name)
 {
-    for (const char *p = name; *p; p++)
-        if (!isdigit((unsigned char)*p))
-            return 0;
-    return atoi(name);
+    char *end;
+    long pid = strtol(name, &end, 10);
+    return isdigit((unsigned char)*name) && !*end && pid > 0 && pid <= INT_MAX ? (int)pid : 0;
 }
 
 static bool reported(int pid, const struct st_report *reports, int count)

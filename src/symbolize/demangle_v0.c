@@ -38,7 +38,12 @@ static bool fail(struct v0 *d)
     return false;
 }
 
-static char peek(const struct v0 *d) { return d->pos < d->len ? d->s[d->pos] : '\0'; }
+static char peek(const struct v0 *d)
+{
+    if (d->pos < d->len)
+        return d->s[d->pos];
+    return '\0';
+}
 
 static bool eat(struct v0 *d, char c)
 {
@@ -283,6 +288,8 @@ static void binder(struct v0 *d)
 }
 
 /* ------------------------------------------------------- the productions */
+/* The grammar is recursive, and so is its parser; enter() bounds the depth. */
+/* NOLINTBEGIN(misc-no-recursion) */
 
 static bool path(struct v0 *d, bool in_value);
 static bool type(struct v0 *d);
@@ -473,7 +480,7 @@ static bool fn_type(struct v0 *d)
         else if (!undisambiguated(d, &abi))
             return false;
         for (size_t i = 0; i < abi.len; i++) /* "system_unwind": "system-unwind" */
-            dm_char(d->o, abi.p[i] == '_' ? '-' : abi.p[i]);
+            dm_char(d->o, (char)(abi.p[i] == '_' ? '-' : abi.p[i]));
         dm_str(d->o, "\" ");
     }
     dm_str(d->o, "fn(");
@@ -645,7 +652,7 @@ static void print_char(struct v0 *d, uint32_t cp)
         dm_char(d->o, (char)cp);
     } else if (cp == '\n' || cp == '\t' || cp == '\r' || cp == 0) {
         dm_char(d->o, '\\');
-        dm_char(d->o, cp == '\n' ? 'n' : cp == '\t' ? 't' : cp == '\r' ? 'r' : '0');
+        dm_char(d->o, (char)(cp == '\n' ? 'n' : cp == '\t' ? 't' : cp == '\r' ? 'r' : '0'));
     } else if (cp < 0x20 || cp == 0x7f) {
         static const char hex[] = "0123456789abcdef";
         dm_str(d->o, "\\u{");
@@ -718,6 +725,8 @@ static bool constant(struct v0 *d)
     }
     return leave(d, ok);
 }
+
+/* NOLINTEND(misc-no-recursion) */
 
 /* ------------------------------------------------------------ the symbol */
 
