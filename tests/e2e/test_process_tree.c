@@ -12,6 +12,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -233,7 +234,20 @@ static void wake_daemon(const char *fifo, pid_t daemon)
     cr_assert_fail("the daemon never opened %s", fifo);
 }
 
-Test(run_tree, daemon_that_outlives_the_run_is_named_and_says_so_in_text)
+/* The daemon, until it has been seen to end: a failed assertion must not
+ * leave it waiting on its FIFO for good. */
+static pid_t daemon_left;
+
+static void kill_daemon_left(void)
+{
+    if (daemon_left > 0 && waitpid(daemon_left, NULL, WNOHANG) == 0) {
+        kill(daemon_left, SIGKILL);
+        waitpid(daemon_left, NULL, 0);
+    }
+}
+
+Test(run_tree, daemon_that_outlives_the_run_is_named_and_says_so_in_text,
+     .fini = kill_daemon_left)
 {
     /* The daemon's parent exits: it is reparented to this test process, so
      * its exit status can be read here. */
@@ -251,6 +265,7 @@ Test(run_tree, daemon_that_outlives_the_run_is_named_and_says_so_in_text)
     char *out = e2e_bg_output(&bg), err_path[300];
     int daemon = 0;
     cr_assert_eq(sscanf(out, "daemon pid %d", &daemon), 1, "%s", out);
+    daemon_left = daemon;
     snprintf(err_path, sizeof err_path, "%s/stderr", bg.dir);
     char *err = e2e_slurp(err_path), expected[4600];
     cr_assert_eq(WEXITSTATUS(ws), 0, "the run's processes leaked nothing yet:\n%s", err);
@@ -265,6 +280,7 @@ Test(run_tree, daemon_that_outlives_the_run_is_named_and_says_so_in_text)
 
     wake_daemon(fifo, daemon);
     cr_assert_eq(waitpid(daemon, &ws, 0), daemon);
+    daemon_left = 0;
     cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "the daemon keeps its status: %#x", ws);
     err = e2e_slurp(err_path);
     const char *said = err + run_said;
