@@ -450,9 +450,10 @@ $(B)/fixtures/security_static: tests/fixtures/security_static.c | deps-build
 
 # Fuzzing (issue 8): libFuzzer harnesses (tests/fuzz/) for the STRAYS_OPTIONS parser,
 # the suppressions parser, the CLI's report reader and the Rust demangler, built with
-# clang, AddressSanitizer and UndefinedBehaviorSanitizer (any report aborts). `make fuzz` replays the inputs that
-# once broke a parser, then runs each harness for FUZZ_SECONDS; `make fuzz-ci` does the
-# same for FUZZ_CI_SECONDS each (what .ci/run calls). Only these targets need clang.
+# clang, AddressSanitizer and UndefinedBehaviorSanitizer (any report aborts). `make fuzz`
+# replays the inputs that once broke a parser, then runs each harness for FUZZ_SECONDS;
+# `make fuzz-ci` does the same for FUZZ_CI_SECONDS each (what .ci/run calls). Only these
+# targets need clang.
 FUZZ_CC         ?= clang
 FUZZ_SECONDS    ?= 60
 FUZZ_CI_SECONDS ?= 8

@@ -103,7 +103,8 @@ Test(rust, suppression_matches_the_demangled_name)
     need_rust_fixtures();
     char dir[256], rules[300], opts[600];
     e2e_tmpdir(dir, sizeof dir);
-    e2e_write_file(rules, sizeof rules, dir, "rust.supp", "thread:rust_thread_leak::start_worker\n");
+    e2e_write_file(rules, sizeof rules, dir, "rust.supp",
+                   "thread:rust_thread_leak::start_worker\n");
     for (size_t i = 0; i < 2; i++)
         for (int symbolize = 0; symbolize < 2; symbolize++) {
             snprintf(opts, sizeof opts, "suppressions=%s:symbolize=%d", rules, symbolize);
