@@ -31,7 +31,8 @@ CLI_ONLY_SRC := src/report/json.c src/report/report_parse.c src/symbolize/symbol
 # One list per link target.
 CORE_SRC := $(filter-out $(CLI_ONLY_SRC),$(call layer_src,$(LAYERS)))
 PRELOAD_SRC := $(wildcard preload/*.c)
-CLI_CORE := $(call layer_src,base report) src/symbolize/symbolize_offline.c
+CLI_CORE := $(call layer_src,base report) src/symbolize/symbolize_offline.c \
+            $(wildcard src/symbolize/demangle*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 ALL_SRC := $(call layer_src,$(LAYERS))
 
@@ -127,6 +128,22 @@ NOFP_FIXTURES := $(B)/fixtures/capture_two_paths_nofp
 $(B)/fixtures/%_nofp: tests/fixtures/%.c | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -pthread -Wall -Werror -Iinclude -o $@ $< -lrt
+
+# Rust fixtures (tests/fixtures/*.rs), built only where rustc is installed,
+# twice: with rustc's default mangling (legacy for the crate; std as the
+# toolchain built it) and with v0 throughout (tests/e2e/test_rust.c).
+RUSTC ?= $(shell command -v rustc 2>/dev/null)
+RUST_FIXTURE_SRC := $(wildcard tests/fixtures/*.rs)
+RUST_FIXTURES := $(if $(RUSTC),$(patsubst tests/fixtures/%.rs,$(B)/fixtures/%,$(RUST_FIXTURE_SRC)) \
+                  $(patsubst tests/fixtures/%.rs,$(B)/fixtures/%_v0,$(RUST_FIXTURE_SRC)))
+# rustc would take MAKEFLAGS' jobserver for its own and warn; the two builds
+# of one crate run one after the other (their temporary files share names).
+$(B)/fixtures/%: tests/fixtures/%.rs
+	@mkdir -p $(dir $@)
+	MAKEFLAGS= $(RUSTC) -g -o $@ $<
+$(B)/fixtures/%_v0: tests/fixtures/%.rs | $(B)/fixtures/%
+	MAKEFLAGS= $(RUSTC) -g -C symbol-mangling-version=v0 -o $@ $<
+test: $(RUST_FIXTURES)
 
 # Shared libraries that fixtures of unusual programs load (dlopen):
 # tests/fixtures/lib/NAME.c becomes build/fixtures/NAME.so, beside them.
@@ -445,21 +462,24 @@ $(B)/fixtures/security_static: tests/fixtures/security_static.c | deps-build
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -static -o $@ $<
 
 # Fuzzing (issue 8): libFuzzer harnesses (tests/fuzz/) for the STRAYS_OPTIONS parser,
-# the suppressions parser and the CLI's report reader, built with clang, AddressSanitizer
-# and UndefinedBehaviorSanitizer (any report aborts). `make fuzz` replays the inputs that
-# once broke a parser, then runs each harness for FUZZ_SECONDS; `make fuzz-ci` does the
-# same for FUZZ_CI_SECONDS each (what .ci/run calls). Only these targets need clang.
+# the suppressions parser, the CLI's report reader and the Rust demangler, built with
+# clang, AddressSanitizer and UndefinedBehaviorSanitizer (any report aborts). `make fuzz`
+# replays the inputs that once broke a parser, then runs each harness for FUZZ_SECONDS;
+# `make fuzz-ci` does the same for FUZZ_CI_SECONDS each (what .ci/run calls). Only these
+# targets need clang.
 FUZZ_CC         ?= clang
 FUZZ_SECONDS    ?= 60
 FUZZ_CI_SECONDS ?= 8
-FUZZ_TARGETS    := options suppressions report
+FUZZ_TARGETS    := options suppressions report demangle
 FUZZ_CFLAGS     := -std=gnu11 $(WARN) -O1 -g -fno-omit-frame-pointer -pthread -Iinclude -Isrc \
                    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 # What each harness links of the core. tests/fuzz/arena_checked.c replaces src/base/arena.c,
 # so the sanitizers see every arena allocation.
 FUZZ_SRC_options      := src/base/options.c src/base/log.c src/base/sys.c
+DEMANGLE_SRC          := $(wildcard src/symbolize/demangle*.c)
 FUZZ_SRC_suppressions := src/collect/suppressions.c src/report/report.c src/symbolize/symbolize_elf.c \
-                         src/base/options.c src/base/log.c src/base/sys.c
+                         $(DEMANGLE_SRC) src/base/options.c src/base/log.c src/base/sys.c
+FUZZ_SRC_demangle     := $(DEMANGLE_SRC) src/base/sys.c
 FUZZ_SRC_report       := src/report/json.c src/report/report_parse.c src/report/report.c \
                          src/report/report_json.c src/report/report_text.c src/base/out.c \
                          src/base/sort.c src/base/sys.c

@@ -294,9 +294,18 @@ ST_HOT INTERPOSER int fclose(FILE *stream)
     return REAL(fclose)(stream);
 }
 
+/* glibc declares closedir's argument nonnull, so the compiler would drop a
+ * plain NULL check; an empty asm hides what the pointer is known to be. */
+static inline bool is_null(const void *p)
+{
+    __asm__("" : "+r"(p));
+    return p == NULL;
+}
+
+/* closedir(NULL) fails with EINVAL in glibc; dirfd(NULL) would crash. */
 INTERPOSER int closedir(DIR *dir)
 {
-    if (st_active())
+    if (!is_null(dir) && st_active())
         untrack(dir_fd(dir));
     return REAL(closedir)(dir);
 }

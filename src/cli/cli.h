@@ -18,6 +18,10 @@ enum {
 };
 
 int cli_run(int argc, char **argv);
+/* `strays run`, once its command has ended: names the processes it started
+ * that still run (found by report_dir in their environment), but for those
+ * whose report is among the count reports collected. */
+void cli_run_note_survivors(const char *report_dir, const struct st_report *reports, int count);
 int cli_report(int argc, char **argv);
 int cli_diff(int argc, char **argv);
 int cli_dump(int argc, char **argv);

@@ -96,10 +96,28 @@ static int create_file(struct st_sink *s, const char *prefix, const char *ext, c
     return rc;
 }
 
-int st_sink_open(struct st_sink *s, const char *log_path, enum st_format format)
+/* The run has ended (report_sink.h): whether to write anything, and say so. */
+static bool outlived_run(struct st_sink *s, const char *log_path, bool for_terminal)
+{
+    char dir[PATH_MAX];
+    const char *base;
+    if (st_own_split_path(log_path, dir, sizeof dir, &base) != 0)
+        snprintf(dir, sizeof dir, "%s", log_path);
+    if (for_terminal)
+        st_logf("this process (pid %d) outlived the `strays run` that started it: the run has "
+                "ended and removed its report directory %s, so this report is not in the "
+                "run's verdict; it follows here, in text",
+                (int)getpid(), dir);
+    s->format = ST_FORMAT_TEXT;
+    return for_terminal;
+}
+
+int st_sink_open(struct st_sink *s, const char *log_path, enum st_format format,
+                 bool for_terminal)
 {
     memset(s, 0, sizeof *s);
     s->dirfd = -1;
+    s->format = format;
     if (!strcmp(log_path, "stdout")) {
         s->fd = 1;
         return 0;
@@ -109,11 +127,17 @@ int st_sink_open(struct st_sink *s, const char *log_path, enum st_format format)
         return 0;
     }
     char why[PATH_MAX + 200] = "";
-    if (create_file(s, log_path, format == ST_FORMAT_JSON ? "json" : "txt", why, sizeof why) == 0)
+    int rc = create_file(s, log_path, format == ST_FORMAT_JSON ? "json" : "txt", why, sizeof why);
+    if (rc == 0)
         return 0;
-    st_logf("cannot create report file %s.%d.*: %s; writing the report to stderr instead",
-            log_path, (int)getpid(), why);
     to_stderr(s);
+    if (rc == -ENOENT && st_opt.exitcode_for == ST_EXITCODE_FOR_RUN) {
+        if (!outlived_run(s, log_path, for_terminal))
+            s->fd = -1;
+    } else {
+        st_logf("cannot create report file %s.%d.*: %s; writing the report to stderr instead",
+                log_path, (int)getpid(), why);
+    }
     return 0;
 }
 

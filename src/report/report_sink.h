@@ -13,6 +13,7 @@
 
 struct st_sink {
     int fd;
+    enum st_format format;       /* to write the report in */
     bool is_file;
     bool file_only;              /* a profile: never written to stderr instead */
     int dirfd;                   /* the checked directory of a file */
@@ -24,11 +25,16 @@ struct st_sink {
     char final_path[PATH_MAX];   /* DIR/BASE.PID.SEQ.EXT, for messages */
 };
 
-/* Opens the destination for one report. When the file cannot be created it
- * says so on strays' channel and falls back to stderr: a report is never
- * lost. The file gets mode st_opt.file_mode. Returns 0 or -errno (no
- * destination at all). */
-int st_sink_open(struct st_sink *s, const char *log_path, enum st_format format);
+/* Opens the destination for one report, in format. When the file cannot be
+ * created it says so on strays' channel and falls back to stderr: a report
+ * is never lost. Under `strays run` (exitcode_for=run) a directory that is
+ * gone means the run has ended: the process says it outlived the run, and
+ * the report goes to stderr in text, for the person who reads it there;
+ * or, when it is not for_terminal (a clean exit), nowhere: s->fd is then -1.
+ * The file gets mode st_opt.file_mode. Returns 0 or -errno (no destination
+ * at all). */
+int st_sink_open(struct st_sink *s, const char *log_path, enum st_format format,
+                 bool for_terminal);
 /* Opens a new file PREFIX.PID.SEQ.EXT (SEQ shared with report files) for
  * output that only makes sense as a file (a binary profile): when it
  * cannot be created strays says so, naming what, and returns -errno. */
