@@ -137,6 +137,11 @@ long st_sys_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 
 long st_sys_fchmod(int fd, unsigned mode) { return raw(SYS_fchmod, fd, mode, 0, 0); }
 
+long st_sys_mkdirat(int dirfd, const char *path, unsigned mode)
+{
+    return raw(SYS_mkdirat, dirfd, (long)path, mode, 0);
+}
+
 long st_sys_readlink(const char *path, char *buf, size_t len)
 {
     return raw(SYS_readlink, (long)path, (long)buf, (long)len, 0);

@@ -35,6 +35,7 @@ long st_sys_rename_noreplace(int dirfd, const char *from, const char *to);
 long st_sys_renameat(int dirfd, const char *from, const char *to);
 long st_sys_fstatat(int dirfd, const char *path, struct stat *st, int flags);
 long st_sys_fchmod(int fd, unsigned mode);
+long st_sys_mkdirat(int dirfd, const char *path, unsigned mode);
 long st_sys_readlink(const char *path, char *buf, size_t len);
 long st_sys_readlinkat(int dirfd, const char *path, char *buf, size_t len);
 long st_sys_getdents(int fd, void *buf, size_t len);

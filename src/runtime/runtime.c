@@ -178,6 +178,7 @@ static void initialise(void)
     find_own_code();
     if (st_stack_capture_init() != 0)
         st_logf("libunwind.so.8 not found; capturing stacks with glibc's backtrace()");
+    st_exit_verdict_start();
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     if (at_quick_exit(at_quick_exit_handler) != 0)
         st_logf("cannot register a quick_exit handler; quick_exit will write no report");

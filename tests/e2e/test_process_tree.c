@@ -67,13 +67,48 @@ static const char python_child[] =
 
 /* ------------------------------------------------ plain LD_PRELOAD */
 
-Test(tree, exec_child_of_a_preloaded_shell_keeps_0_and_its_report_is_written)
+/* The child keeps its 0 for the shell to read, and its leak climbs to the
+ * root, which fails and names it. */
+Test(tree, exec_child_of_a_preloaded_shell_keeps_0_and_the_root_exits_23_naming_it)
 {
     struct e2e_cli run;
     run_sh(&run, "\"$0\"; echo child=$?", NULL);
     cr_assert_str_eq(run.out, "setting: -1\nchild=0\n", "stderr:\n%s", run.err);
-    cr_assert_eq(run.status, 0, "the shell leaked nothing");
-    cr_assert_not_null(strstr(run.err, "strays: 1 leaked fd in 1 group (pid "), "%s", run.err);
+    cr_assert_eq(run.status, 23, "the shell leaked nothing, its child did:\n%s", run.err);
+    const char *report = strstr(run.err, "strays: 1 leaked fd in 1 group (pid ");
+    cr_assert_not_null(report, "%s", run.err);
+    int child = atoi(report + strlen("strays: 1 leaked fd in 1 group (pid "));
+    char verdict[200];
+    snprintf(verdict, sizeof verdict,
+             "strays: exit status 23 instead of 0: 1 process this one started left threads, "
+             "timers or fds behind: fd_error_path_leak (pid %d)\n",
+             child);
+    cr_assert_not_null(strstr(run.err, verdict), "expected \"%s\" in:\n%s", verdict, run.err);
+    e2e_cli_free(&run);
+}
+
+/* Through a middle process that leaked nothing itself: it keeps its 0 too. */
+Test(tree, a_grandchild_s_leak_climbs_past_its_parent_to_the_root)
+{
+    struct e2e_cli run;
+    run_sh(&run, "sh -c '\"$0\"; echo child=$?' \"$0\"; echo middle=$?", NULL);
+    cr_assert_str_eq(run.out, "setting: -1\nchild=0\nmiddle=0\n", "stderr:\n%s", run.err);
+    cr_assert_eq(run.status, 23, "%s", run.err);
+    e2e_cli_free(&run);
+}
+
+/* The clean twin: nothing leaked, nothing changes, no mark stays behind. */
+Test(tree, a_clean_tree_exits_0_and_leaves_no_mark)
+{
+    struct e2e_cli run;
+    run_sh(&run, "sh -c 'exit 0'; echo child=$?; echo $$", NULL);
+    int root = 0;
+    cr_assert_eq(sscanf(run.out, "child=0\n%d\n", &root), 1, "%s", run.out);
+    cr_assert_eq(run.status, 0, "%s", run.err);
+    cr_assert_str_eq(run.err, "");
+    char mark[128];
+    snprintf(mark, sizeof mark, "/dev/shm/strays-%u/leaked.%d", (unsigned)geteuid(), root);
+    cr_assert_neq(access(mark, F_OK), 0, "%s is left", mark);
     e2e_cli_free(&run);
 }
 
@@ -88,7 +123,7 @@ Test(tree, the_root_of_the_preloaded_processes_exits_23)
     e2e_cli_free(&run);
 }
 
-Test(tree, fork_child_keeps_its_status_and_the_parent_its_own)
+Test(tree, fork_child_keeps_its_status_and_the_parent_fails_for_it)
 {
     struct e2e_run run;
     e2e_run(&run, "fixtures/fd_fork_child_leak", NULL, NULL);
@@ -97,7 +132,7 @@ Test(tree, fork_child_keeps_its_status_and_the_parent_its_own)
     char expected[64];
     snprintf(expected, sizeof expected, "child %d exited 0\n", child);
     cr_assert_str_eq(run.out, expected);
-    cr_assert_eq(run.status, 0);
+    cr_assert_eq(run.status, 23, "the parent, the root, fails for its child's leak");
     const struct st_report *r = e2e_report(&run, child);
     cr_assert_not_null(r);
     cr_assert_eq(r->nfds, 1, "the child's leak is still reported");
