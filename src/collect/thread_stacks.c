@@ -24,11 +24,15 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+/* The handler unwinds a few frames more than it keeps: those of the signal
+ * delivery itself, dropped before the stack is kept. */
+#define DELIVERY_FRAMES 8
+
 struct request {
     int tid;
     int done; /* 0 asked, 1 answered, -1 busy inside strays */
     int depth;
-    uintptr_t frames[ST_STACK_MAX];
+    uintptr_t frames[ST_STACK_MAX + DELIVERY_FRAMES];
 };
 
 static struct request *requests;
@@ -96,7 +100,7 @@ static void on_signal(int sig, siginfo_t *info, void *ucontext)
         __atomic_store_n(&req->done, -1, __ATOMIC_RELEASE);
     } else {
         st_guard_enter();
-        int depth = st_stack_capture(req->frames, st_opt.stack_depth + 8);
+        int depth = st_stack_capture(req->frames, st_opt.stack_depth + DELIVERY_FRAMES);
         req->depth = st_stack_from_interrupted_pc(req->frames, depth, ucontext);
         if (req->depth > st_opt.stack_depth)
             req->depth = st_opt.stack_depth;
