@@ -189,9 +189,14 @@ bool st_runtime_activate(void)
     if (!__atomic_compare_exchange_n(&st_runtime_state, &expected, ST_INITIALIZING, false,
                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return expected == ST_READY && st_guard_depth == 0;
+    /* The hook that called st_active() saves errno only around its own
+     * bookkeeping; this runs before. (libunwind's loading and warm-up in
+     * st_stack_capture_init left EAGAIN behind.) */
+    int saved_errno = errno;
     st_guard_enter();
     initialise();
     st_guard_leave();
+    errno = saved_errno;
     return __atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) == ST_READY &&
            st_guard_depth == 0;
 }

@@ -532,6 +532,19 @@ Test(unusual, thread_started_by_a_constructor_before_strays_is_tracked)
     e2e_free(&run);
 }
 
+/* The first hooked call, in a library's constructor, starts strays: a
+ * successful nanosleep still leaves errno as the program set it (strays'
+ * start once left EAGAIN there). */
+Test(unusual, first_hooked_call_starts_strays_and_keeps_errno)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/unusual_early_errno", NULL, NULL);
+    assert_same_as_plain(&run, "fixtures/unusual_early_errno", NULL, 0);
+    cr_assert_str_eq(run.out, "nanosleep 0, errno 0\n");
+    cr_assert_eq(e2e_only_report(&run)->nthreads, 0);
+    e2e_free(&run);
+}
+
 /* fork, setsid, fork again, close everything, reopen 0-2: the daemon's own
  * report holds its thread and its fd, its parents' reports nothing. */
 Test(unusual, double_forked_setsid_daemon_that_closes_everything_reports_its_own_leaks)
