@@ -8,6 +8,7 @@
 #include "collect/growth.h"
 #include "base/log.h"
 #include "base/options.h"
+#include "base/sort.h"
 #include "track/modules.h"
 #include "track/registry_memory.h"
 #include "track/registry_thread.h"
@@ -153,6 +154,14 @@ static int cmp_int(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* For st_sort: glibc's qsort may call malloc, and crash reports are built
+ * inside whatever the program was doing, malloc included. */
+static int sort_ints(const void *a, const void *b, void *ctx)
+{
+    (void)ctx;
+    return cmp_int(a, b);
+}
+
 static bool known_tid(const int *sorted, uint32_t n, int tid)
 {
     return bsearch(&tid, sorted, n, sizeof *sorted, cmp_int) != NULL;
@@ -169,7 +178,7 @@ static void fill_untracked(struct st_report *r, const struct thread_copy *known)
     uint32_t ntids = 0;
     for (uint32_t i = 0; i < known->count; i++)
         tids[ntids++] = known->views[i].tid;
-    qsort(tids, ntids, sizeof *tids, cmp_int);
+    st_sort(tids, ntids, sizeof *tids, sort_ints, NULL);
     int fd = open_task_dir();
     if (fd < 0)
         return;

@@ -216,6 +216,51 @@ Test(crash, failed_assertion_reports_the_timer_and_fd_and_aborts)
     e2e_free(&run);
 }
 
+/* glibc's malloc aborts from inside _int_free, its arena locked: the crash
+ * report is built and written without malloc (a qsort of 64 waits once
+ * called it and hung the process for ever). */
+Test(crash, abort_inside_malloc_with_its_lock_held_still_reports)
+{
+    no_core_files();
+    e2e_set_timeout(20000);
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/crash_malloc_lock", NULL, NULL);
+    cr_assert_eq(run.status, 128 + 6, "SIGABRT: %d", run.status);
+    cr_assert_str_eq(run.out, "freeing twice\n");
+    cr_assert_not_null(strstr(run.err, "double free or corruption (!prev)"), "%s", run.err);
+    const struct st_report *r = e2e_only_report(&run);
+    cr_assert_str_eq(r->reason, "crash");
+    cr_assert_eq(r->signal, 6);
+    cr_assert_eq(r->nthreads, 64);
+    cr_assert_eq(e2e_count_threads_named(r, "worker"), 64);
+    for (uint32_t i = 0; i < r->nthreads; i++)
+        cr_assert_eq(r->threads[i].state, ST_RT_BLOCKED);
+    cr_assert(e2e_stack_has(r, r->crash_stack, "abort"));
+    cr_assert(e2e_stack_has(r, r->crash_stack, "main"));
+    e2e_free(&run);
+}
+
+/* Nothing on the crash path calls malloc: the fixture's own malloc says so
+ * when it is called on the crashing thread once the crash began. 300
+ * threads, fds of every kind, a timer and a running thread make the report
+ * sort, name and format all it can. */
+Test(crash, crash_report_calls_no_malloc)
+{
+    no_core_files();
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/crash_no_malloc", NULL, NULL);
+    cr_assert_eq(run.status, 128 + 11);
+    cr_assert_str_eq(run.out, "crashing\n");
+    cr_assert_null(strstr(run.err, "malloc called after the crash"), "%s", run.err);
+    const struct st_report *r = e2e_only_report(&run);
+    cr_assert_str_eq(r->reason, "crash");
+    cr_assert_eq(r->nthreads, 302, "300 waiting, a spinner, one never joined");
+    cr_assert_eq(r->ntimers, 1);
+    cr_assert_str_eq(r->timers[0].notify, "signal:SIGRTMIN+1");
+    cr_assert_eq(r->nfds, 6);
+    e2e_free(&run);
+}
+
 Test(report_option, failure_writes_nothing_for_a_passing_run)
 {
     struct e2e_run run;

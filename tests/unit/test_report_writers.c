@@ -638,3 +638,23 @@ Test(report_writers, out_error_sticks_and_drops_the_rest)
     close(fd);
     free(o);
 }
+
+/* The string-only writer (text built on the crash path without stdio):
+ * numbers and strings in order, and what does not fit is cut, never past
+ * the buffer, with the error noted. */
+Test(report_writers, string_writer_builds_text_and_cuts_what_does_not_fit)
+{
+    struct st_out o;
+    st_out_init_string(&o);
+    st_out_str(&o, "fd:");
+    st_out_int(&o, -12);
+    st_out_char(&o, ' ');
+    st_out_hex(&o, 0xbeef);
+    cr_assert_str_eq(st_out_string(&o), "fd:-12 0xbeef");
+    cr_assert_eq(o.error, 0);
+    st_out_init_string(&o);
+    for (size_t i = 0; i < sizeof o.buf + 10; i++)
+        st_out_char(&o, 'x');
+    cr_assert_eq(strlen(st_out_string(&o)), sizeof o.buf - 1);
+    cr_assert_eq(o.error, -ENOSPC);
+}
