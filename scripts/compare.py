@@ -68,6 +68,16 @@ SKIP = {
         "links a library of its own (tests/fixtures/early/) whose constructor makes the "
         "first hooked call; `make compare` does not rebuild that library with TSan, and "
         "the fixture leaks nothing. The e2e test checks that errno is kept.",
+    "crash_early_handler":
+        "links a library of its own (tests/fixtures/early/) whose constructor installs a "
+        "SIGSEGV handler or a fork handler before strays starts; `make compare` does not "
+        "rebuild that library with TSan. The e2e tests check strays' reports of it.",
+    "crash_no_malloc":
+        "defines malloc, calloc, realloc and free itself, to see whether strays' crash "
+        "report calls them; valgrind and TSan replace those functions with their own.",
+    "crash_malloc_lock":
+        "corrupts the heap on purpose so that glibc's malloc aborts; valgrind's malloc "
+        "reports the invalid free and goes on, TSan's allocator stops differently.",
     "run_forks_leaky_child.sh":
         "a shell script for the tests of `strays run` on a script; it only starts other "
         "fixtures (thread_clean, fd_error_path_leak), which have rows of their own.",

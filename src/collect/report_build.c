@@ -316,7 +316,7 @@ static void let_new_threads_start(void)
 {
     for (int waited_ms = 0; waited_ms < 100; waited_ms++) {
         int starting = 0;
-        st_thread_foreach(count_starting, &starting, false);
+        st_thread_foreach(count_starting, &starting, NULL);
         if (!starting)
             return;
         st_sys_sleep_ns(1000000);
@@ -348,15 +348,17 @@ int st_report_build(struct st_report *r, const struct st_report_request *req)
     clock.last = clock.start;
     const char *reason = req->reason;
     bool final = !strcmp(reason, "exit") || !strcmp(reason, "crash");
-    if (!strcmp(reason, "exit") || !strcmp(reason, "verify"))
+    bool crash_safe = req->crash_safe || req->crash.signal != 0;
+    if ((!strcmp(reason, "exit") || !strcmp(reason, "verify")) && !crash_safe)
         let_new_threads_start();
     memset(r, 0, sizeof *r);
+    r->crash_safe = crash_safe;
     fill_header(r, reason, req->exit_status);
     fill_tracking(r);
     r->scope = req->scope;
     lap(&clock, "start");
     struct thread_copy copy = {NULL, 0, 0, &r->arena};
-    st_thread_foreach(copy_thread, &copy, false);
+    st_thread_foreach(copy_thread, &copy, crash_safe ? &r->tracking.threads_unread : NULL);
     struct st_stack_index si = {.arena = &r->arena};
     fill_threads(r, &copy, &si);
     lap(&clock, "threads");
@@ -366,7 +368,10 @@ int st_report_build(struct st_report *r, const struct st_report_request *req)
     if (final)
         st_report_collect_current_stacks(r, &si);
     lap(&clock, "current-stacks");
-    fill_untracked(r, &copy);
+    /* Threads whose records could not be read would be listed as never seen
+     * created: the count of those left out says it instead. */
+    if (!r->tracking.threads_unread)
+        fill_untracked(r, &copy);
     lap(&clock, "untracked");
     st_report_collect_objects(r, &si);
     lap(&clock, "timers+fds");

@@ -155,7 +155,7 @@ static struct st_report_timer *new_timer(struct st_report *r, uint32_t *cap)
 static void collect_timers(struct st_report *r, struct st_stack_index *si, uint32_t *timer_cap)
 {
     struct timer_copy c = {.arena = &r->arena};
-    st_timer_foreach(copy_timer, &c);
+    st_timer_foreach(copy_timer, &c, r->crash_safe ? &r->tracking.timers_unread : NULL);
     uint64_t deadline = st_uptime_ns() + st_opt.check_budget;
     bool checking = st_opt.check_budget > 0;
     for (uint32_t i = 0; i < c.count; i++) {

@@ -196,7 +196,7 @@ void st_report_collect_current_stacks(struct st_report *r, struct st_stack_index
             tids[n] = r->threads[i].tid;
             which[n++] = i;
         }
-    int answered = st_thread_stacks_capture(tids, n, stacks, 200, r->signal != 0);
+    int answered = st_thread_stacks_capture(tids, n, stacks, 200, r->crash_safe);
     r->tracking.threads_without_stack = (uint32_t)(n - answered);
     for (int k = 0; k < n; k++)
         if (stacks[k])

@@ -267,7 +267,7 @@ static void write_to_sink(const struct st_report *r, bool crashing)
 
 static int emit_now(const struct st_report_request *req, bool force)
 {
-    bool crashing = req->crash.signal != 0;
+    bool crashing = req->crash_safe || req->crash.signal != 0;
     struct st_report r;
     int rc = st_report_build(&r, req);
     /* Without libdw (a crash, a secure-execution process): names from the
@@ -307,7 +307,7 @@ void st_runtime_crash_report(int sig, uintptr_t address, void *ucontext)
 {
     __atomic_store_n(&final_done, 1, __ATOMIC_RELEASE); /* no exit report after this one */
     uintptr_t frames[ST_STACK_MAX];
-    int depth = st_stack_capture(frames, ST_STACK_MAX);
+    int depth = st_stack_capture_crashing(frames, ST_STACK_MAX);
     depth = st_stack_from_interrupted_pc(frames, depth, ucontext);
     if (depth > st_opt.stack_depth)
         depth = st_opt.stack_depth;

@@ -261,6 +261,28 @@ Test(crash, crash_report_calls_no_malloc)
     e2e_free(&run);
 }
 
+/* A thread stopped in fork's prepare handlers for good holds strays' thread
+ * and timer tables (and a fork under way) when another thread crashes: the
+ * crash report waits a little for them, then goes out without their
+ * records, saying how many it left out (it once waited for ever). */
+Test(crash, crash_while_a_fork_holds_strays_tables_reports_what_it_can_read)
+{
+    no_core_files();
+    e2e_set_timeout(20000);
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/crash_early_handler", NULL, (const char *[]){"fork-held", NULL});
+    cr_assert_eq(run.status, 128 + 11);
+    cr_assert_str_eq(run.out, "fork holds the locks; crashing\n");
+    const struct st_report *r = e2e_only_report(&run);
+    cr_assert_str_eq(r->reason, "crash");
+    cr_assert_eq(r->tracking.threads_unread, 4, "three waiters and the forker");
+    cr_assert_eq(r->tracking.timers_unread, 1);
+    cr_assert_eq(r->nthreads + r->ntimers + r->nuntracked, 0);
+    cr_assert_eq(r->nfds, 4, "the fd table takes no lock: both pipes are there");
+    cr_assert(e2e_stack_has(r, r->crash_stack, "crash_while_fork_holds_the_locks"));
+    e2e_free(&run);
+}
+
 Test(report_option, failure_writes_nothing_for_a_passing_run)
 {
     struct e2e_run run;

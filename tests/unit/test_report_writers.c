@@ -658,3 +658,29 @@ Test(report_writers, string_writer_builds_text_and_cuts_what_does_not_fit)
     cr_assert_eq(strlen(st_out_string(&o)), sizeof o.buf - 1);
     cr_assert_eq(o.error, -ENOSPC);
 }
+
+/* A crash report that left records out (their table stayed locked) says
+ * so, in JSON (read back the same, "complete" false) and in text. */
+Test(report_writers, records_a_crash_could_not_read_are_counted_and_said)
+{
+    struct st_report r, back;
+    server_model(&r);
+    r.tracking.present = true;
+    r.tracking.threads_unread = 3;
+    r.tracking.timers_unread = 1;
+    round_trip(&r, &back);
+    cr_assert_eq(back.tracking.threads_unread, 3);
+    cr_assert_eq(back.tracking.timers_unread, 1);
+    char *json = render(&r, st_report_write_json);
+    cr_assert_not_null(strstr(json, "\"complete\":false"), "%s", json);
+    char *text = render(&r, st_report_write_text);
+    cr_assert_not_null(
+        strstr(text, "strays: 3 threads left out: strays' thread table stayed locked when the "
+                     "crash came\nstrays: 1 timer left out: strays' timer table stayed locked "
+                     "when the crash came\n"),
+        "%s", text);
+    free(json);
+    free(text);
+    st_report_free(&back);
+    st_report_free(&r);
+}
