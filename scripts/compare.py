@@ -72,6 +72,10 @@ SKIP = {
         "links a library of its own (tests/fixtures/early/) whose constructor installs a "
         "SIGSEGV handler or a fork handler before strays starts; `make compare` does not "
         "rebuild that library with TSan. The e2e tests check strays' reports of it.",
+    "crash_handlers":
+        "needs a mode; each mode handles a crash signal its own way (siglongjmp, a changed "
+        "context, SA_RESETHAND, re-raise) to test strays' signal chain against the same "
+        "program without strays (tests/e2e/test_signals.c); each leaves the same one fd.",
     "crash_no_malloc":
         "defines malloc, calloc, realloc and free itself, to see whether strays' crash "
         "report calls them; valgrind and TSan replace those functions with their own.",

@@ -1,8 +1,10 @@
 /* Current stacks of running threads, taken by the threads themselves in a
  * signal handler; see thread_stacks.h. The handler stays installed once
  * set (a signal still pending in a thread that blocks it must never meet
- * the default action, which would kill the process); a signal strays did
- * not ask for goes on to the program's own handler for it, if any. The
+ * the default action, which would kill the process). It is installed
+ * through the signal chain (signals.h), so a later sigaction of the
+ * program's is recorded rather than put in its place, and a signal strays
+ * did not ask for goes on to the program's own handler, if any. The
  * handler only unwinds into a buffer prepared for its thread: no locks, no
  * allocation. Interning happens afterwards, in the asking thread. */
 #define _GNU_SOURCE
@@ -10,7 +12,7 @@
 
 #include "base/log.h"
 #include "base/options.h"
-#include "base/libc.h"
+#include "base/signals.h"
 #include "base/st.h"
 #include "base/sys.h"
 
@@ -37,21 +39,8 @@ struct request {
 
 static struct request *requests;
 static int nrequests;
-static struct sigaction program_action;
-static int handler_installed;
 
 int st_thread_stack_signal(void) { return SIGRTMAX - 3; }
-
-static void chain(int sig, siginfo_t *info, void *ucontext)
-{
-    if (program_action.sa_flags & SA_SIGINFO) {
-        if (program_action.sa_sigaction)
-            program_action.sa_sigaction(sig, info, ucontext);
-    } else if (program_action.sa_handler != SIG_IGN && program_action.sa_handler != SIG_DFL &&
-               program_action.sa_handler) {
-        program_action.sa_handler(sig);
-    }
-}
 
 /* Drops the frames of the signal delivery itself: the stack starts at the
  * instruction the thread was interrupted at. */
@@ -92,7 +81,7 @@ static void on_signal(int sig, siginfo_t *info, void *ucontext)
     struct request *req = find_request(st_gettid());
     if (!req || info->si_code != SI_TKILL || info->si_pid != getpid()) {
         errno = saved;
-        chain(sig, info, ucontext);
+        st_signal_chain(sig, info, ucontext);
         return;
     }
     if (st_guard_depth > 0) {
@@ -112,18 +101,12 @@ static void on_signal(int sig, siginfo_t *info, void *ucontext)
 
 static int install_handler(void)
 {
-    if (handler_installed)
+    int sig = st_thread_stack_signal();
+    if (st_signal_taken(sig))
         return 0;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_signal;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
-    sigfillset(&sa.sa_mask);
-    int rc = st_libc_sigaction(st_thread_stack_signal(), &sa, &program_action);
-    if (rc != 0)
-        return rc;
-    handler_installed = 1;
-    return 0;
+    sigset_t all;
+    sigfillset(&all);
+    return st_signal_take(sig, on_signal, SA_RESTART | SA_ONSTACK, &all, NULL);
 }
 
 static uint64_t now_ms(void)

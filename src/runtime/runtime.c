@@ -306,8 +306,8 @@ int st_runtime_emit(const struct st_report_request *req, bool force)
 void st_runtime_crash_report(int sig, uintptr_t address, void *ucontext)
 {
     __atomic_store_n(&final_done, 1, __ATOMIC_RELEASE); /* no exit report after this one */
-    uintptr_t frames[ST_STACK_MAX];
-    int depth = st_stack_capture_crashing(frames, ST_STACK_MAX);
+    uintptr_t frames[ST_STACK_MAX + 16]; /* and the handler's own frames, dropped below */
+    int depth = st_stack_capture_crashing(frames, (int)ST_ARRAY_LEN(frames));
     depth = st_stack_from_interrupted_pc(frames, depth, ucontext);
     if (depth > st_opt.stack_depth)
         depth = st_opt.stack_depth;
@@ -346,8 +346,12 @@ int st_runtime_final_report(int status)
     if (st_opt.report == ST_REPORT_FAILURE && status == 0)
         return status;
     st_guard_enter();
+    /* An exit from the program's own crash handler (it logs and calls
+     * _exit, say) is built in that signal handler. */
+    bool in_handler = st_crash_in_program_handler();
     struct st_report_request req = {.reason = "exit", .exit_status = status,
-                                     .symbolize = st_opt.symbolize};
+                                     .symbolize = st_opt.symbolize && !in_handler,
+                                     .crash_safe = in_handler};
     int leaks = st_runtime_emit(&req, false);
     st_guard_leave();
     if (leaks > 0 && status == 0 && st_opt.exitcode != 0)

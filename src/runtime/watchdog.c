@@ -171,7 +171,7 @@ int st_watchdog_start(void)
     if (st_opt.dump_interval)
         st_watchdog_ensure();
     if (st_opt.dump_signal)
-        rc = st_signal_take(st_opt.dump_signal, on_dump_signal, SA_RESTART);
+        rc = st_signal_take(st_opt.dump_signal, on_dump_signal, SA_RESTART, NULL, NULL);
     return rc;
 }
 
