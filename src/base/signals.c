@@ -7,6 +7,7 @@
 #include "base/libc.h"
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <ucontext.h>
 
@@ -108,6 +109,19 @@ bool st_signal_chain(int sig, siginfo_t *info, void *ucontext)
         p.sa_handler(sig);
     pthread_sigmask(SIG_SETMASK, &before, NULL);
     return true;
+}
+
+void st_signal_format(int sig, char *buf, size_t len)
+{
+    const char *abbrev = sig > 0 && sig < SIGRTMIN ? sigabbrev_np(sig) : NULL;
+    if (abbrev)
+        snprintf(buf, len, "SIG%s", abbrev);
+    else if (sig >= SIGRTMIN && sig <= SIGRTMAX && sig - SIGRTMIN <= SIGRTMAX - sig)
+        snprintf(buf, len, sig == SIGRTMIN ? "SIGRTMIN" : "SIGRTMIN+%d", sig - SIGRTMIN);
+    else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
+        snprintf(buf, len, sig == SIGRTMAX ? "SIGRTMAX" : "SIGRTMAX-%d", SIGRTMAX - sig);
+    else
+        snprintf(buf, len, "%d", sig);
 }
 
 void st_signal_release(int sig)

@@ -10,6 +10,14 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
+
+/* strays' own real-time signals, counted down from SIGRTMAX (glibc keeps
+ * 32 and 33 for itself; runtimes that take real-time signals start from
+ * SIGRTMIN: .NET, Mono; the JDK's NIO uses SIGRTMAX-2, profilers
+ * SIGRTMAX-1, valgrind SIGRTMAX). */
+static inline int st_signal_current_stack(void) { return SIGRTMAX - 3; }
+static inline int st_signal_default_dump(void) { return SIGRTMAX - 4; }
 
 typedef void (*st_signal_fn)(int sig, siginfo_t *info, void *ucontext);
 /* Told when the program installs a handler of its own (a function, not
@@ -38,5 +46,9 @@ bool st_signal_is_handler(const struct sigaction *action);
 bool st_signal_chain(int sig, siginfo_t *info, void *ucontext);
 /* Gives sig back to the program: its own action is installed for real. */
 void st_signal_release(int sig);
+/* sig's name as the dump_signal option reads it back: "SIGUSR2",
+ * "SIGRTMAX-4" (real-time ones from the nearer end), or the number. Not
+ * for signal handlers (snprintf). */
+void st_signal_format(int sig, char *buf, size_t len);
 
 #endif

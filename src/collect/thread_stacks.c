@@ -40,7 +40,7 @@ struct request {
 static struct request *requests;
 static int nrequests;
 
-int st_thread_stack_signal(void) { return SIGRTMAX - 3; }
+int st_thread_stack_signal(void) { return st_signal_current_stack(); }
 
 /* Drops the frames of the signal delivery itself: the stack starts at the
  * instruction the thread was interrupted at. */
@@ -145,10 +145,10 @@ static struct request *request_of(struct request *reqs, int n, int tid)
     return lo < n && reqs[lo].tid == tid ? &reqs[lo] : NULL;
 }
 
-/* True when the thread's SigBlk line in /proc says it blocks sig: asking it
- * would only wait out the time budget (liblzma's workers block every
- * signal, for one). Anything unreadable or malformed counts as not blocked. */
-static bool blocks_signal(int tid, int sig)
+/* Asking a thread that blocks the signal would only wait out the time
+ * budget (liblzma's workers block every signal, for one). Anything
+ * unreadable or malformed counts as not blocked. */
+bool st_thread_blocks_signal(int tid, int sig)
 {
     /* "/proc/self/task/TID/status", without stdio: this runs on the crash path too. */
     char path[64] = "/proc/self/task/", buf[2048];
@@ -195,7 +195,7 @@ int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out
                 reqs[i].done = -1;
             break;
         }
-        if (blocks_signal(reqs[i].tid, st_thread_stack_signal())) {
+        if (st_thread_blocks_signal(reqs[i].tid, st_thread_stack_signal())) {
             reqs[i].done = -1; /* cannot answer */
             blocking++;
         } else if (st_sys_tgkill(pid, reqs[i].tid, st_thread_stack_signal()) != 0) {

@@ -40,10 +40,14 @@ ST_HOT_DATA int st_runtime_state = ST_UNINIT;
 static int exit_status = -1;
 static int final_done;
 static pid_t own_pid;
+/* One report is written at a time: two writers to one terminal would
+ * interleave their lines. Building is reentrant and happens outside it. */
+static st_lock_t emit_lock = ST_LOCK_INIT;
 
 static void before_fork(void)
 {
     st_guard_enter();
+    st_watchdog_before_fork();
     st_stack_capture_before_fork();
     st_stack_before_fork();
     st_thread_before_fork();
@@ -70,6 +74,7 @@ static void after_fork_child(void)
     st_fd_after_fork_child();
     st_wait_after_fork_child();
     st_watchdog_after_fork_child();
+    st_lock_reset(&emit_lock); /* a dump under way in the parent stays there */
     st_growth_reset();
     exit_status = -1;
     final_done = 0;
@@ -212,10 +217,6 @@ int st_runtime_exit_status(void) { return __atomic_load_n(&exit_status, __ATOMIC
 
 bool st_runtime_foreign_process(void) { return own_pid != 0 && getpid() != own_pid; }
 
-
-/* One report is written at a time: two writers to one terminal would
- * interleave their lines. Building is reentrant and happens outside it. */
-static st_lock_t emit_lock = ST_LOCK_INIT;
 
 /* Takes emit_lock; a crash does not wait for it (the writer holding it may
  * never run again) and writes beside it. Returns whether it holds it. */
