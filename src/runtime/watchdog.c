@@ -23,7 +23,7 @@
 #include "base/sys.h"
 #include "collect/report_build.h"
 #include "collect/thread_stacks.h"
-#include "report/metrics.h"
+#include "runtime/exhaustion.h"
 #include "runtime/runtime.h"
 #include "track/registry_thread.h"
 #include "track/stack.h"
@@ -68,6 +68,9 @@ static int mask_settled, takes, blocks;
  * handler it runs, so a stack holding it is inside a signal handler. */
 static uintptr_t restorer;
 
+/* Async-signal-safe. Without a watchdog yet (a single-threaded program),
+ * the next hooked call outside a signal handler starts it, and it finds
+ * this wake-up waiting. */
 static void wake(int what)
 {
     __atomic_or_fetch(&asked, what, __ATOMIC_ACQ_REL);
@@ -75,7 +78,11 @@ static void wake(int what)
     int fd = st_fd_private(wake_slot);
     if (fd >= 0)
         st_sys_write(fd, &one, sizeof one);
+    if (!__atomic_load_n(&running, __ATOMIC_RELAXED))
+        __atomic_store_n(&st_watchdog_wanted, 1, __ATOMIC_RELAXED);
 }
+
+void st_watchdog_wake(void) { wake(0); }
 
 static void dump(const char *reason)
 {
@@ -255,6 +262,7 @@ static void serve(int wake_fd)
 {
     uint64_t count;
     st_sys_read(wake_fd, &count, sizeof count);
+    st_exhaustion_dump_pending();
     int what = __atomic_exchange_n(&asked, 0, __ATOMIC_ACQ_REL);
     if ((what & DO_CHECK) && check_landed())
         what |= DO_DUMP;
@@ -315,10 +323,6 @@ static void on_dump_signal(int sig, siginfo_t *info, void *ucontext)
         wake(DO_CHECK);
     } else {
         wake(DO_DUMP);
-        /* No watchdog yet (a single-threaded program): the next hooked call
-         * outside a signal handler starts it, and it finds this wake-up. */
-        if (!__atomic_load_n(&running, __ATOMIC_RELAXED))
-            __atomic_store_n(&st_watchdog_wanted, 1, __ATOMIC_RELAXED);
     }
     errno = saved;
 }
@@ -417,8 +421,9 @@ static int take_dump_signal(void)
 int st_watchdog_start(void)
 {
     dump_sig = st_opt.dump_signal;
-    if (!dump_sig && !st_opt.dump_interval)
+    if (!dump_sig && !st_opt.dump_interval && !st_exhaustion_wanted())
         return 0;
+    st_exhaustion_init();
     if (wake_slot < 0) {
         long fd = st_sys_eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (fd < 0)
@@ -431,8 +436,8 @@ int st_watchdog_start(void)
     /* A second thread costs a single-threaded program more than itself:
      * glibc drops its single-thread fast paths (locks without the lock
      * prefix, malloc without arena locks). So the watchdog starts only when
-     * it has work: periodic dumps, the program's first thread, or the first
-     * dump signal. */
+     * it has work: periodic dumps, the program's first thread, the first
+     * dump signal, or a limit the program hits (exhaustion.h). */
     if (st_opt.dump_interval)
         start();
     return rc;

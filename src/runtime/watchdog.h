@@ -21,6 +21,10 @@ void st_watchdog_program_starts_a_thread(void);
 /* The program waits for the signals in set (sigwait and its kin, a
  * signalfd): the dump signal among them is the program's. */
 void st_watchdog_program_waits(const sigset_t *set);
+/* Wakes the watchdog (async-signal-safe): the dump signal's handler, and
+ * exhaustion.c when the program hits a limit. Without a watchdog yet, the
+ * next hooked call starts it. */
+void st_watchdog_wake(void);
 /* Set by the dump signal's handler when there is no watchdog thread yet. */
 extern int st_watchdog_wanted;
 
