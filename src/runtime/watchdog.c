@@ -361,6 +361,12 @@ static int start_thread(void)
     int tid = rc == 0 ? st_tid_of(t) : -1;
     if (tid > 0)
         st_thread_own_add(tid);
+    /* Then a moment for it to run: the wake-up that asked for it (a dump
+     * signal, a limit the program hit) is served before the program has
+     * gone far (a second crossing of fd_warn would otherwise share the
+     * first one's dump). Never in a signal handler: see st_watchdog_ensure. */
+    for (int i = 0; rc == 0 && i < 1000 && !__atomic_load_n(&watchdog_tid, __ATOMIC_ACQUIRE); i++)
+        st_sys_sleep_ns(100000);
     return -rc;
 }
 
