@@ -15,7 +15,8 @@ counter tests/real/count_threads.c instead of strays and checks how many
 threads the program created and joined.
 
 Programs that are not installed are skipped with a message naming the Debian
-package that provides them (scripts/install-deps.sh installs them all).
+package that provides them (scripts/install-deps.sh installs them all but the
+JDK and Node, which only the signal cases use).
 
 usage: real-programs.py [--build DIR] [--keep] [CASE...]
 

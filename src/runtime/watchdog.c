@@ -11,7 +11,7 @@
  * it (it waits for it with sigwait or a signalfd), strays gives it back:
  * the watchdog blocks it first (so it never takes one meant for the
  * program), then the program's own action is installed for real, and a
- * signal strays took by mistake is queued again as it came. */
+ * signal strays took by mistake is queued again for the program. */
 #define _GNU_SOURCE
 #include "runtime/watchdog.h"
 
