@@ -153,14 +153,22 @@ $(B)/fixtures/%.so: tests/fixtures/lib/%.c | deps-build
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -shared -fPIC -o $@ $<
 test: $(FIXTURE_LIBS)
 
-# A program linked with a library whose constructor starts a thread before
-# strays initialises (tests/fixtures/early/).
-$(B)/fixtures/libunusual_early.so: tests/fixtures/early/libunusual_early.c | deps-build
+# Programs linked with a library whose constructor runs before strays
+# initialises (tests/fixtures/early/): it starts a thread, makes the first
+# hooked call, installs a signal handler. Each program links its library.
+$(B)/fixtures/%.so: tests/fixtures/early/%.c | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -shared -fPIC -o $@ $<
+EARLY_FIXTURES := $(B)/fixtures/unusual_early_thread $(B)/fixtures/unusual_early_errno \
+                  $(B)/fixtures/crash_early_handler
+link_early = $(CC) -std=gnu11 $(FIXTURE_FLAGS) -o $@ $< -L$(B)/fixtures -Wl,--no-as-needed \
+             -l$(1) -Wl,--as-needed -Wl,-rpath,'$$ORIGIN'
 $(B)/fixtures/unusual_early_thread: tests/fixtures/unusual_early_thread.c $(B)/fixtures/libunusual_early.so
-	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -o $@ $< -L$(B)/fixtures -Wl,--no-as-needed -lunusual_early -Wl,--as-needed -Wl,-rpath,'$$ORIGIN'
+	$(call link_early,unusual_early)
+$(B)/fixtures/unusual_early_errno: tests/fixtures/unusual_early_errno.c $(B)/fixtures/liberrno_early.so
+	$(call link_early,errno_early)
+$(B)/fixtures/crash_early_handler: tests/fixtures/crash_early_handler.c $(B)/fixtures/libcrash_early.so
+	$(call link_early,crash_early)
 
 # The Criterion example of the in-process API (README), run by the e2e tests.
 $(B)/api_example/%: tests/api_example/%.c include/strays.h | deps-test
@@ -441,8 +449,8 @@ lint: deps-lint $(B)/lint/compile_commands.json $(B)/gen/syscall_names.h
 # Comparison with the oracles (issue 9): every fixture under strays, under valgrind
 # --track-fds=yes and rebuilt with -fsanitize=thread; prints one table and writes it
 # to build/compare/table.md. Exit status 1 when a disagreement is left unexplained.
-# (unusual_early_thread links a library of its own: not rebuilt, see compare.py's SKIP.)
-TSAN_FIXTURES := $(patsubst $(B)/fixtures/%,$(B)/compare/tsan/%,$(filter-out $(B)/fixtures/unusual_early_thread,$(FIXTURES)))
+# (The EARLY_FIXTURES link a library of their own: not rebuilt, see compare.py's SKIP.)
+TSAN_FIXTURES := $(patsubst $(B)/fixtures/%,$(B)/compare/tsan/%,$(filter-out $(EARLY_FIXTURES),$(FIXTURES)))
 
 $(B)/compare/tsan/%: tests/fixtures/%.c | deps-build
 	@mkdir -p $(dir $@)

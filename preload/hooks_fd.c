@@ -386,6 +386,8 @@ INTERPOSER int epoll_create1(int flags)
 /* signalfd(fd, ...) with fd != -1 changes an existing signalfd. */
 INTERPOSER int signalfd(int fd, const sigset_t *mask, int flags)
 {
+    if (mask && st_active())
+        CORE(st_watchdog_program_waits(mask));
     int rc = REAL(signalfd)(fd, mask, flags);
     if (rc < 0)
         failed();

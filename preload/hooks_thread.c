@@ -13,8 +13,7 @@ INTERPOSER int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 {
     if (!st_active())
         return REAL(pthread_create)(thread, attr, start, arg);
-    /* The program is going multi-threaded: the watchdog costs nothing more now. */
-    st_watchdog_ensure();
+    st_watchdog_program_starts_a_thread();
     struct st_thread *rec;
     CORE(rec = st_thread_prepare(start, arg, attr));
     if (!rec)

@@ -2,12 +2,13 @@
 #define _GNU_SOURCE
 #include "base/describe.h"
 
+#include "base/out.h"
+
 #include "base/st.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -34,15 +35,32 @@ const char *st_describe_clock(int clock)
     return "unknown clock";
 }
 
-void st_describe_signal(int signo, char *buf, size_t len)
+/* Text here is built with st_out's string writer, not snprintf: reports
+ * are built on the crash path too, where stdio has no place. */
+void st_describe_signal_to(struct st_out *o, int signo)
 {
     const char *abbrev = signo > 0 ? sigabbrev_np(signo) : NULL;
-    if (abbrev)
-        snprintf(buf, len, "SIG%s", abbrev);
-    else if (signo >= SIGRTMIN && signo <= SIGRTMAX)
-        snprintf(buf, len, "SIGRTMIN+%d", signo - SIGRTMIN);
-    else
-        snprintf(buf, len, "%d", signo);
+    if (abbrev) {
+        st_out_str(o, "SIG");
+        st_out_str(o, abbrev);
+    } else if (signo >= SIGRTMIN && signo <= SIGRTMAX) {
+        st_out_str(o, "SIGRTMIN+");
+        st_out_int(o, signo - SIGRTMIN);
+    } else {
+        st_out_int(o, signo);
+    }
+}
+
+void st_describe_signal(int signo, char *buf, size_t len)
+{
+    struct st_out o;
+    st_out_init_string(&o);
+    st_describe_signal_to(&o, signo);
+    const char *name = st_out_string(&o);
+    size_t n = strnlen(name, len ? len - 1 : 0);
+    memcpy(buf, name, n);
+    if (len)
+        buf[n] = '\0';
 }
 
 static bool starts_with(const char *s, const char *prefix)
@@ -87,49 +105,62 @@ const char *st_describe_fd_kind_name(enum st_fd_kind kind)
     return (unsigned)kind < ST_FD_KIND_COUNT ? names[kind] : "other";
 }
 
-static void format_inet(char *buf, size_t len, const struct sockaddr_storage *ss)
+/* (inet_ntop formats into the caller's buffer: no allocation, no lock.) */
+static void format_inet(struct st_out *o, const struct sockaddr_storage *ss)
 {
     char host[INET6_ADDRSTRLEN] = "?";
+    unsigned port;
     if (ss->ss_family == AF_INET) {
         const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
         inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-        snprintf(buf, len, "%s:%u", host, ntohs(in->sin_port));
+        st_out_str(o, host);
+        port = ntohs(in->sin_port);
     } else {
         const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
         inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-        snprintf(buf, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+        st_out_char(o, '[');
+        st_out_str(o, host);
+        st_out_char(o, ']');
+        port = ntohs(in6->sin6_port);
     }
+    st_out_char(o, ':');
+    st_out_uint(o, port);
 }
 
-static void format_unix(char *buf, size_t len, const struct sockaddr_storage *ss, socklen_t sl)
+static void format_unix(struct st_out *o, const struct sockaddr_storage *ss, socklen_t sl)
 {
     const struct sockaddr_un *un = (const struct sockaddr_un *)ss;
     size_t path_len = sl > offsetof(struct sockaddr_un, sun_path)
                           ? sl - offsetof(struct sockaddr_un, sun_path)
                           : 0;
-    if (path_len == 0)
-        snprintf(buf, len, "(unnamed)");
-    else if (un->sun_path[0] == '\0') /* abstract namespace */
-        snprintf(buf, len, "@%.*s", (int)path_len - 1, un->sun_path + 1);
-    else
-        snprintf(buf, len, "%.*s", (int)strnlen(un->sun_path, path_len), un->sun_path);
+    if (path_len == 0) {
+        st_out_str(o, "(unnamed)");
+    } else if (un->sun_path[0] == '\0') { /* abstract namespace */
+        st_out_char(o, '@');
+        st_out_mem(o, un->sun_path + 1, strnlen(un->sun_path + 1, path_len - 1));
+    } else {
+        st_out_mem(o, un->sun_path, strnlen(un->sun_path, path_len));
+    }
 }
 
-static void format_address(char *buf, size_t len, int fd, bool peer)
+/* The socket's own address, or its peer's (nothing when it has none). */
+static void format_address(struct st_out *o, int fd, bool peer)
 {
     struct sockaddr_storage ss;
     socklen_t sl = sizeof ss;
     memset(&ss, 0, sizeof ss);
     int rc = peer ? getpeername(fd, (struct sockaddr *)&ss, &sl)
                   : getsockname(fd, (struct sockaddr *)&ss, &sl);
-    if (rc != 0)
-        snprintf(buf, len, "%s", peer ? "" : "?");
-    else if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
-        format_inet(buf, len, &ss);
-    else if (ss.ss_family == AF_UNIX)
-        format_unix(buf, len, &ss, sl);
-    else
-        snprintf(buf, len, "family %d", ss.ss_family);
+    if (rc != 0) {
+        st_out_str(o, peer ? "" : "?");
+    } else if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+        format_inet(o, &ss);
+    } else if (ss.ss_family == AF_UNIX) {
+        format_unix(o, &ss, sl);
+    } else {
+        st_out_str(o, "family ");
+        st_out_int(o, ss.ss_family);
+    }
 }
 
 /* "socket:[1234] tcp 127.0.0.1:8080 -> 127.0.0.1:5000", "... unix stream /run/x (listening)". */
@@ -151,12 +182,22 @@ static const char *socket_target(int fd, const char *link, struct st_arena *a)
                                      : "unix seqpacket";
     else
         return st_arena_strdup(a, link);
-    char local[160], peer[160], buf[4800];
-    format_address(local, sizeof local, fd, false);
-    format_address(peer, sizeof peer, fd, true);
-    snprintf(buf, sizeof buf, "%s %s %s%s%s%s", link, proto, local, peer[0] ? " -> " : "", peer,
-             listening ? " (listening)" : "");
-    return st_arena_strdup(a, buf);
+    struct st_out o;
+    st_out_init_string(&o);
+    st_out_str(&o, link);
+    st_out_char(&o, ' ');
+    st_out_str(&o, proto);
+    st_out_char(&o, ' ');
+    format_address(&o, fd, false);
+    size_t before_peer = o.used;
+    st_out_str(&o, " -> ");
+    size_t after_arrow = o.used;
+    format_address(&o, fd, true);
+    if (o.used == after_arrow)
+        o.used = before_peer; /* no peer: no arrow */
+    if (listening)
+        st_out_str(&o, " (listening)");
+    return st_arena_strdup(a, st_out_string(&o));
 }
 
 /* The target as reports write it: a socket with its addresses, else the link. */

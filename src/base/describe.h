@@ -31,8 +31,10 @@ enum st_fd_kind {
 
 /* "CLOCK_MONOTONIC", "CPU clock" (negative ids), "unknown clock". */
 const char *st_describe_clock(int clock);
-/* "SIGALRM", "SIGRTMIN+3", or the number. */
+/* "SIGALRM", "SIGRTMIN+3", or the number; without stdio (the crash path). */
 void st_describe_signal(int signo, char *buf, size_t len);
+struct st_out;
+void st_describe_signal_to(struct st_out *o, int signo);
 /* The kind of fd, whose /proc link reads link. A path is a file or a
  * directory: recorded says which when known (saving an fstat). */
 enum st_fd_kind st_describe_fd_kind(int fd, const char *link, enum st_fd_kind recorded);

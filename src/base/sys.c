@@ -173,6 +173,13 @@ long st_sys_pause(void) { return raw(SYS_pause, 0, 0, 0, 0); }
 
 long st_sys_tgkill(int pid, int tid, int sig) { return raw(SYS_tgkill, pid, tid, sig, 0); }
 
+long st_sys_sigqueueinfo(int pid, int sig, const siginfo_t *info)
+{
+    return raw(SYS_rt_sigqueueinfo, pid, sig, (long)info, 0);
+}
+
+long st_sys_dup3(int from, int to, int flags) { return raw(SYS_dup3, from, to, flags, 0); }
+
 _Noreturn void st_sys_exit_group(int status)
 {
     for (;;)

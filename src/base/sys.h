@@ -8,6 +8,7 @@
 #ifndef STRAYS_SYS_H
 #define STRAYS_SYS_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -48,6 +49,10 @@ long st_sys_poll(struct pollfd *fds, unsigned long nfds, int timeout_ms);
 long st_sys_pause(void);
 /* Sends sig to one thread of process pid. */
 long st_sys_tgkill(int pid, int tid, int sig);
+/* rt_sigqueueinfo: queues sig to process pid with info (the kernel takes
+ * an si_code of kill's or the kernel's only from pid's own main thread). */
+long st_sys_sigqueueinfo(int pid, int sig, const siginfo_t *info);
+long st_sys_dup3(int from, int to, int flags);
 /* Ends the process at once (exit_group), as _exit does, without running
  * anything: no handlers, no hooks. */
 _Noreturn void st_sys_exit_group(int status);

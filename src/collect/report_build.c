@@ -8,6 +8,7 @@
 #include "collect/growth.h"
 #include "base/log.h"
 #include "base/options.h"
+#include "base/sort.h"
 #include "track/modules.h"
 #include "track/registry_memory.h"
 #include "track/registry_thread.h"
@@ -154,6 +155,14 @@ static int cmp_int(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* For st_sort: glibc's qsort may call malloc, and crash reports are built
+ * inside whatever the program was doing, malloc included. */
+static int sort_ints(const void *a, const void *b, void *ctx)
+{
+    (void)ctx;
+    return cmp_int(a, b);
+}
+
 static bool known_tid(const int *sorted, uint32_t n, int tid)
 {
     return bsearch(&tid, sorted, n, sizeof *sorted, cmp_int) != NULL;
@@ -170,7 +179,7 @@ static void fill_untracked(struct st_report *r, const struct thread_copy *known)
     uint32_t ntids = 0;
     for (uint32_t i = 0; i < known->count; i++)
         tids[ntids++] = known->views[i].tid;
-    qsort(tids, ntids, sizeof *tids, cmp_int);
+    st_sort(tids, ntids, sizeof *tids, sort_ints, NULL);
     int fd = open_task_dir();
     if (fd < 0)
         return;
@@ -320,9 +329,11 @@ int st_report_build(struct st_report *r, const struct st_report_request *req)
     clock.last = clock.start;
     const char *reason = req->reason;
     bool final = !strcmp(reason, "exit") || !strcmp(reason, "crash");
-    if (!strcmp(reason, "exit") || !strcmp(reason, "verify"))
+    bool crash_safe = req->crash_safe || req->crash.signal != 0;
+    if ((!strcmp(reason, "exit") || !strcmp(reason, "verify")) && !crash_safe)
         st_threads_settle();
     memset(r, 0, sizeof *r);
+    r->crash_safe = crash_safe;
     fill_header(r, reason, req->exit_status);
     fill_tracking(r);
     r->scope = req->scope;
@@ -330,7 +341,7 @@ int st_report_build(struct st_report *r, const struct st_report_request *req)
         r->limit = *req->limit;
     lap(&clock, "start");
     struct thread_copy copy = {NULL, 0, 0, &r->arena};
-    st_thread_foreach(copy_thread, &copy, false);
+    st_thread_foreach(copy_thread, &copy, crash_safe ? &r->tracking.threads_unread : NULL);
     struct st_stack_index si = {.arena = &r->arena};
     fill_threads(r, &copy, &si);
     lap(&clock, "threads");
@@ -340,7 +351,10 @@ int st_report_build(struct st_report *r, const struct st_report_request *req)
     if (final)
         st_report_collect_current_stacks(r, &si);
     lap(&clock, "current-stacks");
-    fill_untracked(r, &copy);
+    /* Threads whose records could not be read would be listed as never seen
+     * created: the count of those left out says it instead. */
+    if (!r->tracking.threads_unread)
+        fill_untracked(r, &copy);
     lap(&clock, "untracked");
     st_report_collect_objects(r, &si);
     lap(&clock, "timers+fds");

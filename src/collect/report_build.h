@@ -16,6 +16,10 @@ struct st_report_request {
     int exit_status;      /* -1 when not an exit */
     const char *scope;    /* only what this scope created (interned, scope.h); NULL: all */
     bool symbolize;       /* names, files and lines from libdw, in the process */
+    /* Built inside a signal handler, as a crash report is (an exit from the
+     * program's own crash handler): no malloc, no waiting for a lock that
+     * another thread may hold for good. A crash report always is. */
+    bool crash_safe;
     const struct st_report_limit *limit; /* "exhausted", "fd_warn": the limit hit */
     /* A crash report: the signal, the fault address, the crashing thread
      * and its stack at the crash. signal 0: not a crash. Built without

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include "base/describe.h"
 #include "base/options.h"
+#include "base/out.h"
 #include "track/registry_fd.h"
 #include "track/registry_timer.h"
 #include "collect/report_build.h"
@@ -19,7 +20,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -31,23 +31,28 @@
 
 /* ---- names ---- */
 
+/* Text here is built with st_out's string writer, not snprintf: reports
+ * are built on the crash path too, where stdio has no place. */
 static const char *notify_text(const struct st_timer_view *v, struct st_arena *a)
 {
-    char sig[32], buf[64];
+    struct st_out o;
+    st_out_init_string(&o);
     switch (v->notify) {
     case SIGEV_NONE:
         return "none";
     case SIGEV_THREAD:
         return "thread";
     case SIGEV_THREAD_ID:
-        st_describe_signal(v->signo, sig, sizeof sig);
-        snprintf(buf, sizeof buf, "thread_id:%d:%s", v->notify_tid, sig);
-        return st_arena_strdup(a, buf);
+        st_out_str(&o, "thread_id:");
+        st_out_int(&o, v->notify_tid);
+        st_out_char(&o, ':');
+        break;
     default:
-        st_describe_signal(v->signo, sig, sizeof sig);
-        snprintf(buf, sizeof buf, "signal:%s", sig);
-        return st_arena_strdup(a, buf);
+        st_out_str(&o, "signal:");
+        break;
     }
+    st_describe_signal_to(&o, v->signo);
+    return st_arena_strdup(a, st_out_string(&o));
 }
 
 static uint64_t timespec_ns(const struct timespec *t)
@@ -115,7 +120,7 @@ static struct st_report_timer *new_timer(struct st_report *r, uint32_t *cap)
 static void collect_timers(struct st_report *r, struct st_stack_index *si, uint32_t *timer_cap)
 {
     struct timer_copy c = {.arena = &r->arena};
-    st_timer_foreach(copy_timer, &c);
+    st_timer_foreach(copy_timer, &c, r->crash_safe ? &r->tracking.timers_unread : NULL);
     uint64_t deadline = st_uptime_ns() + st_opt.check_budget;
     bool checking = st_opt.check_budget > 0;
     for (uint32_t i = 0; i < c.count; i++) {
@@ -141,9 +146,10 @@ static void collect_timers(struct st_report *r, struct st_stack_index *si, uint3
         struct st_report_timer *t = new_timer(r, timer_cap);
         if (!t)
             return;
-        char id[32];
-        snprintf(id, sizeof id, "0x%lx", (unsigned long)v->id);
-        t->id = st_arena_strdup(&r->arena, id);
+        struct st_out id;
+        st_out_init_string(&id);
+        st_out_hex(&id, (uintptr_t)v->id);
+        t->id = st_arena_strdup(&r->arena, st_out_string(&id));
         t->clock = st_describe_clock(v->clock);
         t->notify = notify_text(v, &r->arena);
         t->armed = its.it_value.tv_sec || its.it_value.tv_nsec;
@@ -269,9 +275,11 @@ static void add_timerfd(struct st_report *r, struct st_stack_index *si, const st
     struct st_report_timer *t = new_timer(r, timer_cap);
     if (!t)
         return;
-    char id[32];
-    snprintf(id, sizeof id, "fd:%d", v->fd);
-    t->id = st_arena_strdup(&r->arena, id);
+    struct st_out id;
+    st_out_init_string(&id);
+    st_out_str(&id, "fd:");
+    st_out_int(&id, v->fd);
+    t->id = st_arena_strdup(&r->arena, st_out_string(&id));
     t->clock = st_describe_clock(v->clock);
     t->notify = "fd";
     t->armed = its.it_value.tv_sec || its.it_value.tv_nsec;

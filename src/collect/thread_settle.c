@@ -78,7 +78,7 @@ static bool unsettled(void)
 {
     struct st_arena arena = {0};
     struct thread_scan s = {.running = {.arena = &arena}, .self = st_gettid()};
-    st_thread_foreach(scan_thread, &s, false);
+    st_thread_foreach(scan_thread, &s, NULL);
     bool busy = s.starting > 0;
     if (!busy && s.running.n) {
         struct tid_list waiting = {.arena = &arena};

@@ -151,6 +151,9 @@ struct st_report_tracking {
     uint32_t timers_unchecked;     /* not asked of the kernel: armed state as last set */
     uint32_t fds_unchecked;        /* not looked up in /proc: kind and name as created */
     uint32_t threads_without_stack; /* running threads that gave no current stack in time */
+    /* Records left out of a crash report: their table's lock stayed taken
+     * (its holder may wait for a lock the crashing thread holds). */
+    uint32_t threads_unread, timers_unread;
 };
 
 /* True when some object went untracked or lost its stack. */
@@ -193,6 +196,10 @@ struct st_report {
     struct st_report_stack *stacks;
     uint32_t nstacks;
     struct st_arena arena;
+    /* Being built in a signal handler (a crash, or an exit from the
+     * program's crash handler): no malloc, no lock another thread may hold
+     * for good, no libdw. Not written out. */
+    bool crash_safe;
 };
 
 /* Number of leaked objects the report holds (what makes a run fail).

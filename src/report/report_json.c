@@ -311,7 +311,8 @@ static void write_tracking(struct st_out *o, const struct st_report_tracking *t)
         return;
     }
     st_out_char(o, '{');
-    field_bool(o, "complete", !st_report_tracking_incomplete(t));
+    field_bool(o, "complete", !st_report_tracking_incomplete(t) && !t->threads_unread &&
+                                  !t->timers_unread);
     st_out_char(o, ',');
     field_int(o, "table_bytes", (long long)t->table_bytes);
     st_out_char(o, ',');
@@ -335,6 +336,10 @@ static void write_tracking(struct st_out *o, const struct st_report_tracking *t)
     field_int(o, "fds_unchecked", t->fds_unchecked);
     st_out_char(o, ',');
     field_int(o, "threads_without_stack", t->threads_without_stack);
+    st_out_char(o, ',');
+    field_int(o, "threads_unread", t->threads_unread);
+    st_out_char(o, ',');
+    field_int(o, "timers_unread", t->timers_unread);
     st_out_char(o, '}');
 }
 

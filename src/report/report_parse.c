@@ -423,6 +423,7 @@ static int load_tracking(struct loader *l, const struct st_json *root)
     if (!missed || missed->type != ST_JSON_OBJECT)
         return fail(l, "tracking: \"not_tracked\" must be an object");
     int64_t table, stack, limit, threads, timers, fds, stacks, unchecked, fds_unchecked, stackless;
+    int64_t threads_unread = 0, timers_unread = 0;
     int rc = get_int(l, j, "table_bytes", 0, INT64_MAX, &table, "tracking");
     if (!rc)
         rc = get_int(l, j, "stack_bytes", 0, INT64_MAX, &stack, "tracking");
@@ -442,6 +443,12 @@ static int load_tracking(struct loader *l, const struct st_json *root)
         rc = get_optional_int(l, j, "fds_unchecked", 0, UINT32_MAX, &fds_unchecked, 0, "tracking");
     if (!rc)
         rc = get_int(l, j, "threads_without_stack", 0, UINT32_MAX, &stackless, "tracking");
+    if (!rc) /* these two are absent from reports written before them */
+        rc = get_optional_int(l, j, "threads_unread", 0, UINT32_MAX, &threads_unread, 0,
+                              "tracking");
+    if (!rc)
+        rc = get_optional_int(l, j, "timers_unread", 0, UINT32_MAX, &timers_unread, 0,
+                              "tracking");
     if (rc)
         return rc;
     *t = (struct st_report_tracking){
@@ -456,6 +463,8 @@ static int load_tracking(struct loader *l, const struct st_json *root)
         .timers_unchecked = (uint32_t)unchecked,
         .fds_unchecked = (uint32_t)fds_unchecked,
         .threads_without_stack = (uint32_t)stackless,
+        .threads_unread = (uint32_t)threads_unread,
+        .timers_unread = (uint32_t)timers_unread,
     };
     return 0;
 }

@@ -2,6 +2,7 @@
 #include "report/report_sink.h"
 
 #include "base/log.h"
+#include "base/out.h"
 #include "base/own_files.h"
 #include "base/sys.h"
 
@@ -35,13 +36,25 @@ static void to_stderr(struct st_sink *s)
 static int name_next(struct st_sink *s)
 {
     s->seq = __atomic_fetch_add(&next_seq, 1, __ATOMIC_RELAXED);
-    int pid = (int)getpid();
-    int n = snprintf(s->final_path, sizeof s->final_path, "%s.%d.%u.%s", s->prefix, pid, s->seq,
-                     s->ext);
-    int m = snprintf(s->tmp_name, sizeof s->tmp_name, "%s.%d.%u.%s.tmp", s->base, pid, s->seq,
-                     s->ext);
-    if (n < 0 || (size_t)n >= sizeof s->final_path || m < 0 || (size_t)m >= sizeof s->tmp_name)
+    /* PREFIX.PID.SEQ.EXT and BASE.PID.SEQ.EXT.tmp, without stdio: a crash
+     * report takes a name here too. */
+    struct st_out name;
+    st_out_init_string(&name);
+    st_out_char(&name, '.');
+    st_out_int(&name, getpid());
+    st_out_char(&name, '.');
+    st_out_uint(&name, s->seq);
+    st_out_char(&name, '.');
+    st_out_str(&name, s->ext);
+    const char *tail = st_out_string(&name);
+    size_t prefix = strlen(s->prefix), base = strlen(s->base), n = strlen(tail);
+    if (prefix + n >= sizeof s->final_path || base + n + 4 >= sizeof s->tmp_name)
         return -ENAMETOOLONG;
+    memcpy(s->final_path, s->prefix, prefix);
+    memcpy(s->final_path + prefix, tail, n + 1);
+    memcpy(s->tmp_name, s->base, base);
+    memcpy(s->tmp_name + base, tail, n);
+    memcpy(s->tmp_name + base + n, ".tmp", 5);
     return 0;
 }
 

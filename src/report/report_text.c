@@ -775,6 +775,10 @@ static void write_tracking(struct st_out *o, const struct st_report_tracking *t)
     undone_line(o, t->threads_without_stack, " running thread", " running threads",
                 " gave no current stack (blocking strays' signal, or not answering within the "
                 "report's time budget)\n");
+    undone_line(o, t->threads_unread, " thread", " threads",
+                " left out: strays' thread table stayed locked when the crash came\n");
+    undone_line(o, t->timers_unread, " timer", " timers",
+                " left out: strays' timer table stayed locked when the crash came\n");
 }
 
 void st_report_write_text(const struct st_report *r, struct st_out *o)

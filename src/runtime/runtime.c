@@ -42,10 +42,14 @@ ST_HOT_DATA int st_runtime_state = ST_UNINIT;
 static int exit_status = -1;
 static int final_done;
 static pid_t own_pid;
+/* One report is written at a time: two writers to one terminal would
+ * interleave their lines. Building is reentrant and happens outside it. */
+static st_lock_t emit_lock = ST_LOCK_INIT;
 
 static void before_fork(void)
 {
     st_guard_enter();
+    st_watchdog_before_fork();
     st_stack_capture_before_fork();
     st_stack_before_fork();
     st_thread_before_fork();
@@ -73,6 +77,7 @@ static void after_fork_child(void)
     st_fd_after_fork_child();
     st_wait_after_fork_child();
     st_watchdog_after_fork_child();
+    st_lock_reset(&emit_lock); /* a dump under way in the parent stays there */
     st_growth_reset();
     exit_status = -1;
     final_done = 0;
@@ -193,9 +198,14 @@ bool st_runtime_activate(void)
     if (!__atomic_compare_exchange_n(&st_runtime_state, &expected, ST_INITIALIZING, false,
                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return expected == ST_READY && st_guard_depth == 0;
+    /* The hook that called st_active() saves errno only around its own
+     * bookkeeping; this runs before. (libunwind's loading and warm-up in
+     * st_stack_capture_init left EAGAIN behind.) */
+    int saved_errno = errno;
     st_guard_enter();
     initialise();
     st_guard_leave();
+    errno = saved_errno;
     return __atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) == ST_READY &&
            st_guard_depth == 0;
 }
@@ -236,10 +246,6 @@ int st_runtime_exit_status(void) { return __atomic_load_n(&exit_status, __ATOMIC
 
 bool st_runtime_foreign_process(void) { return own_pid != 0 && getpid() != own_pid; }
 
-
-/* One report is written at a time: two writers to one terminal would
- * interleave their lines. Building is reentrant and happens outside it. */
-static st_lock_t emit_lock = ST_LOCK_INIT;
 
 /* Takes emit_lock; a crash does not wait for it (the writer holding it may
  * never run again) and writes beside it. Returns whether it holds it. */
@@ -291,7 +297,7 @@ static void write_to_sink(const struct st_report *r, bool crashing, bool for_ter
 
 static int emit_now(const struct st_report_request *req, bool force)
 {
-    bool crashing = req->crash.signal != 0;
+    bool crashing = req->crash_safe || req->crash.signal != 0;
     struct st_report r;
     int rc = st_report_build(&r, req);
     /* Without libdw (a crash, a secure-execution process): names from the
@@ -336,8 +342,8 @@ int st_runtime_emit(const struct st_report_request *req, bool force)
 void st_runtime_crash_report(int sig, uintptr_t address, void *ucontext)
 {
     __atomic_store_n(&final_done, 1, __ATOMIC_RELEASE); /* no exit report after this one */
-    uintptr_t frames[ST_STACK_MAX];
-    int depth = st_stack_capture(frames, ST_STACK_MAX);
+    uintptr_t frames[ST_STACK_MAX + 16]; /* and the handler's own frames, dropped below */
+    int depth = st_stack_capture_crashing(frames, (int)ST_ARRAY_LEN(frames));
     depth = st_stack_from_interrupted_pc(frames, depth, ucontext);
     if (depth > st_opt.stack_depth)
         depth = st_opt.stack_depth;
@@ -376,8 +382,12 @@ int st_runtime_final_report(int status)
     if (st_opt.report == ST_REPORT_FAILURE && status == 0)
         return status;
     st_guard_enter();
+    /* An exit from the program's own crash handler (it logs and calls
+     * _exit, say) is built in that signal handler. */
+    bool in_handler = st_crash_in_program_handler();
     struct st_report_request req = {.reason = "exit", .exit_status = status,
-                                     .symbolize = st_opt.symbolize};
+                                     .symbolize = st_opt.symbolize && !in_handler,
+                                     .crash_safe = in_handler};
     int leaks = st_runtime_emit(&req, false);
     st_guard_leave();
     return st_exit_verdict(status, leaks);

@@ -426,27 +426,41 @@ static void unlock_first(unsigned n)
 }
 
 /* Takes every shard's lock, in order (the only place that holds more than
- * one, so the order cannot deadlock); with try_only, all or none. */
-static bool lock_all(bool try_only)
+ * one, so the order cannot deadlock). */
+static void lock_all(void)
 {
-    for (unsigned i = 0; i < SHARDS; i++) {
-        if (!try_only) {
-            st_lock(&shards[i].lock);
-        } else if (!st_trylock(&shards[i].lock)) {
-            unlock_first(i);
-            return false;
-        }
-    }
-    return true;
+    for (unsigned i = 0; i < SHARDS; i++)
+        st_lock(&shards[i].lock);
 }
 
-int st_thread_foreach(void (*fn)(const struct st_thread_view *, void *), void *ctx, bool try_only)
+/* The crash path: a shard lock taken by a thread that may never run again
+ * (blocked on malloc's lock, which the crashing thread holds) is waited for
+ * a little only. Returns which shards it holds. */
+_Static_assert(SHARDS <= 32, "one bit per shard");
+static uint32_t lock_all_within(unsigned long long ns)
 {
-    if (!lock_all(try_only))
-        return -1;
+    uint32_t held = 0;
+    for (unsigned i = 0; i < SHARDS; i++)
+        if (st_lock_within(&shards[i].lock, ns))
+            held |= 1u << i;
+    return held;
+}
+
+int st_thread_foreach(void (*fn)(const struct st_thread_view *, void *), void *ctx,
+                      unsigned *unread)
+{
+    uint32_t held = ~0u;
+    if (unread)
+        held = lock_all_within(5 * 1000 * 1000);
+    else
+        lock_all();
     int n = 0;
     for (unsigned i = 0; i < SHARDS; i++) {
         const struct shard *s = &shards[i];
+        if (!(held & (1u << i))) {
+            *unread += __atomic_load_n(&s->count, __ATOMIC_RELAXED);
+            continue;
+        }
         for (uint32_t b = 0; s->buckets && b <= s->mask; b++) {
             for (const struct st_thread *rec = s->buckets[b]; rec; rec = rec->next) {
                 struct st_thread_view v;
@@ -456,13 +470,15 @@ int st_thread_foreach(void (*fn)(const struct st_thread_view *, void *), void *c
             }
         }
     }
-    unlock_first(SHARDS);
+    for (unsigned i = SHARDS; i-- > 0;)
+        if (held & (1u << i))
+            st_unlock(&shards[i].lock);
     return n;
 }
 
 void st_thread_ignore_all(void)
 {
-    lock_all(false);
+    lock_all();
     for (unsigned i = 0; i < SHARDS; i++)
         for (uint32_t b = 0; shards[i].buckets && b <= shards[i].mask; b++)
             for (struct st_thread *rec = shards[i].buckets[b]; rec; rec = rec->next)
@@ -492,7 +508,7 @@ unsigned st_thread_count(void)
 /* strays' own threads' tids (see st_thread_own_add, at the end). */
 static int own_tids[ST_OWN_THREADS];
 
-void st_thread_before_fork(void) { lock_all(false); }
+void st_thread_before_fork(void) { lock_all(); }
 
 void st_thread_after_fork_parent(void) { unlock_first(SHARDS); }
 

@@ -67,8 +67,12 @@ static int want_of(int max) { return max > ST_STACK_MAX ? ST_STACK_MAX + 16 : ma
 static int unwinding;
 static int fork_pending;
 
-static void unwind_enter(void)
+static void unwind_enter(bool wait_for_fork)
 {
+    if (!wait_for_fork) {
+        __atomic_add_fetch(&unwinding, 1, __ATOMIC_SEQ_CST);
+        return;
+    }
     for (;;) {
         while (__atomic_load_n(&fork_pending, __ATOMIC_ACQUIRE))
             sched_yield();
@@ -113,13 +117,13 @@ static _Unwind_Reason_Code on_raw_frame(struct _Unwind_Context *ctx, void *arg)
 
 /* Inlined, so raw[0] is an address in the calling function and raw[1] its
  * return address, whichever unwinder runs. */
-static inline __attribute__((always_inline)) int unwind(void **raw, int want)
+static inline __attribute__((always_inline)) int unwind(void **raw, int want, bool wait_for_fork)
 {
     unw_backtrace_fn fn = __atomic_load_n(&unw_backtrace_ptr, __ATOMIC_ACQUIRE);
     bool use_libgcc = __atomic_load_n(&libgcc_ready, __ATOMIC_ACQUIRE) &&
                       (!fn || tls_unwinds < LIBGCC_UNWINDS);
     int n;
-    unwind_enter();
+    unwind_enter(wait_for_fork);
     if (use_libgcc) {
         tls_unwinds++;
         struct raw_walk w = {raw, 0, want};
@@ -165,7 +169,14 @@ __attribute__((noinline)) int st_stack_capture(uintptr_t *frames, int max)
 {
     void *raw[ST_STACK_MAX + 16];
     int used;
-    return program_frames(raw, unwind(raw, want_of(max)), frames, max, &used);
+    return program_frames(raw, unwind(raw, want_of(max), true), frames, max, &used);
+}
+
+__attribute__((noinline)) int st_stack_capture_crashing(uintptr_t *frames, int max)
+{
+    void *raw[ST_STACK_MAX + 16];
+    int used;
+    return program_frames(raw, unwind(raw, want_of(max), false), frames, max, &used);
 }
 
 /* ------------------------------------------------------------ Stack cache
@@ -521,7 +532,7 @@ static __attribute__((noinline)) const struct st_stack *capture_missed(uintptr_t
      * AddressSanitizer backtrace() even adds a frame of its own). */
     if (!__atomic_load_n(&libgcc_ready, __ATOMIC_ACQUIRE))
         pthread_once(&cache_once, cache_setup);
-    int n = unwind(raw, want_of(max) + 1);
+    int n = unwind(raw, want_of(max) + 1, true);
     if (n < 2)
         return st_stack_intern(frames, 0);
     int used;

@@ -150,6 +150,7 @@ void e2e_run_raw(struct e2e_run *run, const char *fixture, const char *strays_op
     }
     cr_assert(!hung, "%s hung: killed after %d ms", fixture, timeout_ms);
     run->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    run->wait_status = ws;
     run->out = e2e_slurp(out_path);
     run->err = e2e_slurp(err_path);
     posix_spawn_file_actions_destroy(&fa);

@@ -10,6 +10,7 @@
 
 struct e2e_run {
     int status;        /* exit code, or 128 + signal */
+    int wait_status;   /* as waitpid gave it (a core dump shows here) */
     char *out;         /* the program's stdout */
     char *err;         /* its stderr (strays' messages land here) */
     int nreports;      /* report files written */

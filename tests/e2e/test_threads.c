@@ -261,6 +261,28 @@ Test(threads, running_thread_that_blocks_every_signal_is_not_asked_for_its_stack
     e2e_free(&run);
 }
 
+/* stack_depth=128, the most there is: two threads deeper than that answer
+ * side by side in one request table, and each gets its own 128 frames (the
+ * handler once wrote 136 into a 128-frame slot, over its neighbour's). */
+Test(threads, two_deep_running_threads_each_get_their_whole_current_stack)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/thread_deep_spinners", "stack_depth=128", NULL);
+    cr_assert_str_eq(run.out, "both deep\n");
+    const struct st_report *r = e2e_only_report(&run);
+    cr_assert_eq(r->nthreads, 2);
+    for (int i = 0; i < 2; i++) {
+        const struct st_report_thread *t = &r->threads[i];
+        cr_assert_eq(t->state, ST_RT_RUNNING);
+        cr_assert_geq(t->stack, 0, "thread %d has no current stack; stderr:\n%s", t->tid,
+                      run.err);
+        cr_assert_eq(r->stacks[t->stack].depth, 128);
+        cr_assert_eq(e2e_frame_of(r, t->stack, "descend"), 0);
+    }
+    cr_assert_eq(r->tracking.threads_without_stack, 0);
+    e2e_free(&run);
+}
+
 /* A detached thread that has told main it is done but still tears down a
  * moment before returning (Python's threads, after the lock their join
  * waits on is released): the program joined it, so it is no leak, and the
