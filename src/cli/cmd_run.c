@@ -53,6 +53,7 @@ struct run_args {
     const char *text_path;
     char options[4096];
     int exitcode;
+    int dump_signal; /* forwarded to the command, as the dump signals of its processes */
     char **command;
 };
 
@@ -98,6 +99,7 @@ static int add_option(struct run_args *a, const char *opt)
     if (st_options_parse(&parsed, opt, report_bad_option, NULL) != 0)
         return 0;
     a->exitcode = parsed.exitcode;
+    a->dump_signal = parsed.dump_signal;
     size_t used = strlen(a->options);
     if (used + strlen(opt) + 2 >= sizeof a->options) {
         cli_error("run: too many -o options");
@@ -114,6 +116,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
     st_options_defaults(&env_options);
     st_options_parse(&env_options, getenv("STRAYS_OPTIONS"), ignore_option_error, NULL);
     a->exitcode = env_options.exitcode;
+    a->dump_signal = env_options.dump_signal;
     int i = 1;
     for (; i < argc; i++) {
         const char *arg = argv[i];
@@ -338,7 +341,7 @@ static bool warn_if_unreachable(const char *command)
 }
 
 /* Starts the command and waits for it; returns its wait status. */
-static int run_command(char **command)
+static int run_command(char **command, int dump_signal)
 {
     child_pid = fork();
     if (child_pid < 0) {
@@ -352,9 +355,12 @@ static int run_command(char **command)
     }
     struct sigaction sa = {.sa_handler = forward_signal};
     sigemptyset(&sa.sa_mask);
-    int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+    /* The dump signal too: `kill -RTMAX-4` to the run asks the command
+     * for a dump rather than killing the run. */
+    int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, dump_signal};
     for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
-        sigaction(forwarded[i], &sa, NULL);
+        if (forwarded[i] > 0)
+            sigaction(forwarded[i], &sa, NULL);
     int status;
     while (waitpid(child_pid, &status, 0) < 0)
         if (errno != EINTR)
@@ -636,7 +642,7 @@ int cli_run(int argc, char **argv)
         return CLI_INTERNAL;
     }
     bool warned = warn_if_unreachable(a.command[0]);
-    int wait_status = run_command(a.command);
+    int wait_status = run_command(a.command, a.dump_signal);
     if (wait_status < 0) {
         remove_dir(dir);
         return CLI_INTERNAL;

@@ -257,3 +257,13 @@ void e2e_copy_from_build(char *path, size_t len, const char *dir, const char *na
     snprintf(cmd, sizeof cmd, "cp '%s' '%s'", name[0] == '/' ? name : e2e_build_path(name), path);
     cr_assert_eq(system(cmd), 0, "%s", cmd);
 }
+
+bool e2e_wait_for_file(const char *path, int timeout_ms)
+{
+    for (int waited_ms = 0; access(path, F_OK) != 0; waited_ms += 2) {
+        if (waited_ms >= timeout_ms)
+            return false;
+        usleep(2000); /* sleep-ok: a bounded poll for the file, the event itself */
+    }
+    return true;
+}

@@ -48,6 +48,9 @@ const struct st_report_thread *e2e_thread_named(const struct st_report *r, const
 bool e2e_stack_has(const struct st_report *r, int stack, const char *function);
 /* Index of the first frame of function in stack, or -1. */
 int e2e_frame_of(const struct st_report *r, int stack, const char *function);
+/* Waits up to timeout_ms for path to exist (a report is linked into place
+ * whole); false when it did not come. */
+bool e2e_wait_for_file(const char *path, int timeout_ms);
 /* The whole file (an empty string if it cannot be read); free() it. */
 char *e2e_slurp(const char *path);
 /* path: dir/AS, a copy of build/NAME (NAME absolute: that file), for a test

@@ -99,7 +99,12 @@ const char *e2e_cli_path(void)
     /* STRAYS_CLI: another build of the CLI (make test-asan runs its ASan
      * build against the plain preload and fixtures of STRAYS_BUILD). */
     const char *cli = getenv("STRAYS_CLI");
-    return cli && *cli ? cli : e2e_build_path("strays");
+    if (!cli || !*cli)
+        return e2e_build_path("strays");
+    /* Absolute, so tests that copy it elsewhere find it (Makefile passes
+     * build/asan/strays). */
+    static char absolute[4096];
+    return realpath(cli, absolute) ? absolute : cli;
 }
 
 void e2e_cli_run(struct e2e_cli *run, const char *const *args)
