@@ -92,25 +92,27 @@ $(B)/test_e2e: $(call obj,$(E2E_SRC)) $(B)/libstrays_core.a
 	$(CC) -o $@ $^ -lcriterion $(LDLIBS)
 
 FIXTURE_FLAGS := -O0 -g -fno-omit-frame-pointer -pthread -Wall -Werror -Iinclude
-$(B)/fixtures/%: tests/fixtures/%.c
+# The waits fixtures share (a header, so each stays a single-file program).
+FIXTURE_SYNC := tests/fixtures/fixture_sync.h
+$(B)/fixtures/%: tests/fixtures/%.c $(FIXTURE_SYNC)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -o $@ $< -lrt
 
-$(B)/fixtures/%: tests/fixtures/%.cc
+$(B)/fixtures/%: tests/fixtures/%.cc $(FIXTURE_SYNC)
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 $(FIXTURE_FLAGS) -o $@ $<
 
 # The same fixture without frame pointers: creation stacks must stay right
 # where unwinding has only DWARF CFI to go by (tests/e2e/test_capture.c).
 NOFP_FIXTURES := $(B)/fixtures/capture_two_paths_nofp
-$(B)/fixtures/%_nofp: tests/fixtures/%.c
+$(B)/fixtures/%_nofp: tests/fixtures/%.c $(FIXTURE_SYNC)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -pthread -Wall -Werror -Iinclude -o $@ $< -lrt
 
 # Shared libraries that fixtures of unusual programs load (dlopen):
 # tests/fixtures/lib/NAME.c becomes build/fixtures/NAME.so, beside them.
 FIXTURE_LIBS := $(patsubst tests/fixtures/lib/%.c,$(B)/fixtures/%.so,$(wildcard tests/fixtures/lib/*.c))
-$(B)/fixtures/%.so: tests/fixtures/lib/%.c
+$(B)/fixtures/%.so: tests/fixtures/lib/%.c $(FIXTURE_SYNC)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -shared -fPIC -o $@ $<
 test: $(FIXTURE_LIBS)
@@ -369,11 +371,11 @@ lint: deps $(B)/lint/compile_commands.json
 # (unusual_early_thread links a library of its own: not rebuilt, see compare.py's SKIP.)
 TSAN_FIXTURES := $(patsubst $(B)/fixtures/%,$(B)/compare/tsan/%,$(filter-out $(B)/fixtures/unusual_early_thread,$(FIXTURES)))
 
-$(B)/compare/tsan/%: tests/fixtures/%.c
+$(B)/compare/tsan/%: tests/fixtures/%.c $(FIXTURE_SYNC)
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -fsanitize=thread -o $@ $< -lrt
 
-$(B)/compare/tsan/%: tests/fixtures/%.cc
+$(B)/compare/tsan/%: tests/fixtures/%.cc $(FIXTURE_SYNC)
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 $(FIXTURE_FLAGS) -fsanitize=thread -o $@ $<
 
