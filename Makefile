@@ -154,6 +154,7 @@ API_EXAMPLES := $(patsubst tests/api_example/%.c,$(B)/api_example/%,$(wildcard t
 
 test: deps all $(B)/test_unit $(B)/test_e2e $(FIXTURES) $(NOFP_FIXTURES) $(FIXTURES_SH) $(API_EXAMPLES)
 	scripts/check-layers.py
+	scripts/check-test-sleeps.py
 	scripts/check-raw-calls.py $(call obj,$(CORE_SRC))
 	$(B)/test_unit --jobs 2
 	$(B)/test_e2e --jobs 2
