@@ -13,11 +13,13 @@ import re
 import sys
 
 MARKER = re.compile(r'sleep-ok:\s*\S')
-# Calls that sleep: libc's, C11's and C++'s, wrappers named for a unit of time,
-# poll and select with no fds (a sleep in disguise), Python's and the shell's.
+# Calls that sleep: libc's (and the raw system call), C11's and C++'s, wrappers named
+# for a unit of time, poll and select with no fds (a sleep in disguise), Python's and
+# the shell's.
 SLEEP = re.compile(
     r'(?<![\w.>])(?:usleep|nanosleep|clock_nanosleep|sleep|thrd_sleep|sleep_for|sleep_until'
     r'|\w*sleep_(?:ms|us|ns|s|sec|seconds))\('
+    r'|\bsyscall\(\s*SYS_(?:clock_)?nanosleep\b'
     r'|\bpoll\s*\(\s*(?:NULL|0|nullptr)\s*,\s*0\s*,'
     r'|\bselect\s*\(\s*0\s*,\s*(?:NULL|0|nullptr)\s*,'
     r'|\b(?:time|asyncio)\.sleep\('
