@@ -77,6 +77,11 @@ static const char *parse_verbosity(const char *v, int *out)
     return parse_int_range(v, 0, 2, out, "expected 0, 1 or 2");
 }
 
+static const char *parse_percent(const char *v, int *out)
+{
+    return parse_int_range(v, 0, 100, out, "expected a percentage from 0 to 100");
+}
+
 static const char *parse_track(const char *v, unsigned *out)
 {
     static const char *const names[] = {"threads", "timers", "fds"};
@@ -208,6 +213,18 @@ static const char *parse_report_when(const char *v, enum st_report_when *out)
     return NULL;
 }
 
+static const char *const exitcode_for_names[] = {"root", "every", "run"};
+
+static const char *parse_exitcode_for(const char *v, enum st_exitcode_for *out)
+{
+    for (size_t i = 0; i < sizeof exitcode_for_names / sizeof exitcode_for_names[0]; i++)
+        if (!strcmp(v, exitcode_for_names[i])) {
+            *out = (enum st_exitcode_for)i;
+            return NULL;
+        }
+    return "expected root, every or run";
+}
+
 /* A list option's value goes on over commas ("track=threads,fds"). */
 static bool is_list_option(const char *key) { return !strcmp(key, "track"); }
 
@@ -217,6 +234,7 @@ static void format_int(const int *v, char *buf, size_t len) { snprintf(buf, len,
 #define format_exitcode format_int
 #define format_depth format_int
 #define format_verbosity format_int
+#define format_percent format_int
 static void format_format(const enum st_format *v, char *buf, size_t len)
 {
     snprintf(buf, len, "%s", *v == ST_FORMAT_JSON ? "json" : "text");
@@ -251,6 +269,11 @@ static void format_mode(const unsigned *v, char *buf, size_t len) { snprintf(buf
 static void format_report_when(const enum st_report_when *v, char *buf, size_t len)
 {
     snprintf(buf, len, "%s", *v == ST_REPORT_FAILURE ? "failure" : "always");
+}
+
+static void format_exitcode_for(const enum st_exitcode_for *v, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", exitcode_for_names[*v]);
 }
 
 static void format_track(const unsigned *v, char *buf, size_t len)

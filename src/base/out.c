@@ -42,13 +42,8 @@ void st_out_char(struct st_out *o, char c) { st_out_mem(o, &c, 1); }
 
 void st_out_uint(struct st_out *o, unsigned long long v)
 {
-    char digits[24];
-    int i = (int)sizeof digits;
-    do {
-        digits[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    st_out_mem(o, digits + i, sizeof digits - (size_t)i);
+    char digits[21];
+    st_out_mem(o, digits, (size_t)st_sys_format_uint(v, digits));
 }
 
 void st_out_count(struct st_out *o, unsigned long long n, const char *one, const char *many)

@@ -13,6 +13,7 @@
 #include "track/registry_thread.h"
 #include "base/st.h"
 #include "collect/suppressions.h"
+#include "collect/thread_settle.h"
 #include "symbolize/symbolize.h"
 #include "base/sys.h"
 
@@ -183,8 +184,8 @@ static void fill_untracked(struct st_report *r, const struct thread_copy *known)
             char *end;
             long tid = strtol(d->d_name, &end, 10);
             if (*end || tid <= 0 || tid > INT_MAX || tid == r->pid ||
-                known_tid(tids, ntids, (int)tid) ||
-                st_thread_is_own((int)tid))
+                known_tid(tids, ntids, (int)tid) || st_thread_is_own((int)tid) ||
+                st_thread_recently_gone((int)tid))
                 continue;
             if (r->nuntracked == cap) {
                 cap = cap ? cap * 2 : 16;
@@ -294,26 +295,6 @@ static void fill_crash(struct st_report *r, const struct st_report_request *req,
             r->threads[i].stack = r->crash_stack;
 }
 
-static void count_starting(const struct st_thread_view *v, void *ctx)
-{
-    *(int *)ctx += v->state == ST_THREAD_STARTING;
-}
-
-/* A thread created just before the exit may not have run yet: it will
- * within moments, and then show what it does (blocked, say), so wait for
- * it (a little). One that still has not run is listed all the same (its
- * creator knows its tid). */
-static void let_new_threads_start(void)
-{
-    for (int waited_ms = 0; waited_ms < 100; waited_ms++) {
-        int starting = 0;
-        st_thread_foreach(count_starting, &starting, false);
-        if (!starting)
-            return;
-        st_sys_sleep_ns(1000000);
-    }
-}
-
 /* verbosity=2: how long each step of a build took, in one line. */
 struct build_clock {
     uint64_t start, last;
@@ -340,11 +321,13 @@ int st_report_build(struct st_report *r, const struct st_report_request *req)
     const char *reason = req->reason;
     bool final = !strcmp(reason, "exit") || !strcmp(reason, "crash");
     if (!strcmp(reason, "exit") || !strcmp(reason, "verify"))
-        let_new_threads_start();
+        st_threads_settle();
     memset(r, 0, sizeof *r);
     fill_header(r, reason, req->exit_status);
     fill_tracking(r);
     r->scope = req->scope;
+    if (req->limit)
+        r->limit = *req->limit;
     lap(&clock, "start");
     struct thread_copy copy = {NULL, 0, 0, &r->arena};
     st_thread_foreach(copy_thread, &copy, false);
@@ -362,8 +345,8 @@ int st_report_build(struct st_report *r, const struct st_report_request *req)
     st_report_collect_objects(r, &si);
     lap(&clock, "timers+fds");
     r->growth_since_ms = -1;
-    if (!strcmp(reason, "signal") || !strcmp(reason, "interval"))
-        st_growth_compute(r, &si);
+    if (!strcmp(reason, "signal") || !strcmp(reason, "interval") || req->limit)
+        st_growth_compute(r, &si); /* live dumps: counts per site, and their change */
     fill_stacks(r, &si, req->symbolize);
     lap(&clock, "stacks");
     /* After symbolization: rules match function and file names. */

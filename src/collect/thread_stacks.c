@@ -163,12 +163,8 @@ static struct request *request_of(struct request *reqs, int n, int tid)
  * signal, for one). Anything unreadable or malformed counts as not blocked. */
 static bool blocks_signal(int tid, int sig)
 {
-    /* "/proc/self/task/TID/status", without stdio: this runs on the crash path too. */
-    char path[64] = "/proc/self/task/", buf[2048];
-    size_t at = strlen(path);
-    at += (size_t)st_sys_format_uint((unsigned)tid, path + at);
-    memcpy(path + at, "/status", sizeof "/status");
-    if (st_sys_read_file(path, buf, sizeof buf) <= 0)
+    char buf[2048];
+    if (st_sys_read_task_file(tid, "status", buf, sizeof buf) <= 0)
         return false;
     const char *line = strstr(buf, "\nSigBlk:");
     if (!line)

@@ -75,10 +75,49 @@ static int open_new_file(struct st_sink *s)
     return 0;
 }
 
-int st_sink_open(struct st_sink *s, const char *log_path, enum st_format format)
+/* Creates PREFIX.PID.SEQ.EXT's temporary file; -errno, with why said. */
+static int create_file(struct st_sink *s, const char *prefix, const char *ext, char *why,
+                       size_t why_len)
+{
+    s->prefix = prefix;
+    s->ext = ext;
+    char dir[PATH_MAX];
+    int rc = st_own_split_path(prefix, dir, sizeof dir, &s->base);
+    if (rc == 0) {
+        s->dirfd = st_own_dir_open(dir, why, why_len);
+        rc = s->dirfd < 0 ? s->dirfd : open_new_file(s);
+    }
+    if (rc != 0 && !why[0])
+        snprintf(why, why_len, "%s", strerror(-rc));
+    if (rc != 0 && s->dirfd >= 0) {
+        st_sys_close(s->dirfd);
+        s->dirfd = -1;
+    }
+    return rc;
+}
+
+/* The run has ended (report_sink.h): whether to write anything, and say so. */
+static bool outlived_run(struct st_sink *s, const char *log_path, bool for_terminal)
+{
+    char dir[PATH_MAX];
+    const char *base;
+    if (st_own_split_path(log_path, dir, sizeof dir, &base) != 0)
+        snprintf(dir, sizeof dir, "%s", log_path);
+    if (for_terminal)
+        st_logf("this process (pid %d) outlived the `strays run` that started it: the run has "
+                "ended and removed its report directory %s, so this report is not in the "
+                "run's verdict; it follows here, in text",
+                (int)getpid(), dir);
+    s->format = ST_FORMAT_TEXT;
+    return for_terminal;
+}
+
+int st_sink_open(struct st_sink *s, const char *log_path, enum st_format format,
+                 bool for_terminal)
 {
     memset(s, 0, sizeof *s);
     s->dirfd = -1;
+    s->format = format;
     if (!strcmp(log_path, "stdout")) {
         s->fd = 1;
         return 0;
@@ -87,24 +126,31 @@ int st_sink_open(struct st_sink *s, const char *log_path, enum st_format format)
         to_stderr(s);
         return 0;
     }
-    s->prefix = log_path;
-    s->ext = format == ST_FORMAT_JSON ? "json" : "txt";
-    char dir[PATH_MAX], why[PATH_MAX + 200] = "";
-    int rc = st_own_split_path(log_path, dir, sizeof dir, &s->base);
-    if (rc == 0) {
-        s->dirfd = st_own_dir_open(dir, why, sizeof why);
-        rc = s->dirfd < 0 ? s->dirfd : open_new_file(s);
-    }
+    char why[PATH_MAX + 200] = "";
+    int rc = create_file(s, log_path, format == ST_FORMAT_JSON ? "json" : "txt", why, sizeof why);
     if (rc == 0)
         return 0;
-    if (!why[0])
-        snprintf(why, sizeof why, "%s", strerror(-rc));
-    st_logf("cannot create report file %s.%d.*: %s; writing the report to stderr instead",
-            log_path, (int)getpid(), why);
-    if (s->dirfd >= 0)
-        st_sys_close(s->dirfd);
     to_stderr(s);
+    if (rc == -ENOENT && st_opt.exitcode_for == ST_EXITCODE_FOR_RUN) {
+        if (!outlived_run(s, log_path, for_terminal))
+            s->fd = -1;
+    } else {
+        st_logf("cannot create report file %s.%d.*: %s; writing the report to stderr instead",
+                log_path, (int)getpid(), why);
+    }
     return 0;
+}
+
+int st_sink_open_file(struct st_sink *s, const char *prefix, const char *ext, const char *what)
+{
+    memset(s, 0, sizeof *s);
+    s->dirfd = -1;
+    s->file_only = true;
+    char why[PATH_MAX + 200] = "";
+    int rc = create_file(s, prefix, ext, why, sizeof why);
+    if (rc != 0)
+        st_logf("cannot create %s file %s.%d.*.%s: %s", what, prefix, (int)getpid(), ext, why);
+    return rc;
 }
 
 /* Links the complete .tmp to its final name, taking the next SEQ when the
@@ -130,6 +176,18 @@ int st_sink_close(struct st_sink *s, int write_error)
         return write_error;
     st_sys_close(s->fd);
     int rc;
+    if (s->file_only) {
+        rc = write_error ? write_error : publish(s);
+        if (write_error)
+            st_sys_unlinkat(s->dirfd, s->tmp_name);
+        if (rc != 0)
+            st_logf("cannot write %s: %s; removed the incomplete file", s->final_path,
+                    strerror(-rc));
+        st_sys_close(s->dirfd);
+        s->dirfd = -1;
+        s->is_file = false;
+        return rc;
+    }
     if (write_error) {
         st_sys_unlinkat(s->dirfd, s->tmp_name);
         st_logf("cannot write report file %s: %s; removed the incomplete file, writing the "

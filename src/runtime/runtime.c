@@ -13,8 +13,10 @@
 #include "collect/suppressions.h"
 #include "collect/thread_stacks.h"
 #include "report/metrics.h"
+#include "report/profile_file.h"
 #include "report/report_sink.h"
 #include "runtime/crash.h"
+#include "runtime/exit_verdict.h"
 #include "runtime/fd_headroom.h"
 #include "runtime/watchdog.h"
 #include "symbolize/symbolize_elf.h"
@@ -61,6 +63,7 @@ static void after_fork_parent(void)
 
 static void after_fork_child(void)
 {
+    st_exit_verdict_after_fork_child(own_pid);
     own_pid = getpid();
     st_clock_after_fork();
     st_stack_after_fork_child();
@@ -175,6 +178,7 @@ static void initialise(void)
     find_own_code();
     if (st_stack_capture_init() != 0)
         st_logf("libunwind.so.8 not found; capturing stacks with glibc's backtrace()");
+    st_exit_verdict_start();
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     if (at_quick_exit(at_quick_exit_handler) != 0)
         st_logf("cannot register a quick_exit handler; quick_exit will write no report");
@@ -265,22 +269,22 @@ void st_runtime_write_report(const struct st_report *r, int fd, bool json, bool 
 /* Writes r to the log_path sink. A report file that could not be completed
  * (disk full) is removed and the report written again to stderr: it is
  * never lost. */
-static void write_to_sink(const struct st_report *r, bool crashing)
+static void write_to_sink(const struct st_report *r, bool crashing, bool for_terminal)
 {
     bool locked = emit_lock_take(crashing);
     struct st_sink sink;
-    st_sink_open(&sink, st_opt.log_path, st_opt.format);
-    int again;
-    do {
+    st_sink_open(&sink, st_opt.log_path, st_opt.format, for_terminal);
+    int again = sink.fd < 0 ? 0 : 1;
+    while (again) {
         struct st_out out;
         st_out_init(&out, sink.fd);
-        if (st_opt.format == ST_FORMAT_JSON)
+        if (sink.format == ST_FORMAT_JSON)
             st_report_write_json(r, &out);
         else
             st_report_write_text(r, &out);
         st_out_flush(&out);
         again = st_sink_close(&sink, out.error) == ST_SINK_WRITE_AGAIN;
-    } while (again);
+    }
     if (locked)
         st_unlock(&emit_lock);
 }
@@ -305,11 +309,14 @@ static int emit_now(const struct st_report_request *req, bool force)
      * With print_suppressions, a run whose leaks were all suppressed still
      * says which rules matched, as LeakSanitizer's "Suppressions used:". */
     bool suppressed = r.suppressed.threads + r.suppressed.timers + r.suppressed.fds > 0;
-    if (leaks > 0 || force || st_opt.verbosity >= 1 || st_sink_is_file(st_opt.log_path) ||
-        (st_opt.print_suppressions && suppressed))
-        write_to_sink(&r, crashing);
+    bool for_terminal = leaks > 0 || force || st_opt.verbosity >= 1 ||
+                        (st_opt.print_suppressions && suppressed);
+    if (for_terminal || st_sink_is_file(st_opt.log_path))
+        write_to_sink(&r, crashing, for_terminal);
     if (st_opt.metrics_path[0] && r.growth)
         st_metrics_write(&r, st_opt.metrics_path);
+    if (st_opt.profile_path[0] && r.growth)
+        st_profile_file_write(&r, st_opt.profile_path);
     st_report_free(&r);
     return leaks;
 }
@@ -317,7 +324,10 @@ static int emit_now(const struct st_report_request *req, bool force)
 /* A process at its fd limit still gets its report (fd_headroom.h). */
 int st_runtime_emit(const struct st_report_request *req, bool force)
 {
-    long headroom = st_fd_headroom_begin();
+    /* Not for a dump about a limit (exhaustion.h): the program is at it,
+     * and its next calls must fail as they would without strays, not get
+     * the room meant for the report. */
+    long headroom = req->limit ? -1 : st_fd_headroom_begin();
     int rc = emit_now(req, force);
     st_fd_headroom_end(headroom);
     return rc;
@@ -370,9 +380,7 @@ int st_runtime_final_report(int status)
                                      .symbolize = st_opt.symbolize};
     int leaks = st_runtime_emit(&req, false);
     st_guard_leave();
-    if (leaks > 0 && status == 0 && st_opt.exitcode != 0)
-        return st_opt.exitcode;
-    return status;
+    return st_exit_verdict(status, leaks);
 }
 
 void st_runtime_at_unload(void)

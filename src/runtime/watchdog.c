@@ -14,6 +14,7 @@
 #include "base/sys.h"
 #include "report/metrics.h"
 #include "collect/report_build.h"
+#include "runtime/exhaustion.h"
 #include "runtime/runtime.h"
 #include "track/registry_thread.h"
 
@@ -30,6 +31,7 @@
 static int wake_slot = -1; /* the eventfd, in the private fd table */
 static int watchdog_tid;
 static int running; /* 0 no thread, 1 starting or running */
+static int signal_asked; /* the dump signal came: a wake-up may also be exhaustion.c's */
 ST_HOT_DATA int st_watchdog_wanted;
 
 static void dump(const char *reason)
@@ -82,7 +84,9 @@ static void *watchdog_main(void *arg)
         if (n > 0 && (p.revents & POLLIN)) {
             uint64_t count;
             st_sys_read(wake_fd, &count, sizeof count);
-            dump("signal");
+            st_exhaustion_dump_pending();
+            if (__atomic_exchange_n(&signal_asked, 0, __ATOMIC_ACQ_REL))
+                dump("signal");
         } else if (n == 0 && interval) {
             dump("interval");
             next += interval;
@@ -100,6 +104,14 @@ static void *watchdog_main(void *arg)
 static void on_dump_signal(int sig, siginfo_t *info, void *ucontext)
 {
     int saved = errno;
+    __atomic_store_n(&signal_asked, 1, __ATOMIC_RELEASE);
+    st_watchdog_wake();
+    errno = saved;
+    st_signal_chain(sig, info, ucontext);
+}
+
+void st_watchdog_wake(void)
+{
     uint64_t one = 1;
     int wake_fd = st_fd_private(wake_slot);
     if (wake_fd >= 0)
@@ -108,8 +120,6 @@ static void on_dump_signal(int sig, siginfo_t *info, void *ucontext)
      * starts it, and it finds this wake-up waiting. */
     if (!__atomic_load_n(&running, __ATOMIC_RELAXED))
         __atomic_store_n(&st_watchdog_wanted, 1, __ATOMIC_RELAXED);
-    errno = saved;
-    st_signal_chain(sig, info, ucontext);
 }
 
 static int start_thread(void)
@@ -152,8 +162,9 @@ void st_watchdog_ensure(void)
 
 int st_watchdog_start(void)
 {
-    if (!st_opt.dump_signal && !st_opt.dump_interval)
+    if (!st_opt.dump_signal && !st_opt.dump_interval && !st_exhaustion_wanted())
         return 0;
+    st_exhaustion_init();
     if (wake_slot < 0) {
         long fd = st_sys_eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (fd < 0)

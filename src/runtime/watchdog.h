@@ -13,6 +13,10 @@ int st_watchdog_start(void);
 /* Starts the watchdog thread if it is not running yet (a hooked call
  * does when st_watchdog_wanted is set, or the program starts a thread). */
 void st_watchdog_ensure(void);
+/* Wakes the watchdog (async-signal-safe): the dump signal's handler, and
+ * exhaustion.c when the program hits a limit. Without a watchdog yet, the
+ * next hooked call starts it. */
+void st_watchdog_wake(void);
 /* Set by the dump signal's handler when there is no watchdog thread yet. */
 extern int st_watchdog_wanted;
 

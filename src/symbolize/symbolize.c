@@ -1,9 +1,11 @@
 /* Symbolization; see symbolize.h. libdw is opened with RTLD_LOCAL for the
  * same reason libunwind is: to keep its dependencies out of the program's
- * global symbol scope. C++ names are demangled when the program has
- * libstdc++ loaded (its __cxa_demangle). */
+ * global symbol scope. Rust names are demangled by strays (demangle.h), C++
+ * ones when the program has libstdc++ loaded (its __cxa_demangle). */
 #define _GNU_SOURCE
 #include "symbolize/symbolize.h"
+
+#include "symbolize/demangle.h"
 
 #include <dlfcn.h>
 #include <elfutils/libdwfl.h>
@@ -81,6 +83,9 @@ static const char *demangled(struct st_symbolizer *s, const char *versioned,
 {
     const char *at = strchr(versioned, '@');
     char *name = st_arena_strndup(arena, versioned, at ? (size_t)(at - versioned) : strlen(versioned));
+    const char *rust = name ? st_demangled_rust(name, arena) : NULL;
+    if (rust)
+        return rust;
     if (!name || !s->demangle || strncmp(name, "_Z", 2) != 0)
         return name;
     int status = -1;

@@ -1,10 +1,13 @@
 /* Function names for the crash path, where libdw cannot be used (it
  * allocates, and the crash may have happened inside malloc): each module's
  * ELF symbol table is mapped with raw system calls and searched directly.
- * Names only (no file:line), not demangled; static functions included when
- * the module keeps its .symtab. */
+ * Names only (no file:line); Rust names demangled (that needs no memory but
+ * the report's), C++ ones not (__cxa_demangle mallocs); static functions
+ * included when the module keeps its .symtab. */
 #define _GNU_SOURCE
 #include "symbolize/symbolize_elf.h"
+
+#include "symbolize/demangle.h"
 
 #include "base/sys.h"
 
@@ -112,8 +115,9 @@ void st_symbolize_elf(struct st_report *r)
             }
             /* A return address points after the call: look up the call itself. */
             const char *name = m && m->data ? lookup(m, f->offset ? f->offset - 1 : 0) : NULL;
+            const char *rust = name ? st_demangled_rust(name, &r->arena) : NULL;
             if (name)
-                f->function = st_arena_strdup(&r->arena, name);
+                f->function = rust ? rust : st_arena_strdup(&r->arena, name);
         }
     }
     for (size_t k = 0; k < nmaps; k++)

@@ -155,8 +155,35 @@ static void release_locked(struct st_thread *rec)
         st_mem_free(ST_MEM_THREADS, rec);
 }
 
+/* The threads that ended last (joined, or detached and finished). The
+ * kernel keeps a thread in /proc/self/task a moment after the program is
+ * done with it (glibc's teardown after the exit handler, and the kernel's
+ * own after pthread_join wakes): such a tid is no untracked thread. 64
+ * slots; a tid is reused only after the pid space wraps. */
+#define RECENT_ENDS 64
+static int recent_ends[RECENT_ENDS];
+static unsigned recent_next;
+
+static void note_gone(int tid)
+{
+    if (tid <= 0)
+        return;
+    unsigned slot = __atomic_fetch_add(&recent_next, 1, __ATOMIC_RELAXED) % RECENT_ENDS;
+    __atomic_store_n(&recent_ends[slot], tid, __ATOMIC_RELEASE);
+}
+
+bool st_thread_recently_gone(int tid)
+{
+    for (int i = 0; tid > 0 && i < RECENT_ENDS; i++)
+        if (__atomic_load_n(&recent_ends[i], __ATOMIC_ACQUIRE) == tid)
+            return true;
+    return false;
+}
+
 static void finish_locked(struct shard *s, struct st_thread *rec)
 {
+    if (!rec->finished)
+        note_gone(__atomic_load_n(&rec->tid, __ATOMIC_RELAXED));
     if (rec->in_table) {
         unlink_locked(s, rec);
         __atomic_store_n(&rec->in_table, false, __ATOMIC_RELAXED);

@@ -101,6 +101,9 @@ void st_thread_ignore_all(void);
 int st_thread_ignore(pthread_t handle);
 /* Number of records. */
 unsigned st_thread_count(void);
+/* Whether tid is one of the last threads the program was done with
+ * (joined, or detached and finished), which /proc may still list a moment. */
+bool st_thread_recently_gone(int tid);
 /* strays' own threads (the watchdog): never reported, nor listed as
  * untracked. At most ST_OWN_THREADS at once; returns 0 or -ENOSPC. */
 #define ST_OWN_THREADS 4

@@ -282,3 +282,13 @@ bool e2e_stack_has(const struct st_report *r, int stack, const char *function)
 {
     return e2e_frame_of(r, stack, function) >= 0;
 }
+
+void e2e_copy_from_build(char *path, size_t len, const char *dir, const char *name,
+                         const char *as)
+{
+    cr_assert_eq(chmod(dir, 0755), 0);
+    snprintf(path, len, "%s/%s", dir, as);
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", name[0] == '/' ? name : e2e_build_path(name), path);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+}

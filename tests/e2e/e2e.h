@@ -53,6 +53,13 @@ bool e2e_stack_has(const struct st_report *r, int stack, const char *function);
 int e2e_frame_of(const struct st_report *r, int stack, const char *function);
 /* The whole file (an empty string if it cannot be read); free() it. */
 char *e2e_slurp(const char *path);
+/* path: dir/AS, a copy of build/NAME (NAME absolute: that file), for a test
+ * that runs it as another user or makes it set-user-ID. The build directory
+ * may sit where only its owner can go (a clone in a home directory or under
+ * `mktemp -d`, mode 0700); dir is made world-readable, and the copy keeps
+ * the file's mode. */
+void e2e_copy_from_build(char *path, size_t len, const char *dir, const char *name,
+                         const char *as);
 /* Path of a build product ("fixtures/x", "libstrays.so"); four may be used
  * in one expression. */
 const char *e2e_build_path(const char *name);
