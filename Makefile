@@ -114,18 +114,20 @@ $(B)/test_e2e: $(call obj,$(E2E_SRC)) $(B)/libstrays_core.a
 	$(CC) -o $@ $^ -lcriterion $(LDLIBS)
 
 FIXTURE_FLAGS := -O0 -g -fno-omit-frame-pointer -pthread -Wall -Werror -Iinclude
-$(B)/fixtures/%: tests/fixtures/%.c | deps-build
+# The waits fixtures share (a header, so each stays a single-file program).
+FIXTURE_SYNC := tests/fixtures/fixture_sync.h
+$(B)/fixtures/%: tests/fixtures/%.c $(FIXTURE_SYNC) | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -o $@ $< -lrt
 
-$(B)/fixtures/%: tests/fixtures/%.cc | deps-test
+$(B)/fixtures/%: tests/fixtures/%.cc $(FIXTURE_SYNC) | deps-test
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 $(FIXTURE_FLAGS) -o $@ $<
 
 # The same fixture without frame pointers: creation stacks must stay right
 # where unwinding has only DWARF CFI to go by (tests/e2e/test_capture.c).
 NOFP_FIXTURES := $(B)/fixtures/capture_two_paths_nofp
-$(B)/fixtures/%_nofp: tests/fixtures/%.c | deps-build
+$(B)/fixtures/%_nofp: tests/fixtures/%.c $(FIXTURE_SYNC) | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -pthread -Wall -Werror -Iinclude -o $@ $< -lrt
 
@@ -148,7 +150,7 @@ test: $(RUST_FIXTURES)
 # Shared libraries that fixtures of unusual programs load (dlopen):
 # tests/fixtures/lib/NAME.c becomes build/fixtures/NAME.so, beside them.
 FIXTURE_LIBS := $(patsubst tests/fixtures/lib/%.c,$(B)/fixtures/%.so,$(wildcard tests/fixtures/lib/*.c))
-$(B)/fixtures/%.so: tests/fixtures/lib/%.c | deps-build
+$(B)/fixtures/%.so: tests/fixtures/lib/%.c $(FIXTURE_SYNC) | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -shared -fPIC -o $@ $<
 test: $(FIXTURE_LIBS)
@@ -198,6 +200,7 @@ API_EXAMPLES := $(patsubst tests/api_example/%.c,$(B)/api_example/%,$(wildcard t
 
 test: deps-test all $(B)/test_unit $(B)/test_e2e $(FIXTURES) $(NOFP_FIXTURES) $(FIXTURES_SH) $(API_EXAMPLES)
 	scripts/check-layers.py
+	scripts/check-test-sleeps.py
 	scripts/check-raw-calls.py $(call obj,$(CORE_SRC))
 	$(B)/test_unit --jobs 2
 	$(B)/test_e2e --jobs 2
@@ -452,11 +455,11 @@ lint: deps-lint $(B)/lint/compile_commands.json $(B)/gen/syscall_names.h
 # (The EARLY_FIXTURES link a library of their own: not rebuilt, see compare.py's SKIP.)
 TSAN_FIXTURES := $(patsubst $(B)/fixtures/%,$(B)/compare/tsan/%,$(filter-out $(EARLY_FIXTURES),$(FIXTURES)))
 
-$(B)/compare/tsan/%: tests/fixtures/%.c | deps-build
+$(B)/compare/tsan/%: tests/fixtures/%.c $(FIXTURE_SYNC) | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -fsanitize=thread -o $@ $< -lrt
 
-$(B)/compare/tsan/%: tests/fixtures/%.cc | deps-test
+$(B)/compare/tsan/%: tests/fixtures/%.cc $(FIXTURE_SYNC) | deps-test
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 $(FIXTURE_FLAGS) -fsanitize=thread -o $@ $<
 

@@ -7,6 +7,7 @@
 #include "report/report.h"
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 struct e2e_run {
     int status;        /* exit code, or 128 + signal */
@@ -34,6 +35,9 @@ void e2e_load_reports(struct e2e_run *run, const char *dir);
 /* A fixture still running after this long is killed and its test fails
  * (60 s unless set; each test runs in its own process). */
 void e2e_set_timeout(int ms);
+/* Waits up to timeout_ms for the child pid to end, and reaps it into *ws.
+ * False when it did not end in time: it is then killed (SIGKILL) and reaped. */
+bool e2e_wait_exit(pid_t pid, int timeout_ms, int *ws);
 
 /* The one report of the run (fails the test unless there is exactly one). */
 const struct st_report *e2e_only_report(const struct e2e_run *run);

@@ -50,7 +50,7 @@ static int reports_with_reason(const char *dir, const char *reason, struct st_re
 static void wait_reports(const char *dir, const char *reason, int n)
 {
     for (int i = 0; i < 3000 && reports_with_reason(dir, reason, NULL) < n; i++)
-        usleep(10000);
+        usleep(10000); /* sleep-ok: the poll interval of a bounded wait */
     cr_assert_geq(reports_with_reason(dir, reason, NULL), n, "no %s report in %s", reason, dir);
 }
 
@@ -102,7 +102,7 @@ Test(exhaustion, fd_limit_writes_one_dump_naming_the_top_site_and_the_calls_stil
         err = e2e_slurp(path);
         const char *dump = strstr(err, "report (exhausted)");
         if (dump && strstr(dump, "\nstrays: ")) break;
-        usleep(10000);
+        usleep(10000); /* sleep-ok: the poll interval of a bounded wait */
     }
     char want[200];
     snprintf(want, sizeof want,
@@ -115,7 +115,7 @@ Test(exhaustion, fd_limit_writes_one_dump_naming_the_top_site_and_the_calls_stil
     for (int i = 0; i < 3000 && !strstr(err, "report (signal)"); i++) {
         free(err);
         err = e2e_slurp(path);
-        usleep(10000);
+        usleep(10000); /* sleep-ok: the poll interval of a bounded wait */
     }
     int dumps = 0;
     for (const char *p = strstr(err, "report (exhausted)"); p;

@@ -353,7 +353,7 @@ static void wait_for_file(const char *pattern, char *path, size_t len)
             globfree(&g);
             return;
         }
-        usleep(10000);
+        usleep(10000); /* sleep-ok: the poll interval of a bounded wait */
     }
 }
 

@@ -80,12 +80,7 @@ static void run_prog(struct proc *r, const char *const *argv, const char *preloa
         _exit(127);
     }
     int ws = 0;
-    pid_t got;
-    for (int waited_ms = 0; (got = waitpid(pid, &ws, WNOHANG)) == 0; waited_ms += 5) {
-        if (waited_ms > 60000)
-            kill(pid, SIGKILL);
-        usleep(5000);
-    }
+    cr_assert(e2e_wait_exit(pid, 60000, &ws), "%s hung: killed after 60 s", argv[0]);
     r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
     r->out = e2e_slurp(out);
     r->err = e2e_slurp(err);

@@ -37,7 +37,7 @@ Test(threads, blocked_worker_is_reported_with_its_creation_site)
     cr_assert_eq(strlen(f->build_id), 40);
     cr_assert_not_null(f->file);
     cr_assert_not_null(strstr(f->file, "thread_blocked_on_cond.c"));
-    cr_assert_eq(f->line, 22, "the pthread_create line");
+    cr_assert_eq(f->line, 24, "the pthread_create line");
     cr_assert_eq(f->offset, f->address - (f->address - f->offset));
     e2e_free(&run);
 }
