@@ -486,10 +486,12 @@ FUZZ_CFLAGS     := -std=gnu11 $(WARN) -O1 -g -fno-omit-frame-pointer -pthread -I
                    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 # What each harness links of the core. tests/fuzz/arena_checked.c replaces src/base/arena.c,
 # so the sanitizers see every arena allocation.
-FUZZ_SRC_options      := src/base/options.c src/base/log.c src/base/sys.c
+# The options parser names signals (dump_signal=), and signals.c reaches libc's sigaction.
+FUZZ_OPTIONS_SRC      := src/base/options.c src/base/signals.c src/base/libc.c src/base/log.c src/base/sys.c
+FUZZ_SRC_options      := $(FUZZ_OPTIONS_SRC)
 DEMANGLE_SRC          := $(wildcard src/symbolize/demangle*.c)
 FUZZ_SRC_suppressions := src/collect/suppressions.c src/report/report.c src/symbolize/symbolize_elf.c \
-                         $(DEMANGLE_SRC) src/base/options.c src/base/log.c src/base/sys.c
+                         $(DEMANGLE_SRC) $(FUZZ_OPTIONS_SRC)
 FUZZ_SRC_demangle     := $(DEMANGLE_SRC) src/base/sys.c
 FUZZ_SRC_report       := src/report/json.c src/report/report_parse.c src/report/report.c \
                          src/report/report_json.c src/report/report_text.c src/base/out.c \
