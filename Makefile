@@ -65,8 +65,11 @@ $(B)/obj/tests/%.o: tests/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# -static-libgcc links libgcc's unwinder in (libgcc_eh.a), where the version
+# script keeps its symbols private: stack capture needs no library loaded
+# until a thread moves on to libunwind (src/track/stack_capture.c).
 $(B)/libstrays.so: $(PRELOAD_OBJ) $(CORE_OBJ) preload/strays.map
-	$(CC) -shared -Wl,-soname,libstrays.so -Wl,-z,defs -Wl,--version-script=preload/strays.map -o $@ $(filter %.o,$^) $(LDLIBS)
+	$(CC) -shared -static-libgcc -Wl,-soname,libstrays.so -Wl,-z,defs -Wl,--version-script=preload/strays.map -o $@ $(filter %.o,$^) $(LDLIBS)
 
 $(B)/strays: $(CLI_OBJ)
 	$(CC) -o $@ $^ $(LDLIBS)
