@@ -17,6 +17,7 @@
 #include "runtime/crash.h"
 #include "runtime/fd_headroom.h"
 #include "runtime/watchdog.h"
+#include "symbolize/symbolize.h"
 #include "symbolize/symbolize_elf.h"
 #include "track/modules.h"
 #include "track/registry_fd.h"
@@ -69,6 +70,7 @@ static void after_fork_child(void)
     st_timer_after_fork_child();
     st_fd_after_fork_child();
     st_wait_after_fork_child();
+    st_symbolize_after_fork_child();
     st_watchdog_after_fork_child();
     st_growth_reset();
     exit_status = -1;
@@ -173,8 +175,6 @@ static void initialise(void)
     }
     st_suppressions_init();
     find_own_code();
-    if (st_stack_capture_init() != 0)
-        st_logf("libunwind.so.8 not found; capturing stacks with glibc's backtrace()");
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     if (at_quick_exit(at_quick_exit_handler) != 0)
         st_logf("cannot register a quick_exit handler; quick_exit will write no report");
@@ -289,9 +289,21 @@ static int emit_now(const struct st_report_request *req, bool force)
     return leaks;
 }
 
+/* A report that would list nothing and go to a terminal, which hears
+ * nothing when nothing leaked, is not even built: a clean exit reads no
+ * /proc file and maps no memory. (A report file is always written.) */
+static bool nothing_to_say(bool force)
+{
+    return !force && st_opt.verbosity == 0 && !st_opt.print_suppressions &&
+           !st_opt.metrics_path[0] && !st_sink_is_file(st_opt.log_path) &&
+           st_report_would_be_empty();
+}
+
 /* A process at its fd limit still gets its report (fd_headroom.h). */
 int st_runtime_emit(const struct st_report_request *req, bool force)
 {
+    if (nothing_to_say(force))
+        return 0;
     long headroom = st_fd_headroom_begin();
     int rc = emit_now(req, force);
     st_fd_headroom_end(headroom);
@@ -302,7 +314,7 @@ void st_runtime_crash_report(int sig, uintptr_t address, void *ucontext)
 {
     __atomic_store_n(&final_done, 1, __ATOMIC_RELEASE); /* no exit report after this one */
     uintptr_t frames[ST_STACK_MAX];
-    int depth = st_stack_capture(frames, ST_STACK_MAX);
+    int depth = st_stack_capture_in_handler(frames, ST_STACK_MAX);
     depth = st_stack_from_interrupted_pc(frames, depth, ucontext);
     if (depth > st_opt.stack_depth)
         depth = st_opt.stack_depth;
