@@ -86,6 +86,12 @@ void cli_buf_leak_details(struct cli_buf *b, const struct st_report *r,
 int cli_write_junit(struct st_report *reports, const char *const *files, int count, int fd);
 int cli_write_sarif(struct st_report *reports, const char *const *files, int count, int fd);
 
+/* `strays run`: fills in function, file and line that the processes left
+ * out (separate debug files), once per module for all count reports, and
+ * writes each report that changed back to paths[i] (run_symbolize.c).
+ * Returns 0, or -1 when libdw cannot be loaded (said on stderr). */
+int cli_run_symbolize(struct st_report *reports, char *const *paths, int count);
+
 /* "strays: " + message on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Writes the text rendering of every report, then one summary line per

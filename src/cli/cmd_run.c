@@ -618,6 +618,7 @@ int cli_run(int argc, char **argv)
     }
     struct collected c;
     collect_reports(dir, child_pid, &c);
+    cli_run_symbolize(c.reports, c.paths, c.count);
     if (c.main_index < 0 && WIFSIGNALED(wait_status))
         cli_error("run: no report from %s (pid %d): killed by signal %d (%s) before it could "
                   "write one",
