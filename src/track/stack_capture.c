@@ -39,6 +39,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <unwind.h>
 
 typedef int (*unw_backtrace_fn)(void **buffer, int size);
@@ -201,8 +203,8 @@ __attribute__((noinline)) int st_stack_capture_in_handler(uintptr_t *frames, int
  * above the return address the call pushed (x86-64 psABI). Slower than
  * unw_backtrace, it runs only for captures repeated at the same sp (a
  * one-off costs nothing more), within a budget that hits replenish, and
- * only inside the thread's own stack, whose bounds pthread_getattr_np gives
- * once per thread: every word read lies between sp and the stack's top, so
+ * only inside the thread's own stack, whose bounds are found once per thread
+ * (stack_bounds): every word read lies between sp and the stack's top, so
  * is mapped. On another stack (coroutines, sigaltstack) the cache is not
  * used. */
 
@@ -284,24 +286,47 @@ static void cache_setup(void)
 #endif
 }
 
-static struct stack_cache *cache_create(void)
+extern void *__libc_stack_end; /* ld.so's: the stack pointer _start began with */
+
+/* This thread's stack. pthread_getattr_np gives any thread's, but for the
+ * main thread it reads /proc/self/maps; there every frame lies below where
+ * _start began, and the stack grows down at most RLIMIT_STACK from there
+ * (1 GiB is assumed when that is unlimited). */
+static bool stack_bounds(uintptr_t *lo, uintptr_t *hi)
 {
-    tls_no_cache = true; /* until it works out */
-    pthread_once(&cache_once, cache_setup);
-    if (!cache_ok)
-        return NULL;
+    if (st_gettid() == getpid()) {
+        struct rlimit rl;
+        size_t size = 1ul << 30;
+        if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur < size)
+            size = rl.rlim_cur;
+        *hi = (uintptr_t)__libc_stack_end;
+        *lo = *hi > size ? *hi - size : 0;
+        return *hi != 0;
+    }
     pthread_attr_t attr;
     void *addr = NULL;
     size_t size = 0;
     if (pthread_getattr_np(pthread_self(), &attr) != 0)
-        return NULL;
+        return false;
     int rc = pthread_attr_getstack(&attr, &addr, &size);
     pthread_attr_destroy(&attr);
-    struct stack_cache *c = rc == 0 ? calloc(1, sizeof *c) : NULL;
+    *lo = (uintptr_t)addr;
+    *hi = (uintptr_t)addr + size;
+    return rc == 0;
+}
+
+static struct stack_cache *cache_create(void)
+{
+    tls_no_cache = true; /* until it works out */
+    pthread_once(&cache_once, cache_setup);
+    uintptr_t lo, hi;
+    if (!cache_ok || !stack_bounds(&lo, &hi))
+        return NULL;
+    struct stack_cache *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->lo = (uintptr_t)addr;
-    c->hi = (uintptr_t)addr + size;
+    c->lo = lo;
+    c->hi = hi;
     c->credit = CREDIT;
     /* Freed at the thread's end: by its exit handler when the thread
      * registry has one (see st_thread_self_tracked), else by a key. */
