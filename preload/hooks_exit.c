@@ -27,35 +27,13 @@ INTERPOSER int __libc_start_main(int (*main)(int, char **, char **), int argc, c
     return REAL(__libc_start_main)(main_wrapper, argc, argv, init, fini, rtld_fini, stack_end);
 }
 
-/* The process and thread that called exit or quick_exit first, as
- * pid << 32 | tid (the pid tells a fork child from its parent). */
-static uint64_t first_exiter;
-
-/* One exit at a time. glibc 2.36 lets a second thread that calls exit run
- * whatever exit handlers are left and then _exit, while the first thread
- * is still in its handlers: the process would end in the middle of strays'
- * final report (in the last handler), with the second thread's status. C11
- * calls exit twice undefined; like Rust's standard library (rust-lang/rust
- * #126606) strays makes the second caller wait for the first to finish the
- * process. A nested exit from the same thread (an exit handler's, or
- * strays' own to change the status) goes through. */
+/* One exit at a time (st_runtime_exit_claim): a second thread that calls
+ * exit waits here for the first to end the process. */
 static void wait_if_another_thread_exits(void)
 {
-    if (__atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) != ST_READY)
-        return;
-    uint64_t me = (uint64_t)getpid() << 32 | (uint32_t)st_gettid();
-    uint64_t seen = __atomic_load_n(&first_exiter, __ATOMIC_ACQUIRE);
-    for (;;) {
-        if (seen == me)
-            return;
-        if (seen != 0 && seen >> 32 == me >> 32)
-            break; /* another thread of this process is exiting */
-        if (__atomic_compare_exchange_n(&first_exiter, &seen, me, false, __ATOMIC_ACQ_REL,
-                                        __ATOMIC_ACQUIRE))
-            return;
-    }
-    for (;;)
-        REAL(pause)();
+    if (__atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) == ST_READY &&
+        !st_runtime_exit_claim())
+        st_runtime_exit_wait();
 }
 
 /* A vfork child that calls exit (it should call _exit) must not note its

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include "interpose.h"
 
+#include "base/fd_ranges.h"
 #include "runtime/fd_headroom.h"
 #include "base/log.h"
 #include "track/registry_fd.h"
@@ -15,6 +16,7 @@
 
 #include <fcntl.h>
 #include <stdarg.h>
+#include <string.h>
 #include <sys/socket.h>
 
 #define FIRST_TRACKED_FD 3
@@ -394,19 +396,8 @@ INTERPOSER ssize_t recvmsg(int sockfd, struct msghdr *msg, int flags)
     WAIT_BEGIN(ST_WAIT_RECVMSG, NULL, sockfd, 0);
     ssize_t n = REAL(recvmsg)(sockfd, msg, flags);
     WAIT_END(false);
-    if (n < 0 || !msg || !msg->msg_controllen)
-        return n;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
-        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-            continue;
-        size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-        const unsigned char *data = CMSG_DATA(c);
-        for (size_t i = 0; i < count; i++) {
-            int fd;
-            memcpy(&fd, data + i * sizeof fd, sizeof fd);
-            track(fd, ST_FD_ANY, NULL);
-        }
-    }
+    if (n >= 0)
+        CORE(st_fd_track_received(msg));
     return n;
 }
 
@@ -485,23 +476,18 @@ ST_HOT INTERPOSER int close(int fd)
     return REAL(close)(fd);
 }
 
-/* Closes [first, last] except strays' own fds, in pieces around them. */
+/* Closes [first, last] except strays' own fds, in the pieces around them
+ * (src/base/fd_ranges.h). */
 static int close_range_around_private(unsigned first, unsigned last, int flags)
 {
-    int own[8];
+    struct st_fd_range piece[ST_FD_RANGES_MAX];
     int n;
-    CORE(n = st_fd_private_in_range(first, last, own, 8));
-    if (n == 0 || (flags & CLOSE_RANGE_CLOEXEC))
+    CORE(n = st_fd_program_ranges(first, last, piece, ST_FD_RANGES_MAX));
+    if (flags & CLOSE_RANGE_CLOEXEC) /* marks, closes nothing: strays' own are cloexec anyway */
         return REAL(close_range)(first, last, flags);
     int rc = 0;
-    unsigned from = first;
-    for (int i = 0; i < n && rc == 0; i++) {
-        if ((unsigned)own[i] > from)
-            rc = REAL(close_range)(from, (unsigned)own[i] - 1, flags);
-        from = (unsigned)own[i] + 1;
-    }
-    if (rc == 0 && from <= last && from != 0)
-        rc = REAL(close_range)(from, last, flags);
+    for (int i = 0; i < n && rc == 0; i++)
+        rc = REAL(close_range)(piece[i].first, piece[i].last, flags);
     return rc;
 }
 
@@ -521,21 +507,15 @@ INTERPOSER void closefrom(int lowfd)
         return;
     }
     CORE(st_fd_untrack_range(lowfd < FIRST_TRACKED_FD ? FIRST_TRACKED_FD : (unsigned)lowfd, ~0u));
-    int own[8];
+    struct st_fd_range piece[ST_FD_RANGES_MAX];
     int n;
-    CORE(n = st_fd_private_in_range((unsigned)lowfd, ~0u, own, 8));
-    if (n == 0) {
-        REAL(closefrom)(lowfd);
-        return;
-    }
-    /* The gaps between strays' fds, then everything above the last. */
+    CORE(n = st_fd_program_ranges((unsigned)lowfd, ~0u, piece, ST_FD_RANGES_MAX));
+    /* The pieces below strays' last fd, then closefrom above it (the last
+     * piece always runs to ~0u: strays' fds are below INT_MAX). */
     int saved = errno;
-    unsigned from = (unsigned)lowfd;
-    for (int i = 0; i < n; i++) {
-        if ((unsigned)own[i] > from)
-            REAL(close_range)(from, (unsigned)own[i] - 1, 0);
-        from = (unsigned)own[i] + 1;
-    }
+    for (int i = 0; i + 1 < n; i++)
+        REAL(close_range)(piece[i].first, piece[i].last, 0);
     errno = saved; /* closefrom returns nothing and sets no errno */
-    REAL(closefrom)((int)from);
+    if (n > 0)
+        REAL(closefrom)((int)piece[n - 1].first);
 }

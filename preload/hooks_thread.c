@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include "interpose.h"
 
+#include "base/timeout.h"
 #include "track/registry_thread.h"
 
 INTERPOSER int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
@@ -43,24 +44,13 @@ INTERPOSER int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
         return rc;                                                                         \
     }
 
-/* Time from now until abstime on clock. */
-static uint64_t join_timeout(clockid_t clock, const struct timespec *abstime)
-{
-    struct timespec now;
-    if (!abstime || clock_gettime(clock, &now) != 0)
-        return 0;
-    int64_t ns = (int64_t)(abstime->tv_sec - now.tv_sec) * 1000000000 +
-                 (abstime->tv_nsec - now.tv_nsec);
-    return ns > 0 ? (uint64_t)ns : 1;
-}
-
 JOIN_HOOK(pthread_join, join_wait_, ST_WAIT_JOIN, 0, (pthread_t thread, void **ret), thread,
           ret)
 JOIN_HOOK(pthread_tryjoin_np, join_, ST_WAIT_NONE, 0, (pthread_t thread, void **ret), thread,
           ret)
-JOIN_HOOK(pthread_timedjoin_np, join_, ST_WAIT_TIMEDJOIN, join_timeout(CLOCK_REALTIME, abstime),
+JOIN_HOOK(pthread_timedjoin_np, join_, ST_WAIT_TIMEDJOIN, st_timeout_until(CLOCK_REALTIME, abstime),
           (pthread_t thread, void **ret, const struct timespec *abstime), thread, ret, abstime)
-JOIN_HOOK(pthread_clockjoin_np, join_, ST_WAIT_TIMEDJOIN, join_timeout(clock, abstime),
+JOIN_HOOK(pthread_clockjoin_np, join_, ST_WAIT_TIMEDJOIN, st_timeout_until(clock, abstime),
           (pthread_t thread, void **ret, clockid_t clock, const struct timespec *abstime), thread,
           ret, clock, abstime)
 

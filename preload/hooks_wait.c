@@ -8,27 +8,13 @@
 #define _GNU_SOURCE
 #include "interpose.h"
 
+#include "base/timeout.h"
+
 #include <sys/msg.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
-/* ---- timeouts ---- */
-
-static uint64_t ns_of(const struct timespec *t)
-{
-    if (t->tv_sec < 0)
-        return 0;
-    return (uint64_t)t->tv_sec * 1000000000u + (uint64_t)t->tv_nsec;
-}
-
-/* Time from now until abstime on clock: the length of a timed wait. */
-static uint64_t until(clockid_t clock, const struct timespec *abstime)
-{
-    struct timespec now;
-    if (!abstime || clock_gettime(clock, &now) != 0)
-        return 0;
-    uint64_t end = ns_of(abstime), start = ns_of(&now);
-    return end > start ? end - start : 1;
-}
+/* ---- timeouts (src/base/timeout.h) ---- */
 
 /* glibc keeps a condition variable's clock in bit 0 of __wrefs
  * (nptl/pthread_cond_common.c): set for CLOCK_MONOTONIC. */
@@ -60,7 +46,7 @@ COND_WAIT_HOOK(compat, "GLIBC_2.2.5", "pthread_cond_wait@GLIBC_2.2.5")
     {                                                                                      \
         if (!st_active())                                                                  \
             return REAL_V(pthread_cond_timedwait, tag, version)(cond, mutex, abstime);     \
-        WAIT_BEGIN(ST_WAIT_COND_TIMEDWAIT, cond, -1, until(clock_of, abstime));            \
+        WAIT_BEGIN(ST_WAIT_COND_TIMEDWAIT, cond, -1, st_timeout_until(clock_of, abstime));            \
         int rc = REAL_V(pthread_cond_timedwait, tag, version)(cond, mutex, abstime);       \
         WAIT_END(rc == ETIMEDOUT);                                                         \
         return rc;                                                                         \
@@ -76,7 +62,7 @@ INTERPOSER int pthread_cond_clockwait(pthread_cond_t *cond, pthread_mutex_t *mut
 {
     if (!st_active())
         return REAL(pthread_cond_clockwait)(cond, mutex, clock, abstime);
-    WAIT_BEGIN(ST_WAIT_COND_CLOCKWAIT, cond, -1, until(clock, abstime));
+    WAIT_BEGIN(ST_WAIT_COND_CLOCKWAIT, cond, -1, st_timeout_until(clock, abstime));
     int rc = REAL(pthread_cond_clockwait)(cond, mutex, clock, abstime);
     WAIT_END(rc == ETIMEDOUT);
     return rc;
@@ -115,7 +101,7 @@ INTERPOSER int pthread_mutex_timedlock(pthread_mutex_t *mutex, const struct time
     int rc = REAL(pthread_mutex_trylock)(mutex);
     if (rc != EBUSY || !st_active())
         return rc != EBUSY ? rc : REAL(pthread_mutex_timedlock)(mutex, abstime);
-    WAIT_BEGIN(ST_WAIT_MUTEX_TIMEDLOCK, mutex, -1, until(CLOCK_REALTIME, abstime));
+    WAIT_BEGIN(ST_WAIT_MUTEX_TIMEDLOCK, mutex, -1, st_timeout_until(CLOCK_REALTIME, abstime));
     rc = REAL(pthread_mutex_timedlock)(mutex, abstime);
     WAIT_END(rc == ETIMEDOUT);
     return rc;
@@ -127,7 +113,7 @@ INTERPOSER int pthread_mutex_clocklock(pthread_mutex_t *mutex, clockid_t clock,
     int rc = REAL(pthread_mutex_trylock)(mutex);
     if (rc != EBUSY || !st_active())
         return rc != EBUSY ? rc : REAL(pthread_mutex_clocklock)(mutex, clock, abstime);
-    WAIT_BEGIN(ST_WAIT_MUTEX_CLOCKLOCK, mutex, -1, until(clock, abstime));
+    WAIT_BEGIN(ST_WAIT_MUTEX_CLOCKLOCK, mutex, -1, st_timeout_until(clock, abstime));
     rc = REAL(pthread_mutex_clocklock)(mutex, clock, abstime);
     WAIT_END(rc == ETIMEDOUT);
     return rc;
@@ -155,7 +141,7 @@ RWLOCK_HOOK(pthread_rwlock_wrlock, pthread_rwlock_trywrlock, ST_WAIT_RWLOCK_WRLO
         int rc = REAL(try_name)(lock);                                                     \
         if (rc != EBUSY || !st_active())                                                   \
             return rc != EBUSY ? rc : REAL(name)(lock, abstime);                           \
-        WAIT_BEGIN(call, lock, -1, until(CLOCK_REALTIME, abstime));                        \
+        WAIT_BEGIN(call, lock, -1, st_timeout_until(CLOCK_REALTIME, abstime));                        \
         rc = REAL(name)(lock, abstime);                                                    \
         WAIT_END(rc == ETIMEDOUT);                                                         \
         return rc;                                                                         \
@@ -215,7 +201,7 @@ INTERPOSER int sem_timedwait(sem_t *sem, const struct timespec *abstime)
         return 0;
     if (!st_active())
         return REAL(sem_timedwait)(sem, abstime);
-    WAIT_BEGIN(ST_WAIT_SEM_TIMEDWAIT, sem, -1, until(CLOCK_REALTIME, abstime));
+    WAIT_BEGIN(ST_WAIT_SEM_TIMEDWAIT, sem, -1, st_timeout_until(CLOCK_REALTIME, abstime));
     int rc = REAL(sem_timedwait)(sem, abstime);
     WAIT_END(rc != 0 && errno == ETIMEDOUT);
     return rc;
@@ -227,7 +213,7 @@ INTERPOSER int sem_clockwait(sem_t *sem, clockid_t clock, const struct timespec 
         return 0;
     if (!st_active())
         return REAL(sem_clockwait)(sem, clock, abstime);
-    WAIT_BEGIN(ST_WAIT_SEM_CLOCKWAIT, sem, -1, until(clock, abstime));
+    WAIT_BEGIN(ST_WAIT_SEM_CLOCKWAIT, sem, -1, st_timeout_until(clock, abstime));
     int rc = REAL(sem_clockwait)(sem, clock, abstime);
     WAIT_END(rc != 0 && errno == ETIMEDOUT);
     return rc;
@@ -266,13 +252,11 @@ INTERPOSER ssize_t recvfrom(int fd, void *buf, size_t len, int flags, struct soc
     return n;
 }
 
-static uint64_t ms_timeout(int ms) { return ms > 0 ? (uint64_t)ms * 1000000u : 0; }
-
 INTERPOSER int poll(struct pollfd *fds, nfds_t n, int timeout)
 {
     if (!st_active() || timeout == 0)
         return REAL(poll)(fds, n, timeout);
-    WAIT_BEGIN(ST_WAIT_POLL, NULL, n == 1 ? fds[0].fd : -1, ms_timeout(timeout));
+    WAIT_BEGIN(ST_WAIT_POLL, NULL, n == 1 ? fds[0].fd : -1, st_timeout_ms(timeout));
     int rc = REAL(poll)(fds, n, timeout);
     WAIT_END(rc == 0);
     return rc;
@@ -283,7 +267,7 @@ INTERPOSER int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeou
 {
     if (!st_active() || (timeout && !timeout->tv_sec && !timeout->tv_nsec))
         return REAL(ppoll)(fds, n, timeout, mask);
-    WAIT_BEGIN(ST_WAIT_PPOLL, NULL, n == 1 ? fds[0].fd : -1, timeout ? ns_of(timeout) : 0);
+    WAIT_BEGIN(ST_WAIT_PPOLL, NULL, n == 1 ? fds[0].fd : -1, st_timeout_of(timeout));
     int rc = REAL(ppoll)(fds, n, timeout, mask);
     WAIT_END(rc == 0);
     return rc;
@@ -293,10 +277,7 @@ INTERPOSER int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *ti
 {
     if (!st_active() || (timeout && !timeout->tv_sec && !timeout->tv_usec))
         return REAL(select)(n, r, w, e, timeout);
-    uint64_t t = timeout ? (uint64_t)timeout->tv_sec * 1000000000u +
-                               (uint64_t)timeout->tv_usec * 1000u
-                         : 0;
-    WAIT_BEGIN(ST_WAIT_SELECT, NULL, -1, t);
+    WAIT_BEGIN(ST_WAIT_SELECT, NULL, -1, st_timeout_of_timeval(timeout));
     int rc = REAL(select)(n, r, w, e, timeout);
     WAIT_END(rc == 0);
     return rc;
@@ -307,7 +288,7 @@ INTERPOSER int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct time
 {
     if (!st_active() || (timeout && !timeout->tv_sec && !timeout->tv_nsec))
         return REAL(pselect)(n, r, w, e, timeout, mask);
-    WAIT_BEGIN(ST_WAIT_PSELECT, NULL, -1, timeout ? ns_of(timeout) : 0);
+    WAIT_BEGIN(ST_WAIT_PSELECT, NULL, -1, st_timeout_of(timeout));
     int rc = REAL(pselect)(n, r, w, e, timeout, mask);
     WAIT_END(rc == 0);
     return rc;
@@ -317,7 +298,7 @@ INTERPOSER int epoll_wait(int epfd, struct epoll_event *events, int max, int tim
 {
     if (!st_active() || timeout == 0)
         return REAL(epoll_wait)(epfd, events, max, timeout);
-    WAIT_BEGIN(ST_WAIT_EPOLL_WAIT, NULL, epfd, ms_timeout(timeout));
+    WAIT_BEGIN(ST_WAIT_EPOLL_WAIT, NULL, epfd, st_timeout_ms(timeout));
     int rc = REAL(epoll_wait)(epfd, events, max, timeout);
     WAIT_END(rc == 0);
     return rc;
@@ -328,7 +309,7 @@ INTERPOSER int epoll_pwait(int epfd, struct epoll_event *events, int max, int ti
 {
     if (!st_active() || timeout == 0)
         return REAL(epoll_pwait)(epfd, events, max, timeout, mask);
-    WAIT_BEGIN(ST_WAIT_EPOLL_PWAIT, NULL, epfd, ms_timeout(timeout));
+    WAIT_BEGIN(ST_WAIT_EPOLL_PWAIT, NULL, epfd, st_timeout_ms(timeout));
     int rc = REAL(epoll_pwait)(epfd, events, max, timeout, mask);
     WAIT_END(rc == 0);
     return rc;
@@ -341,7 +322,7 @@ INTERPOSER int nanosleep(const struct timespec *req, struct timespec *rem)
 {
     if (!st_active())
         return REAL(nanosleep)(req, rem);
-    WAIT_BEGIN(ST_WAIT_NANOSLEEP, NULL, -1, req ? ns_of(req) : 0);
+    WAIT_BEGIN(ST_WAIT_NANOSLEEP, NULL, -1, st_timeout_of(req));
     int rc = REAL(nanosleep)(req, rem);
     WAIT_END(rc == 0);
     return rc;
@@ -352,7 +333,7 @@ INTERPOSER int clock_nanosleep(clockid_t clock, int flags, const struct timespec
 {
     if (!st_active())
         return REAL(clock_nanosleep)(clock, flags, req, rem);
-    uint64_t t = !req ? 0 : (flags & TIMER_ABSTIME) ? until(clock, req) : ns_of(req);
+    uint64_t t = !req ? 0 : (flags & TIMER_ABSTIME) ? st_timeout_until(clock, req) : st_timeout_of(req);
     WAIT_BEGIN(ST_WAIT_CLOCK_NANOSLEEP, NULL, -1, t);
     int rc = REAL(clock_nanosleep)(clock, flags, req, rem);
     WAIT_END(rc == 0);
@@ -405,7 +386,7 @@ INTERPOSER int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct t
 {
     if (!st_active())
         return REAL(sigtimedwait)(set, info, timeout);
-    WAIT_BEGIN(ST_WAIT_SIGTIMEDWAIT, NULL, -1, timeout ? ns_of(timeout) : 0);
+    WAIT_BEGIN(ST_WAIT_SIGTIMEDWAIT, NULL, -1, st_timeout_of(timeout));
     int rc = REAL(sigtimedwait)(set, info, timeout);
     WAIT_END(rc < 0 && errno == EAGAIN);
     return rc;

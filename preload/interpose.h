@@ -26,6 +26,10 @@
 #include <sys/select.h>
 #include <sys/sem.h>
 
+/* For the functions that never return (exit, pthread_exit...): part of
+ * their type, so the real function's pointer has it too. */
+#define NORETURN __attribute__((noreturn))
+
 /* ret and params are a type and a parameter list: they cannot be parenthesised. */
 /* NOLINTBEGIN(bugprone-macro-parentheses) */
 #define HOOK(ret, name, params)                                                            \

@@ -9,6 +9,7 @@
 #include <string.h>
 
 /* Exported by glibc since 2.2.5 beside sigaction, which is its weak alias. */
+/* NOLINTNEXTLINE(bugprone-reserved-identifier): glibc's own name for it */
 extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 
 int st_libc_sigaction(int sig, const struct sigaction *act, struct sigaction *old)

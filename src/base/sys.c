@@ -142,6 +142,8 @@ long st_sys_poll(struct pollfd *fds, unsigned long nfds, int timeout_ms)
     return raw5(SYS_ppoll, (long)fds, (long)nfds, timeout_ms < 0 ? 0 : (long)&ts, 0, 0);
 }
 
+long st_sys_pause(void) { return raw(SYS_pause, 0, 0, 0, 0); }
+
 long st_sys_tgkill(int pid, int tid, int sig) { return raw(SYS_tgkill, pid, tid, sig, 0); }
 
 _Noreturn void st_sys_exit_group(int status)

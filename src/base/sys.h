@@ -43,6 +43,8 @@ long st_sys_sleep_ns(unsigned long long ns);
 /* poll(2); timeout_ms < 0 waits for ever. */
 struct pollfd;
 long st_sys_poll(struct pollfd *fds, unsigned long nfds, int timeout_ms);
+/* Waits for a signal (pause(2)). */
+long st_sys_pause(void);
 /* Sends sig to one thread of process pid. */
 long st_sys_tgkill(int pid, int tid, int sig);
 /* Ends the process at once (exit_group), as _exit does, without running

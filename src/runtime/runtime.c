@@ -203,6 +203,31 @@ void st_runtime_note_exit(int status)
                                 __ATOMIC_ACQUIRE);
 }
 
+/* The process and thread that called exit or quick_exit first, as
+ * pid << 32 | tid (the pid tells a fork child from its parent). */
+static uint64_t first_exiter;
+
+bool st_runtime_exit_claim(void)
+{
+    uint64_t me = (uint64_t)getpid() << 32 | (uint32_t)st_gettid();
+    uint64_t seen = __atomic_load_n(&first_exiter, __ATOMIC_ACQUIRE);
+    for (;;) {
+        if (seen == me)
+            return true;
+        if (seen != 0 && seen >> 32 == me >> 32)
+            return false; /* another thread of this process is exiting */
+        if (__atomic_compare_exchange_n(&first_exiter, &seen, me, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            return true;
+    }
+}
+
+_Noreturn void st_runtime_exit_wait(void)
+{
+    for (;;)
+        st_sys_pause();
+}
+
 int st_runtime_exit_status(void) { return __atomic_load_n(&exit_status, __ATOMIC_ACQUIRE); }
 
 bool st_runtime_foreign_process(void) { return own_pid != 0 && getpid() != own_pid; }

@@ -33,6 +33,19 @@ static inline bool st_active(void)
 /* The program is exiting with this status (exit, return from main,
  * quick_exit). The first status seen wins. */
 void st_runtime_note_exit(int status);
+/* One exit at a time. glibc 2.36 lets a second thread that calls exit run
+ * whatever exit handlers are left and then _exit, while the first thread
+ * is still in its handlers: the process would end in the middle of strays'
+ * final report (in the last handler), with the second thread's status. C11
+ * calls exit twice undefined; like Rust's standard library (rust-lang/rust
+ * #126606) strays makes the second caller wait for the first to finish the
+ * process. st_runtime_exit_claim is true when the calling thread may go on
+ * exiting: it is the first of its process to exit, or exits again (an exit
+ * handler's exit, or strays' own to change the status); false when another
+ * thread of this process exits, and the caller must then wait for the end
+ * with st_runtime_exit_wait, which never returns. */
+bool st_runtime_exit_claim(void);
+_Noreturn void st_runtime_exit_wait(void);
 /* Status noted so far, or -1. */
 int st_runtime_exit_status(void);
 /* Writes the exit report (once per process) and returns the status the

@@ -13,6 +13,7 @@
 #include "base/st.h"
 
 #include <string.h>
+#include <sys/socket.h>
 
 #define CHUNK_SHIFT 9
 #define CHUNK_SLOTS (1u << CHUNK_SHIFT)
@@ -199,6 +200,27 @@ void st_fd_track_dup(int oldfd, int newfd)
                    ST_STREAM_NONE, from.clock, stack);
     else
         write_slot(dst, ST_FD_ANY, NULL, false, NULL, ST_STREAM_NONE, -1, stack);
+}
+
+void st_fd_track_received(const struct msghdr *msg)
+{
+    if (!msg || !msg->msg_control || msg->msg_controllen < sizeof(struct cmsghdr))
+        return;
+    /* CMSG_NXTHDR casts away const; the header is only read. */
+    struct msghdr *m = (struct msghdr *)msg;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR(m, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+            c->cmsg_len < CMSG_LEN(0))
+            continue;
+        size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        const unsigned char *data = CMSG_DATA(c);
+        for (size_t i = 0; i < count; i++) {
+            int fd;
+            memcpy(&fd, data + i * sizeof fd, sizeof fd); /* CMSG_DATA need not be aligned */
+            if (fd > 2)
+                st_fd_track(fd, ST_FD_ANY, NULL);
+        }
+    }
 }
 
 void st_fd_attach_stream(int fd, void *stream, enum st_fd_stream stream_kind)

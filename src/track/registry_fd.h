@@ -62,6 +62,10 @@ void st_fd_track_timerfd(int fd, int clock);
 /* dup/dup2/dup3/F_DUPFD made newfd from oldfd: a new record that keeps
  * what oldfd's record knew of its kind and name. */
 void st_fd_track_dup(int oldfd, int newfd);
+/* recvmsg received msg: every fd passed in it (SCM_RIGHTS) is new in this
+ * process. The standard streams (0, 1, 2) are left alone, as everywhere. */
+struct msghdr;
+void st_fd_track_received(const struct msghdr *msg);
 /* fdopen / fdopendir: fd now belongs to stream (no new record if the fd
  * was not created under strays' eyes: it was inherited). */
 void st_fd_attach_stream(int fd, void *stream, enum st_fd_stream stream_kind);

@@ -1,17 +1,19 @@
-/* Scopes; see scope.h. Interned names live in a short list under a lock:
- * a test suite opens a few hundred scopes at most, and each thread keeps
- * the pointer of its own in a thread-local, read without a lock. */
+/* Scopes; see scope.h. Interned names live in a uthash table under a lock:
+ * a test suite may open a scope per test, thousands in a run, and interning
+ * happens only when one opens (off the hot path). Each thread keeps the
+ * pointer of its own in a thread-local, read without a lock. */
 #include "track/scope.h"
 
 #include "base/lock.h"
 #include "base/st.h"
+#include "base/uthash_st.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct name {
-    struct name *next;
+    UT_hash_handle hh;
     char text[];
 };
 
@@ -22,16 +24,19 @@ ST_TLS const char *st_scope_open;
 const char *st_scope_intern(const char *name)
 {
     st_lock(&lock);
-    struct name *n = names;
-    while (n && strcmp(n->text, name))
-        n = n->next;
+    struct name *n;
+    HASH_FIND_STR(names, name, n);
     if (!n) {
         size_t len = strlen(name);
         n = malloc(sizeof *n + len + 1);
         if (n) {
             memcpy(n->text, name, len + 1);
-            n->next = names;
-            names = n;
+            HASH_ADD(hh, names, text, len, n);
+            if (n->hh.tbl == NULL) {
+                /* The table could not grow (uthash_st.h: no exit on OOM). */
+                free(n);
+                n = NULL;
+            }
         }
     }
     st_unlock(&lock);

@@ -1,11 +1,14 @@
 /* Stack capture and interning. Hooks capture return addresses with
  * libgcc's unwinder (linked in) or libunwind's (loaded privately when a
  * thread first needs it; see stack_capture.c) and intern them: identical
- * stacks are stored once and records keep a pointer. */
+ * stacks are stored once and records keep a pointer.
+ * The intern table and the registries' tables are hand-written, not uthash:
+ * they are searched on every hooked call without a lock (uthash needs one
+ * for readers beside a writer) and take their memory through
+ * registry_memory.h, under table_memory_limit. uthash serves off the hot
+ * path (scope names, the CLI's caches). */
 #ifndef STRAYS_STACK_H
 #define STRAYS_STACK_H
-
-#include "base/uthash_st.h" /* not used here; the registries that include this rely on it */
 
 #include <stdbool.h>
 #include <stdint.h>
