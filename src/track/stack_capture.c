@@ -48,7 +48,8 @@ typedef int (*unw_backtrace_fn)(void **buffer, int size);
 #define LIBGCC_UNWINDS 64 /* per thread, before it moves to libunwind */
 
 static unw_backtrace_fn unw_backtrace_ptr; /* NULL until libunwind is loaded */
-static pthread_once_t libunwind_once = PTHREAD_ONCE_INIT;
+enum { LIBUNWIND_NOT_TRIED, LIBUNWIND_LOADING, LIBUNWIND_TRIED };
+static int libunwind_state;
 static uintptr_t own_lo, own_hi;
 static ST_TLS unsigned tls_unwinds;                 /* this thread's unwinds so far */
 static ST_TLS enum st_unwinder tls_last_unwinder;   /* for tests */
@@ -95,8 +96,13 @@ void st_stack_capture_before_fork(void)
 
 void st_stack_capture_after_fork(bool child)
 {
-    if (child)
+    if (child) {
         __atomic_store_n(&unwinding, 0, __ATOMIC_RELAXED);
+        /* A thread of the parent was loading libunwind: the child tries again. */
+        int loading = LIBUNWIND_LOADING;
+        __atomic_compare_exchange_n(&libunwind_state, &loading, LIBUNWIND_NOT_TRIED, false,
+                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    }
     __atomic_store_n(&fork_pending, 0, __ATOMIC_RELEASE);
 }
 
@@ -528,12 +534,14 @@ static void cache_remember(uintptr_t sp, void *const *raw, int used, const struc
  * remembers where they lay. Called only by st_stack_here, never as a tail
  * call (see there), so raw[1] is in st_stack_here and from raw + 1 on the
  * layout is that of an unwind made by st_stack_here itself. */
+static bool try_load_libunwind(void);
+
 static __attribute__((noinline)) const struct st_stack *capture_missed(uintptr_t sp, int max)
 {
     void *raw[ST_STACK_MAX + 17];
     uintptr_t frames[ST_STACK_MAX];
     if (ST_UNLIKELY(tls_unwinds >= LIBGCC_UNWINDS))
-        st_stack_capture_init(); /* this thread moves to libunwind: load it once */
+        try_load_libunwind(); /* this thread moves on to libunwind */
     int n = unwind(raw, want_of(max) + 1, true);
     if (n < 2)
         return st_stack_intern(frames, 0);
@@ -566,7 +574,7 @@ unsigned long st_stack_cache_hits(void) { return tls_hits; }
 
 /* Loads libunwind and warms it up: its first use takes a lock and opens a
  * pipe (whose fds the hooks move to strays' high range, the guard being
- * up). Called once, from a hook or a test, never from a signal handler. */
+ * up). Never from a signal handler. */
 static void load_libunwind(void)
 {
     /* Debian's libunwind.so.1 is LLVM's unwinder, not this one: ask for .8. */
@@ -587,8 +595,26 @@ static void load_libunwind(void)
     /* cppcheck-suppress resourceLeak ; lib stays loaded: fn lives in it */
 }
 
+/* The first thread to get here loads libunwind; one that finds another
+ * thread at it goes on with libgcc rather than wait: a dlopen waits for the
+ * loader's lock, which a thread waiting for this one (a library constructor
+ * joining the thread it started) may hold. Returns whether it was tried. */
+static bool try_load_libunwind(void)
+{
+    int state = __atomic_load_n(&libunwind_state, __ATOMIC_ACQUIRE);
+    if (state == LIBUNWIND_NOT_TRIED &&
+        __atomic_compare_exchange_n(&libunwind_state, &state, LIBUNWIND_LOADING, false,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        load_libunwind();
+        __atomic_store_n(&libunwind_state, LIBUNWIND_TRIED, __ATOMIC_RELEASE);
+        return true;
+    }
+    return state == LIBUNWIND_TRIED;
+}
+
 int st_stack_capture_init(void)
 {
-    pthread_once(&libunwind_once, load_libunwind);
+    while (!try_load_libunwind())
+        sched_yield();
     return __atomic_load_n(&unw_backtrace_ptr, __ATOMIC_ACQUIRE) ? 0 : -ENOENT;
 }
