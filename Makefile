@@ -2,7 +2,8 @@
 #   make          build/libstrays.so (the preload, also linkable) and build/strays (the CLI)
 #   make demo     run the bundled leaky example under strays
 #   make test     unit and end-to-end tests
-#   make bench    overhead of the preload, plain vs preloaded, as ratios
+#   make bench    overhead of the preload, plain vs preloaded, as ratios (hooked
+#                 calls, whole processes, scale)
 #   make install  PREFIX=/usr/local DESTDIR= (and make uninstall)
 # `demo`, `test` and `bench` install missing Debian packages first (scripts/install-deps.sh).
 
@@ -206,8 +207,20 @@ bench-scale: deps all $(B)/bench_scale $(B)/bench_churn $(B)/fixtures/scale_obje
 	$(B)/bench_scale --lib $(B)/libstrays.so --objects $(B)/fixtures/scale_objects \
 	    --churn $(B)/bench_churn
 
-bench: deps all $(B)/bench_ops $(B)/bench_run $(B)/bench_scale $(B)/bench_churn $(B)/fixtures/scale_objects
+# Whole programs (issue 16): a clean process's start and exit, a leaky xz -T2,
+# strays' own build under `strays run`; plain vs strays, wall time, peak memory
+# and instructions.
+$(B)/bench_process: tests/bench/bench_process.c
+	@mkdir -p $(B)
+	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $<
+
+.PHONY: bench-process
+bench-process: deps all $(B)/bench_process
+	$(B)/bench_process --lib $(B)/libstrays.so --cli $(B)/strays --src .
+
+bench: deps all $(B)/bench_ops $(B)/bench_run $(B)/bench_scale $(B)/bench_churn $(B)/fixtures/scale_objects $(B)/bench_process
 	$(B)/bench_run --lib $(B)/libstrays.so --ops $(B)/bench_ops --instructions
+	$(B)/bench_process --lib $(B)/libstrays.so --cli $(B)/strays --src .
 	$(B)/bench_scale --lib $(B)/libstrays.so --objects $(B)/fixtures/scale_objects \
 	    --churn $(B)/bench_churn
 
