@@ -5,7 +5,7 @@
 #   make bench    overhead of the preload, plain vs preloaded, as ratios (hooked
 #                 calls, whole processes, scale)
 #   make install  PREFIX=/usr/local DESTDIR= (and make uninstall)
-# `demo`, `test` and `bench` install missing Debian packages first (scripts/install-deps.sh).
+# Every target first installs the Debian packages it needs, and only those (see deps below).
 
 CC      ?= cc
 CXX     ?= c++
@@ -51,18 +51,29 @@ FIXTURES := $(patsubst tests/fixtures/%.c,$(B)/fixtures/%,$(FIXTURES_C)) \
 # `make compare` rebuilds with -fsanitize=thread).
 FIXTURES_SH := $(patsubst tests/fixtures/%,$(B)/fixtures/%,$(wildcard tests/fixtures/*.sh))
 
-.PHONY: all deps demo test test-unit test-e2e bench clean compare
+.PHONY: all demo test test-unit test-e2e bench clean compare
 all: $(B)/libstrays.so $(B)/strays
 
-deps:
-	@scripts/install-deps.sh
+# Debian packages (scripts/install-deps.sh, silent when all is there): each target asks
+# for its group. What is compiled waits for its group (an order-only prerequisite), so
+# nothing is built before its headers are there, even under -j. Each group comes after
+# deps-build (and deps-test where it needs it), so two apt-gets never run at once.
+# `make deps` installs what every target needs.
+DEPS_ENV = CC='$(CC)' CXX='$(CXX)' FUZZ_CC='$(FUZZ_CC)'
+.PHONY: deps deps-build deps-test deps-bench deps-memcheck deps-compare deps-lint deps-fuzz
+deps-build:
+	@$(DEPS_ENV) scripts/install-deps.sh build
+deps-test deps-bench deps-lint deps-fuzz: deps-build
+deps-memcheck deps-compare: deps-test
+deps deps-test deps-bench deps-memcheck deps-compare deps-lint deps-fuzz:
+	@$(DEPS_ENV) scripts/install-deps.sh $(patsubst deps,all,$(patsubst deps-%,%,$@))
 
-$(B)/obj/%.o: %.c
+$(B)/obj/%.o: %.c | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # Tests reach into the core's private headers.
-$(B)/obj/tests/%.o: tests/%.c
+$(B)/obj/tests/%.o: tests/%.c | deps-test
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -96,32 +107,32 @@ $(B)/test_e2e: $(call obj,$(E2E_SRC)) $(B)/libstrays_core.a
 	$(CC) -o $@ $^ -lcriterion $(LDLIBS)
 
 FIXTURE_FLAGS := -O0 -g -fno-omit-frame-pointer -pthread -Wall -Werror -Iinclude
-$(B)/fixtures/%: tests/fixtures/%.c
+$(B)/fixtures/%: tests/fixtures/%.c | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -o $@ $< -lrt
 
-$(B)/fixtures/%: tests/fixtures/%.cc
+$(B)/fixtures/%: tests/fixtures/%.cc | deps-test
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 $(FIXTURE_FLAGS) -o $@ $<
 
 # The same fixture without frame pointers: creation stacks must stay right
 # where unwinding has only DWARF CFI to go by (tests/e2e/test_capture.c).
 NOFP_FIXTURES := $(B)/fixtures/capture_two_paths_nofp
-$(B)/fixtures/%_nofp: tests/fixtures/%.c
+$(B)/fixtures/%_nofp: tests/fixtures/%.c | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -pthread -Wall -Werror -Iinclude -o $@ $< -lrt
 
 # Shared libraries that fixtures of unusual programs load (dlopen):
 # tests/fixtures/lib/NAME.c becomes build/fixtures/NAME.so, beside them.
 FIXTURE_LIBS := $(patsubst tests/fixtures/lib/%.c,$(B)/fixtures/%.so,$(wildcard tests/fixtures/lib/*.c))
-$(B)/fixtures/%.so: tests/fixtures/lib/%.c
+$(B)/fixtures/%.so: tests/fixtures/lib/%.c | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -shared -fPIC -o $@ $<
 test: $(FIXTURE_LIBS)
 
 # A program linked with a library whose constructor starts a thread before
 # strays initialises (tests/fixtures/early/).
-$(B)/fixtures/libunusual_early.so: tests/fixtures/early/libunusual_early.c
+$(B)/fixtures/libunusual_early.so: tests/fixtures/early/libunusual_early.c | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -shared -fPIC -o $@ $<
 $(B)/fixtures/unusual_early_thread: tests/fixtures/unusual_early_thread.c $(B)/fixtures/libunusual_early.so
@@ -129,7 +140,7 @@ $(B)/fixtures/unusual_early_thread: tests/fixtures/unusual_early_thread.c $(B)/f
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -o $@ $< -L$(B)/fixtures -Wl,--no-as-needed -lunusual_early -Wl,--as-needed -Wl,-rpath,'$$ORIGIN'
 
 # The Criterion example of the in-process API (README), run by the e2e tests.
-$(B)/api_example/%: tests/api_example/%.c include/strays.h
+$(B)/api_example/%: tests/api_example/%.c include/strays.h | deps-test
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -o $@ $< -lcriterion
 
@@ -138,11 +149,11 @@ $(B)/fixtures/%.sh: tests/fixtures/%.sh
 	cp $< $@
 	chmod +x $@
 
-$(B)/examples/%: examples/%.c
+$(B)/examples/%: examples/%.c | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O0 -g -pthread -Wall -Werror -o $@ $< -lrt
 
-demo: deps all $(B)/examples/demo
+demo: all $(B)/examples/demo
 	@echo "== build/strays run -- build/examples/demo"
 	@$(B)/strays run -- $(B)/examples/demo; status=$$?; \
 	  echo "== exit status $$status (23: the program exited 0 but left threads, a timer and an fd behind)"; \
@@ -154,13 +165,44 @@ SCHEMA_FIXTURES := thread_exited_unjoined fd_fopen_opendir fd_epoll_eventfd_time
 
 API_EXAMPLES := $(patsubst tests/api_example/%.c,$(B)/api_example/%,$(wildcard tests/api_example/*.c))
 
-test: deps all $(B)/test_unit $(B)/test_e2e $(FIXTURES) $(NOFP_FIXTURES) $(FIXTURES_SH) $(API_EXAMPLES)
+test: deps-test all $(B)/test_unit $(B)/test_e2e $(FIXTURES) $(NOFP_FIXTURES) $(FIXTURES_SH) $(API_EXAMPLES)
 	scripts/check-layers.py
 	scripts/check-raw-calls.py $(call obj,$(CORE_SRC))
 	$(B)/test_unit --jobs 2
 	$(B)/test_e2e --jobs 2
 	scripts/check-schema.py $(B) $(SCHEMA_FIXTURES)
+	@$(MAKE) --no-print-directory check-docs
 	@$(MAKE) --no-print-directory real
+
+# The documents say what the code does (docs/development.md#the-documents):
+# docs/options.md is current with src/base/options.def (`make docs` rewrites it),
+# links and the list of hooked symbols are right (scripts/check-docs.py), and
+# the examples marked in README.md and docs/*.md print what they show
+# (scripts/doc-examples.py, which runs these programs).
+.PHONY: docs check-docs
+DOC_EXAMPLES := $(B)/examples/demo $(B)/examples/crash $(B)/examples/server $(API_EXAMPLES) \
+                $(B)/fixtures/run_forks_leaky_child.sh $(B)/fixtures/thread_clean \
+                $(B)/fixtures/fd_error_path_leak $(B)/fixtures/security_static \
+                $(B)/fixtures/wait_lock_held
+
+$(B)/options-doc: scripts/options-doc.c src/base/options.def | deps-build
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(WARN) -o $@ $<
+
+$(B)/docs/options.md: docs/options.md.in $(B)/options-doc
+	@mkdir -p $(dir $@)
+	$(B)/options-doc markdown > $@.options
+	sed -e '/^@OPTIONS@$$/{r $@.options' -e 'd}' $< > $@
+	rm -f $@.options
+
+docs: $(B)/docs/options.md
+	cp $< docs/options.md
+
+check-docs: deps-test all $(B)/docs/options.md $(DOC_EXAMPLES)
+	@cmp -s $(B)/docs/options.md docs/options.md || { diff -u docs/options.md $(B)/docs/options.md; \
+	  echo "docs/options.md differs from what src/base/options.def gives: run make docs" >&2; exit 1; }
+	scripts/check-docs.py --build $(B)
+	scripts/doc-examples.py
 
 # Real programs (issue 9): xz -T2, sort --parallel=2, zstd -T2, Python threads, a GLib
 # thread pool and a shell pipeline, each run plain and under strays; same output and exit
@@ -170,55 +212,55 @@ test: deps all $(B)/test_unit $(B)/test_e2e $(FIXTURES) $(NOFP_FIXTURES) $(FIXTU
 .PHONY: real
 REAL_FIXTURES := $(B)/real/libcount_threads.so $(B)/real/glib_pool
 
-$(B)/real/libcount_threads.so: tests/real/count_threads.c
+$(B)/real/libcount_threads.so: tests/real/count_threads.c | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 $(WARN) -shared -fPIC -o $@ $< -ldl
 
-$(B)/real/glib_pool: tests/real/glib_pool.c | deps
+$(B)/real/glib_pool: tests/real/glib_pool.c | deps-test
 	@mkdir -p $(dir $@)
 	if pkg-config --exists glib-2.0; then \
 	  $(CC) -std=gnu11 $(FIXTURE_FLAGS) -Wextra -o $@ $< $$(pkg-config --cflags --libs glib-2.0); \
 	else echo "$@: not built, GLib is missing (Debian package libglib2.0-dev)"; fi
 
-real: deps all $(REAL_FIXTURES)
+real: deps-test all $(REAL_FIXTURES)
 	scripts/real-programs.py --build $(B)
 
-$(B)/bench_ops: tests/bench/bench_ops.c
+$(B)/bench_ops: tests/bench/bench_ops.c | deps-build
 	@mkdir -p $(B)
 	$(CC) -std=gnu11 -O2 $(WARN) -pthread -o $@ $< -lrt
 
-$(B)/bench_run: tests/bench/bench_run.c
+$(B)/bench_run: tests/bench/bench_run.c | deps-build
 	@mkdir -p $(B)
 	$(CC) -std=gnu11 -O2 $(WARN) -pthread -o $@ $<
 
 # Scale (issue 7): 10 000 threads, 100 000 fds and timers in one process,
 # the exit report's time and strays' memory per object; dump stalls under
-# churn. bench_scale prints a table for the README's Performance section.
-$(B)/bench_scale: tests/bench/bench_scale.c
+# churn. bench_scale prints a table for docs/performance.md.
+$(B)/bench_scale: tests/bench/bench_scale.c | deps-build
 	@mkdir -p $(B)
 	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $<
 
-$(B)/bench_churn: tests/bench/bench_churn.c
+$(B)/bench_churn: tests/bench/bench_churn.c | deps-build
 	@mkdir -p $(B)
 	$(CC) -std=gnu11 -O2 $(WARN) -pthread -o $@ $<
 
 .PHONY: bench-scale
-bench-scale: deps all $(B)/bench_scale $(B)/bench_churn $(B)/fixtures/scale_objects
+bench-scale: all $(B)/bench_scale $(B)/bench_churn $(B)/fixtures/scale_objects
 	$(B)/bench_scale --lib $(B)/libstrays.so --objects $(B)/fixtures/scale_objects \
 	    --churn $(B)/bench_churn
 
 # Whole programs (issue 16): a clean process's start and exit, a leaky xz -T2,
 # strays' own build under `strays run`; plain vs strays, wall time, peak memory
 # and instructions.
-$(B)/bench_process: tests/bench/bench_process.c
+$(B)/bench_process: tests/bench/bench_process.c | deps-build
 	@mkdir -p $(B)
 	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $<
 
 .PHONY: bench-process
-bench-process: deps all $(B)/bench_process
+bench-process: deps-bench all $(B)/bench_process
 	$(B)/bench_process --lib $(B)/libstrays.so --cli $(B)/strays --src .
 
-bench: deps all $(B)/bench_ops $(B)/bench_run $(B)/bench_scale $(B)/bench_churn $(B)/fixtures/scale_objects $(B)/bench_process
+bench: deps-bench all $(B)/bench_ops $(B)/bench_run $(B)/bench_scale $(B)/bench_churn $(B)/fixtures/scale_objects $(B)/bench_process
 	$(B)/bench_run --lib $(B)/libstrays.so --ops $(B)/bench_ops --instructions
 	$(B)/bench_process --lib $(B)/libstrays.so --cli $(B)/strays --src .
 	$(B)/bench_scale --lib $(B)/libstrays.so --objects $(B)/fixtures/scale_objects \
@@ -230,7 +272,7 @@ bench: deps all $(B)/bench_ops $(B)/bench_run $(B)/bench_scale $(B)/bench_churn 
 # runs the same test for 15 s.
 SOAK_SECONDS ?= 60
 .PHONY: soak
-soak: deps all $(B)/test_e2e $(B)/fixtures/stress_churn
+soak: deps-test all $(B)/test_e2e $(B)/fixtures/stress_churn
 	STRAYS_SOAK_SECONDS=$(SOAK_SECONDS) $(B)/test_e2e --verbose --filter 'stress/soak*'
 
 clean:
@@ -238,7 +280,8 @@ clean:
 
 # make install [PREFIX=/usr/local] [DESTDIR=/staging/root]: the library, the
 # CLI, the header, the pkg-config file and the manuals. strays-options(7)
-# is written from src/base/options.def, strays.pc with the PREFIX given here.
+# is written from src/base/options.def, strays.pc with the PREFIX given here;
+# the version is src/base/st.h's STRAYS_VERSION, in all of them.
 PREFIX     ?= /usr/local
 BINDIR     ?= $(PREFIX)/bin
 LIBDIR     ?= $(PREFIX)/lib
@@ -249,24 +292,26 @@ VERSION    := $(shell sed -n 's/^\#define STRAYS_VERSION "\(.*\)"/\1/p' src/base
 # ${prefix}/lib in the .pc file when LIBDIR is under PREFIX.
 pc_path = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
 
-$(B)/man/options-to-roff: docs/man/options-to-roff.c src/base/options.def
+# The manuals carry the version of src/base/st.h (@VERSION@ on their .TH line).
+$(B)/man/strays-options.7: docs/man/strays-options.7.in $(B)/options-doc
 	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(WARN) -o $@ $<
-
-$(B)/man/strays-options.7: docs/man/strays-options.7.in $(B)/man/options-to-roff
-	$(B)/man/options-to-roff > $@.options
-	sed -e '/^@OPTIONS@$$/{r $@.options' -e 'd}' $< > $@
+	$(B)/options-doc roff > $@.options
+	sed -e '/^@OPTIONS@$$/{r $@.options' -e 'd}' -e 's/@VERSION@/$(VERSION)/' $< > $@
 	rm -f $@.options
 
+$(B)/man/%: docs/man/% src/base/st.h
+	@mkdir -p $(dir $@)
+	sed -e 's/@VERSION@/$(VERSION)/' $< > $@
+
 .PHONY: install uninstall
-install: all $(B)/man/strays-options.7
+install: all $(B)/man/strays.1 $(B)/man/strays.3 $(B)/man/strays-options.7
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7
 	$(INSTALL) -m 755 $(B)/strays $(DESTDIR)$(BINDIR)/strays
 	$(INSTALL) -m 755 $(B)/libstrays.so $(DESTDIR)$(LIBDIR)/libstrays.so
 	$(INSTALL) -m 644 $(wildcard include/*.h) $(DESTDIR)$(INCLUDEDIR)/
-	$(INSTALL) -m 644 docs/man/strays.1 $(DESTDIR)$(MANDIR)/man1/strays.1
-	$(INSTALL) -m 644 docs/man/strays.3 $(DESTDIR)$(MANDIR)/man3/strays.3
+	$(INSTALL) -m 644 $(B)/man/strays.1 $(DESTDIR)$(MANDIR)/man1/strays.1
+	$(INSTALL) -m 644 $(B)/man/strays.3 $(DESTDIR)$(MANDIR)/man3/strays.3
 	$(INSTALL) -m 644 $(B)/man/strays-options.7 $(DESTDIR)$(MANDIR)/man7/strays-options.7
 	printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(call pc_path,$(LIBDIR))' \
 	    'includedir=$(call pc_path,$(INCLUDEDIR))' '' 'Name: strays' \
@@ -307,11 +352,11 @@ ASAN_ENV := ASAN_OPTIONS=detect_leaks=0:detect_stack_use_after_return=1:log_path
 ASAN_CHECK = status=$$?; if [ -n "$$(ls $(ASAN_LOG))" ]; then cat $(ASAN_LOG)/*; \
              echo "test-asan: sanitizer reports above" >&2; exit 1; fi; exit $$status
 
-$(ASAN)/obj/%.o: %.c
+$(ASAN)/obj/%.o: %.c | deps-test
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -c $< -o $@
 
-$(ASAN)/obj/tests/%.o: tests/%.c
+$(ASAN)/obj/tests/%.o: tests/%.c | deps-test
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -c $< -o $@
 
@@ -338,7 +383,7 @@ $(ASAN)/libstrays.so: | $(B)/libstrays.so
 	@mkdir -p $(dir $@)
 	ln -sfn ../libstrays.so $@
 
-test-asan: deps all $(ASAN)/strays $(ASAN)/libstrays.so $(ASAN)/test_unit $(ASAN)/test_e2e \
+test-asan: deps-test all $(ASAN)/strays $(ASAN)/libstrays.so $(ASAN)/test_unit $(ASAN)/test_e2e \
            $(FIXTURES) $(FIXTURES_SH) $(API_EXAMPLES)
 	rm -rf $(ASAN_LOG) && mkdir -p $(ASAN_LOG)
 	$(ASAN_ENV) $(ASAN)/test_unit --jobs 2; $(ASAN_CHECK)
@@ -348,7 +393,7 @@ test-asan: deps all $(ASAN)/strays $(ASAN)/libstrays.so $(ASAN)/test_unit $(ASAN
 
 # Errors of valgrind's own noise (libunwind's probes, strays' stack cache reading
 # raw stack words) are suppressed by scripts/memcheck.supp, each rule explained.
-memcheck: deps all $(FIXTURES) $(FIXTURES_SH)
+memcheck: deps-memcheck all $(FIXTURES) $(FIXTURES_SH)
 	scripts/memcheck.py --build $(B)
 
 # lint: the sources of the library and the CLI as they are built (the flags
@@ -371,7 +416,7 @@ $(B)/lint/compile_commands.json: Makefile
 	    printf '%s{"directory":"%s","file":"%s","command":"cc %s -c %s"}\n' \
 	        "$$sep" "$(CURDIR)" "$$f" "$(LINT_FLAGS)" "$$f"; sep=,; done; echo ']'; } > $@
 
-lint: deps $(B)/lint/compile_commands.json
+lint: deps-lint $(B)/lint/compile_commands.json
 	scripts/check-layers.py
 	cppcheck $(CPPCHECK_FLAGS) src preload
 	run-clang-tidy -p $(B)/lint -quiet -j 2 $(CURDIR)/src/ $(CURDIR)/preload/
@@ -385,20 +430,20 @@ lint: deps $(B)/lint/compile_commands.json
 # (unusual_early_thread links a library of its own: not rebuilt, see compare.py's SKIP.)
 TSAN_FIXTURES := $(patsubst $(B)/fixtures/%,$(B)/compare/tsan/%,$(filter-out $(B)/fixtures/unusual_early_thread,$(FIXTURES)))
 
-$(B)/compare/tsan/%: tests/fixtures/%.c
+$(B)/compare/tsan/%: tests/fixtures/%.c | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -fsanitize=thread -o $@ $< -lrt
 
-$(B)/compare/tsan/%: tests/fixtures/%.cc
+$(B)/compare/tsan/%: tests/fixtures/%.cc | deps-test
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 $(FIXTURE_FLAGS) -fsanitize=thread -o $@ $<
 
-compare: all $(FIXTURES) $(TSAN_FIXTURES)
+compare: deps-compare all $(FIXTURES) $(TSAN_FIXTURES)
 	scripts/compare.py --build $(B)
 
 # Security tests (issue 8): a statically linked fixture, for `strays run`'s
 # warning that the loader cannot preload strays into it (libc6-dev's libc.a).
-$(B)/fixtures/security_static: tests/fixtures/security_static.c
+$(B)/fixtures/security_static: tests/fixtures/security_static.c | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -static -o $@ $<
 
@@ -407,7 +452,7 @@ $(B)/fixtures/security_static: tests/fixtures/security_static.c
 # and UndefinedBehaviorSanitizer (any report aborts). `make fuzz` replays the inputs that
 # once broke a parser, then runs each harness for FUZZ_SECONDS; `make fuzz-ci` does the
 # same for FUZZ_CI_SECONDS each (what .ci/run calls). Only these targets need clang.
-FUZZ_CC         ?= clang-14
+FUZZ_CC         ?= clang
 FUZZ_SECONDS    ?= 60
 FUZZ_CI_SECONDS ?= 8
 FUZZ_TARGETS    := options suppressions report
@@ -423,9 +468,7 @@ FUZZ_SRC_report       := src/report/json.c src/report/report_parse.c src/report/
                          src/base/sort.c src/base/sys.c
 FUZZ_BINS := $(patsubst %,$(B)/fuzz/fuzz_%,$(FUZZ_TARGETS))
 
-.PHONY: deps-fuzz fuzz fuzz-ci
-deps-fuzz:
-	@scripts/install-deps.sh fuzz
+.PHONY: fuzz fuzz-ci
 
 define fuzz_harness
 $(B)/fuzz/fuzz_$(1): tests/fuzz/fuzz_$(1).c tests/fuzz/arena_checked.c $(FUZZ_SRC_$(1)) \

@@ -1,71 +1,154 @@
 #!/bin/sh
-# Installs what strays needs to build and test on Debian 12, and nothing else.
-# Called by `make deps` (and so by `make demo` / `make test`); safe to run again.
-# `install-deps.sh fuzz` (`make deps-fuzz`) also installs what `make fuzz` needs.
+# Installs the Debian packages a make target needs, and nothing else; prints
+# nothing when they are all there. The Makefile runs it before each target
+# with that target's groups:
+#   build     make, make demo, make install: the compiler and the libraries
+#   test      make test, test-asan, real, soak: Criterion, g++, the checkers
+#             (jsonschema, xmllint, groff), the security and real-program tools,
+#             strace
+#   bench     make bench: valgrind (callgrind counts the instructions), xz and
+#             git (the whole-program rows)
+#   memcheck  make memcheck: valgrind
+#   lint      make lint: cppcheck, clang-tidy
+#   compare   make compare: valgrind (TSan comes with gcc)
+#   fuzz      make fuzz, fuzz-ci: clang and its libFuzzer runtime
+#   all       every group (make deps)
+# Each package is probed the way the build uses it (a header compiled, a
+# library linked, a command on PATH), never by a file path, so another
+# architecture or another release of a package is not taken for a missing one.
 set -eu
 
-# Debian package -> a file that proves it is installed.
-need() { [ -e "$2" ] || missing="$missing $1"; }
+CC=${CC:-cc}
+CXX=${CXX:-c++}
+FUZZ_CC=${FUZZ_CC:-clang}
+
+probe_dir=$(mktemp -d)
+trap 'rm -rf "$probe_dir"' EXIT
+
 missing=""
-need gcc               /usr/bin/gcc
-need g++               /usr/bin/g++
-need make              /usr/bin/make
-need pkg-config        /usr/bin/pkg-config
-need libunwind8        /usr/lib/x86_64-linux-gnu/libunwind.so.8
-need uthash-dev        /usr/include/uthash.h
-need libcriterion-dev  /usr/include/criterion/criterion.h
-need libdw-dev         /usr/include/elfutils/libdwfl.h
-need libdw1            /usr/lib/x86_64-linux-gnu/libdw.so.1
-need python3-jsonschema /usr/lib/python3/dist-packages/jsonschema/__init__.py
-# The tests validate JUnit output with xmllint and lint the manuals with groff
-# (they only warn without them, so CI installs both to check the same things).
-need libxml2-utils     /usr/bin/xmllint
-need groff-base        /usr/bin/groff
-# The security tests: a statically linked fixture (libc.a), a file with
-# capabilities (setcap) run as another user (setpriv).
-need libc6-dev         /usr/lib/x86_64-linux-gnu/libc.a
-need libcap2-bin       /usr/sbin/setcap
-need util-linux        /usr/bin/setpriv
-# `make real` runs real programs under strays: xz, sort, zstd, Python 3, a GLib
-# program and a find | xargs pipeline (it skips the ones that are missing).
-need xz-utils          /usr/bin/xz
-need coreutils         /usr/bin/sort
-need findutils         /usr/bin/xargs
-need zstd              /usr/bin/zstd
-need python3           /usr/bin/python3
-need libglib2.0-dev    /usr/include/glib-2.0/glib.h
+want() {
+    case " $missing " in *" $1 "*) ;; *) missing="$missing $1" ;; esac
+}
+has_command() { command -v "$1" >/dev/null 2>&1; }
+# setcap is in /usr/sbin, which a normal user's PATH leaves out.
+has_admin_command() { PATH="$PATH:/usr/sbin:/sbin" command -v "$1" >/dev/null 2>&1; }
+has_header() { printf '#include <%s>\n' "$1" | $CC -E -x c - >/dev/null 2>&1; }
+# Links a program with the flags given (into a file of ours: the linker
+# must never be pointed at /dev/null as root).
+links() {
+    printf 'int main(void) { return 0; }\n' |
+        $CC -x c - -o "$probe_dir/probe" "$@" >/dev/null 2>&1
+}
 
-# make memcheck and make lint (issue 8).
-need valgrind          /usr/bin/valgrind
-need cppcheck          /usr/bin/cppcheck
-need clang-tidy        /usr/bin/clang-tidy
+group_build() {
+    has_command "$CC" || want gcc
+    has_command make || want make
+    has_header stdio.h || want libc6-dev
+    has_header uthash.h || want uthash-dev
+    has_header elfutils/libdwfl.h || want libdw-dev
+    # strays loads libunwind.so.8 with dlopen: link against that very file.
+    links -l:libunwind.so.8 || want libunwind8
+}
 
-# make fuzz / fuzz-ci only: clang, and libFuzzer's runtime (which clang-14 only recommends).
-if [ "${1:-}" = fuzz ]; then
-    need clang-14           /usr/bin/clang-14
-    need libclang-rt-14-dev /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
-fi
+group_test() {
+    group_build
+    has_command "$CXX" || want g++
+    has_header criterion/criterion.h || want libcriterion-dev
+    has_command pkg-config || want pkg-config
+    has_command python3 || want python3
+    python3 -c 'import importlib.util as u; exit(u.find_spec("jsonschema") is None)' \
+        >/dev/null 2>&1 || want python3-jsonschema
+    # JUnit output is validated with xmllint, the manuals linted with groff.
+    has_command xmllint || want libxml2-utils
+    has_command groff || want groff-base
+    # Security tests: a statically linked fixture, a file with capabilities
+    # run as another user.
+    links -static || want libc6-dev
+    has_admin_command setcap || want libcap2-bin
+    has_command setpriv || want util-linux
+    # What a clean process reads is checked with strace.
+    has_command strace || want strace
+    # make real: programs we did not write, and a GLib program.
+    has_command xz || want xz-utils
+    has_command zstd || want zstd
+    has_command sort || want coreutils
+    has_command xargs || want findutils
+    pkg-config --exists glib-2.0 2>/dev/null || want libglib2.0-dev
+}
 
+group_valgrind() { has_command valgrind || want valgrind; }
+
+# make bench's whole programs: xz, and a clone of strays to build with make.
+group_bench() {
+    has_command xz || want xz-utils
+    has_command git || want git
+}
+
+group_lint() {
+    group_build
+    has_command cppcheck || want cppcheck
+    has_command clang-tidy || want clang-tidy
+    has_command run-clang-tidy || want clang-tidy
+}
+
+group_fuzz() {
+    group_build
+    has_command "$FUZZ_CC" || want clang
+    printf 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return d && n; }\n' |
+        $FUZZ_CC -fsanitize=fuzzer,address,undefined -x c - -o "$probe_dir/fuzz" >/dev/null 2>&1 ||
+        want libclang-rt-dev
+}
+
+probe() {
+    missing=""
+    for group in "$@"; do
+        case $group in
+        build) group_build ;;
+        test) group_test ;;
+        bench) group_build; group_valgrind; group_bench ;;
+        memcheck) group_build; group_valgrind ;;
+        compare) group_test; group_valgrind ;;
+        lint) group_lint ;;
+        fuzz) group_fuzz ;;
+        all) group_test; group_valgrind; group_bench; group_lint; group_fuzz ;;
+        *)
+            echo "install-deps.sh: unknown group \"$group\" (build, test, bench, memcheck, lint, compare, fuzz, all)" >&2
+            exit 2
+            ;;
+        esac
+    done
+}
+
+[ $# -gt 0 ] || set -- build
+probe "$@"
 [ -z "$missing" ] && exit 0
 
-echo "strays: installing missing build dependencies:$missing" >&2
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-        SUDO=sudo
-    else
-        echo "strays: cannot install$missing: not root and no passwordless sudo." >&2
-        echo "strays: run as root: apt-get install$missing" >&2
-        exit 1
-    fi
-else
+what="strays: Debian packages missing for $*:$missing"
+if [ "$(id -u)" -eq 0 ]; then
     SUDO=
-fi
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "strays: no apt-get on this machine; install by hand:$missing" >&2
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    SUDO=sudo
+else
+    echo "$what" >&2
+    echo "strays: not root, and no passwordless sudo: as root, run apt-get install$missing" >&2
     exit 1
 fi
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "$what" >&2
+    echo "strays: no apt-get on this machine: install them (or what your system calls them) by hand" >&2
+    exit 1
+fi
+
+echo "$what; installing them" >&2
 export DEBIAN_FRONTEND=noninteractive
+# Two make jobs may install at once: the second waits for dpkg's lock.
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
-echo "strays: dependencies installed." >&2
+$SUDO apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 $missing >/dev/null
+installed=$missing
+probe "$@"
+if [ -n "$missing" ]; then
+    echo "strays: installed$installed, but still missing:$missing" >&2
+    exit 1
+fi
+echo "strays: installed$installed" >&2

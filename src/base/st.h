@@ -25,7 +25,9 @@
 #define ST_HOT_DATA __attribute__((section(".data.st_hot")))
 #define ST_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-#define STRAYS_VERSION "0.1.0"
+/* The release, as CHANGELOG.md names it: `strays --version`, every report,
+ * strays.pc and the manuals carry this one string (the Makefile reads it). */
+#define STRAYS_VERSION "0.2.0"
 
 /* Depth of strays' own activity on this thread. While it is non-zero every
  * hook passes straight through: strays' own opens, closes, thread starts and

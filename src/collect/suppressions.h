@@ -1,7 +1,7 @@
 /* Suppression rules (suppressions=FILE): leaked threads, timers and fds that
  * a report leaves out and only counts, matched on their creation stacks or
  * an fd's target. Read once at start-up; applied to each report after its
- * stacks are symbolized. The syntax is in the README ("Suppressions"). */
+ * stacks are symbolized. The syntax is in docs/suppressions.md. */
 #ifndef STRAYS_SUPPRESSIONS_H
 #define STRAYS_SUPPRESSIONS_H
 

@@ -2,8 +2,8 @@
  * scale_objects with 10 000 threads, 100 000 fds and 100 000 timers (or as
  * many as this machine's hard limits allow, said so), plain and preloaded
  * with the exit report as text and as JSON, then bench_churn: 10 000
- * churning threads under live dumps. Prints a Markdown table for the
- * README. It only reports; nothing is asserted about time.
+ * churning threads under live dumps. Prints a Markdown table for
+ * docs/performance.md. It only reports; nothing is asserted about time.
  *
  * The exit report's wall time is the report file's modification time minus
  * the moment the program called exit (it prints that, CLOCK_REALTIME). The

@@ -2,10 +2,13 @@
  * directory, then what a user does with it: a program built against the
  * installed header with `pkg-config --cflags --libs strays`, linked with
  * -lstrays and run (its hooks active without LD_PRELOAD), the installed CLI
- * finding its library in ../lib, the manuals, and `make uninstall`. */
+ * finding its library in ../lib, the manuals, and `make uninstall`; and that
+ * every installed piece carries the one version of src/base/st.h. */
 #define _GNU_SOURCE
 #include "e2e.h"
 #include "e2e_cli.h"
+
+#include "../../src/base/st.h" /* STRAYS_VERSION */
 
 #include <criterion/criterion.h>
 #include <limits.h>
@@ -71,6 +74,39 @@ static const char program[] =
     "    return 0;\n"
     "}\n";
 
+/* The release is STRAYS_VERSION, and every installed piece says so: the
+ * CLI, the pkg-config file, the manuals' .TH lines, and a report written by
+ * the installed library (prog, built in dest, leaks a thread). */
+static void versions_agree(const char *dest)
+{
+    char *out;
+    int rc = sh(&out, "'%s/usr/bin/strays' --version", dest);
+    cr_assert_eq(rc, 0);
+    cr_assert_str_eq(out, "strays " STRAYS_VERSION "\n");
+    free(out);
+    rc = sh(&out, "grep '^Version:' '%s/usr/lib/pkgconfig/strays.pc'", dest);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert_str_eq(out, "Version: " STRAYS_VERSION "\n", "strays.pc: %s", out);
+    free(out);
+    rc = sh(&out, "cd '%s/usr/share/man' && grep -h '^\\.TH' man1/strays.1 man3/strays.3 "
+                  "man7/strays-options.7",
+            dest);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert_str_eq(out,
+                     ".TH STRAYS 1 \"\" \"strays " STRAYS_VERSION "\" \"strays\"\n"
+                     ".TH STRAYS 3 \"\" \"strays " STRAYS_VERSION "\" \"strays\"\n"
+                     ".TH STRAYS-OPTIONS 7 \"\" \"strays " STRAYS_VERSION "\" \"strays\"\n",
+                     "the manuals: %s", out);
+    free(out);
+    rc = sh(&out, "cd '%s' && env -u LD_PRELOAD STRAYS_OPTIONS=format=json "
+                  "LD_LIBRARY_PATH='%s/usr/lib' ./prog",
+            dest, dest);
+    cr_assert_eq(rc, 23, "status %d:\n%s", rc, out);
+    cr_assert_not_null(strstr(out, "{\"tool\":\"strays\",\"version\":\"" STRAYS_VERSION "\","),
+                       "the report:\n%s", out);
+    free(out);
+}
+
 static const char *const installed[] = {
     "usr/bin/strays",
     "usr/lib/libstrays.so",
@@ -126,6 +162,8 @@ Test(cli_install, installed_header_pkg_config_and_library_build_and_run_a_progra
     cr_assert_not_null(strstr(out, "1 thread"), "the exit report:\n%s", out);
     free(out);
 
+    versions_agree(dest);
+
     /* The installed CLI finds the installed library beside it, in ../lib. */
     rc = sh(&out, "cd '%s' && env -u LD_PRELOAD -u STRAYS_LIB -u STRAYS_OPTIONS "
                   "LD_LIBRARY_PATH='%s/usr/lib' '%s/usr/bin/strays' run -- ./prog",
@@ -134,7 +172,7 @@ Test(cli_install, installed_header_pkg_config_and_library_build_and_run_a_progra
     free(out);
 
     /* The manuals format without warnings, and strays-options(7) lists the
-     * options of src/options.def. */
+     * options of src/base/options.def. */
     if (system("command -v groff >/dev/null 2>&1") == 0) {
         for (size_t i = 4; i < sizeof installed / sizeof installed[0]; i++) {
             rc = sh(&out, "groff -man -Tutf8 -ww -z '%s/%s'", dest, installed[i]);

@@ -1,4 +1,4 @@
-/* End-to-end: the documented error paths the other suites leave out (README,
+/* End-to-end: the documented error paths the other suites leave out (docs/,
  * strays(1), strays-options(7), the options' help). Each checks the
  * message's exact text, the exit status, and that the program strays
  * watches prints and exits as it would have without the error. */

@@ -138,6 +138,20 @@ static void need_root(void)
         cr_skip_test("needs root (files owned by another user)");
 }
 
+/* path: dir/AS, a copy of build/NAME, for a test that runs it as another
+ * user or makes it set-user-ID. The build directory may sit where only its
+ * owner can go (a clone in a home directory or under `mktemp -d`, mode
+ * 0700); dir is made world-readable, and the copy keeps the file's mode. */
+static void copy_from_build(char *path, size_t len, const char *dir, const char *name,
+                            const char *as)
+{
+    cr_assert_eq(chmod(dir, 0755), 0);
+    snprintf(path, len, "%s/%s", dir, as);
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", e2e_build_path(name), path);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
 /* The number after the first `prefix` in text (the pid in a file name). */
 static int pid_after(const char *text, const char *prefix)
 {
@@ -462,11 +476,7 @@ static void setuid_copy(char *dir, size_t len, char *prog, size_t prog_len)
 {
     uid_t nobody = nobody_uid();
     e2e_tmpdir(dir, len);
-    cr_assert_eq(chmod(dir, 0755), 0);
-    snprintf(prog, prog_len, "%s/prog", dir);
-    char cmd[9000];
-    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", e2e_build_path("fixtures/security_dlopen_strays"), prog);
-    cr_assert_eq(system(cmd), 0);
+    copy_from_build(prog, prog_len, dir, "fixtures/security_dlopen_strays", "prog");
     cr_assert_eq(chown(prog, nobody, (gid_t)-1), 0);
     cr_assert_eq(chmod(prog, 04755), 0);
 }
@@ -479,13 +489,14 @@ static void nobodys_dir(const char *parent, char *dir, size_t len)
     cr_assert_eq(chown(dir, nobody_uid(), (gid_t)-1), 0);
 }
 
-static void run_setuid(struct proc *r, const char *prog, const char *reports)
+/* The copy runs as nobody: it loads the copy of the library in dir. */
+static void run_setuid(struct proc *r, const char *prog, const char *lib, const char *reports)
 {
     char opts[1200];
     snprintf(opts, sizeof opts, "log_path=%s/env:format=json:verbosity=2:help=1:metrics_path=%s/m:"
                                 "dump_interval=10ms",
              reports, reports);
-    run_prog(r, (const char *const[]){prog, e2e_build_path("libstrays.so"), NULL}, NULL, opts, NULL);
+    run_prog(r, (const char *const[]){prog, lib, NULL}, NULL, opts, NULL);
 }
 
 Test(security_setuid, strays_does_nothing_in_a_setuid_program_unless_root_allows_it)
@@ -494,14 +505,15 @@ Test(security_setuid, strays_does_nothing_in_a_setuid_program_unless_root_allows
     struct stat st;
     if (lstat(SECURE_FILE, &st) == 0)
         cr_skip_test(SECURE_FILE " exists on this machine; not touching it");
-    char dir[256], prog[400], reports[400];
+    char dir[256], prog[400], lib[400], reports[400];
     setuid_copy(dir, sizeof dir, prog, sizeof prog);
+    copy_from_build(lib, sizeof lib, dir, "libstrays.so", "libstrays.so");
     nobodys_dir(dir, reports, sizeof reports);
 
     /* Not allowed: nothing read from the environment, nothing written,
      * nothing said; the program runs as without strays. */
     struct proc r;
-    run_setuid(&r, prog, reports);
+    run_setuid(&r, prog, lib, reports);
     cr_assert_eq(r.status, 7);
     cr_assert_str_eq(r.out, "secure=1\n", "the copy runs in secure execution");
     cr_assert_str_eq(r.err, "");
@@ -516,13 +528,13 @@ Test(security_setuid, strays_does_nothing_in_a_setuid_program_unless_root_allows
     snprintf(text, sizeof text, "log_path=%s/file:format=json\n", reports);
     write_text(SECURE_FILE, text);
     cr_assert_eq(chmod(SECURE_FILE, 0644), 0);
-    run_setuid(&r, prog, reports);
+    run_setuid(&r, prog, lib, reports);
     char *allowed = listing(reports);
     proc_free(&r);
 
     /* A file others could have written allows nothing. */
     cr_assert_eq(chmod(SECURE_FILE, 0664), 0);
-    run_setuid(&r, prog, reports);
+    run_setuid(&r, prog, lib, reports);
     char *group_writable = listing(reports);
 
     unlink(SECURE_FILE);
@@ -597,12 +609,9 @@ Test(security_run, a_script_whose_interpreter_is_static_names_the_interpreter)
 Test(security_run, a_setuid_program_is_named_and_runs_with_its_own_status)
 {
     need_root();
-    char dir[256], prog[400], cmd[9000];
+    char dir[256], prog[400];
     e2e_tmpdir(dir, sizeof dir);
-    cr_assert_eq(chmod(dir, 0755), 0);
-    snprintf(prog, sizeof prog, "%s/setuid_exit", dir);
-    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", e2e_build_path("fixtures/exit_status_from_arg"), prog);
-    cr_assert_eq(system(cmd), 0);
+    copy_from_build(prog, sizeof prog, dir, "fixtures/exit_status_from_arg", "setuid_exit");
     cr_assert_eq(chown(prog, nobody_uid(), (gid_t)-1), 0);
     cr_assert_eq(chmod(prog, 04755), 0);
     struct e2e_cli run;
@@ -629,12 +638,13 @@ Test(security_run, a_program_with_file_capabilities_is_named_for_a_user_without_
     need_root();
     if (access("/usr/sbin/setcap", X_OK) != 0 || access("/usr/bin/setpriv", X_OK) != 0)
         cr_skip_test("needs setcap (libcap2-bin) and setpriv (util-linux)");
-    char dir[256], prog[400], cmd[9000];
+    char dir[256], prog[400], cli[400], lib[400], cmd[600];
     e2e_tmpdir(dir, sizeof dir);
-    cr_assert_eq(chmod(dir, 0755), 0);
-    snprintf(prog, sizeof prog, "%s/capable", dir);
-    snprintf(cmd, sizeof cmd, "cp '%s' '%s' && /usr/sbin/setcap cap_net_raw+ep '%s'",
-             e2e_build_path("fixtures/exit_status_from_arg"), prog, prog);
+    /* nobody runs the CLI, which finds the library beside itself. */
+    copy_from_build(cli, sizeof cli, dir, "strays", "strays");
+    copy_from_build(lib, sizeof lib, dir, "libstrays.so", "libstrays.so");
+    copy_from_build(prog, sizeof prog, dir, "fixtures/exit_status_from_arg", "capable");
+    snprintf(cmd, sizeof cmd, "/usr/sbin/setcap cap_net_raw+ep '%s'", prog);
     if (system(cmd) != 0) {
         e2e_rmdir(dir);
         cr_skip_test("setcap failed (no file capabilities on this file system?)");
@@ -642,8 +652,7 @@ Test(security_run, a_program_with_file_capabilities_is_named_for_a_user_without_
     struct proc r;
     run_prog(&r,
              (const char *const[]){"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup",
-                                   "--clear-groups", e2e_build_path("strays"), "run", "--", prog, "6",
-                                   NULL},
+                                   "--clear-groups", cli, "run", "--", prog, "6", NULL},
              NULL, NULL, NULL);
     char expected[1000];
     snprintf(expected, sizeof expected, "strays: run: %s has file capabilities" RUN_WARNING_TAIL,

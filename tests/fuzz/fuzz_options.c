@@ -21,7 +21,7 @@ static void count_message(void *ctx, const char *message)
 
 static bool terminated(const char *s, size_t size) { return memchr(s, '\0', size) != NULL; }
 
-/* What options.def and the README promise about every value. */
+/* What options.def and docs/options.md promise about every value. */
 static void check_ranges(const struct st_options *o)
 {
     if (o->format != ST_FORMAT_TEXT && o->format != ST_FORMAT_JSON)

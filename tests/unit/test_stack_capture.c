@@ -8,7 +8,7 @@
  *   - a frame-pointer walk (below): the fast method strays does not use.
  * The cache must give exactly what unwinding gives, on both builds. The
  * frame-pointer walk agrees only where frame pointers are kept, which is
- * why strays does not rely on it (README, "How it works"). */
+ * why strays does not rely on it (docs/performance.md, "Where the time goes"). */
 #define _GNU_SOURCE /* pthread_getattr_np */
 #include <criterion/criterion.h>
 
