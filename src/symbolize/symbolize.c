@@ -171,10 +171,18 @@ static void add_line(struct st_frame *f, struct st_arena *arena)
         f->line = lineno;
 }
 
-/* The name as a person reads it: demangled when it is a C++ name. */
-static void make_readable(struct st_frame *f, struct st_arena *arena)
+/* The name as a person reads it: demangled when it is a C++ name and the
+ * program has libstdc++ loaded (looked up at the first C++ name of each
+ * report, lock held: a C program never looks). */
+static void make_readable(struct st_frame *f, struct st_arena *arena, bool *looked_up)
 {
-    if (!demangle || !f->function || strncmp(f->function, "_Z", 2) != 0)
+    if (!f->function || strncmp(f->function, "_Z", 2) != 0)
+        return;
+    if (!demangle && !*looked_up) {
+        *looked_up = true;
+        *(void **)&demangle = dlsym(RTLD_DEFAULT, "__cxa_demangle");
+    }
+    if (!demangle)
         return;
     int status = -1;
     char *plain = demangle(f->function, NULL, NULL, &status);
@@ -189,12 +197,11 @@ void st_symbolize_report(struct st_report *r)
     st_symbolize_elf(r);
     st_lock(&lines.lock);
     lines.busy = true;
-    if (!demangle)
-        *(void **)&demangle = dlsym(RTLD_DEFAULT, "__cxa_demangle");
+    bool looked_up = false;
     for (uint32_t i = 0; i < r->nstacks; i++)
         for (uint32_t j = 0; j < r->stacks[i].depth; j++) {
             struct st_frame *f = &r->stacks[i].frames[j];
-            make_readable(f, &r->arena);
+            make_readable(f, &r->arena, &looked_up);
             if (f->module && !f->unloaded && !f->file)
                 add_line(f, &r->arena);
         }

@@ -36,7 +36,7 @@ struct slot {
     char name[ST_FD_NAME_MAX];
 };
 
-static struct slot *chunks[CHUNK_COUNT];
+static struct slot *chunks[CHUNK_COUNT] ST_LARGE_BSS;
 /* One past the highest chunk ever mapped: walks of the table stop there
  * (most processes use the first chunk only, or none). */
 static unsigned chunks_end;
