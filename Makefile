@@ -256,13 +256,20 @@ $(B)/bench_process: tests/bench/bench_process.c | deps-build
 	@mkdir -p $(B)
 	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $<
 
-.PHONY: bench-process
-bench-process: deps-bench all $(B)/bench_process
-	$(B)/bench_process --lib $(B)/libstrays.so --cli $(B)/strays --src .
+$(B)/bench_empty.so: tests/bench/empty_preload.c | deps-build
+	@mkdir -p $(B)
+	$(CC) -std=gnu11 -O2 $(WARN) -shared -fPIC -o $@ $<
 
-bench: deps-bench all $(B)/bench_ops $(B)/bench_run $(B)/bench_scale $(B)/bench_churn $(B)/fixtures/scale_objects $(B)/bench_process
+BENCH_PROCESS = $(B)/bench_process --lib $(B)/libstrays.so --cli $(B)/strays --src . \
+                --empty-lib $(B)/bench_empty.so
+
+.PHONY: bench-process
+bench-process: deps-bench all $(B)/bench_process $(B)/bench_empty.so
+	$(BENCH_PROCESS)
+
+bench: deps-bench all $(B)/bench_ops $(B)/bench_run $(B)/bench_scale $(B)/bench_churn $(B)/fixtures/scale_objects $(B)/bench_process $(B)/bench_empty.so
 	$(B)/bench_run --lib $(B)/libstrays.so --ops $(B)/bench_ops --instructions
-	$(B)/bench_process --lib $(B)/libstrays.so --cli $(B)/strays --src .
+	$(BENCH_PROCESS)
 	$(B)/bench_scale --lib $(B)/libstrays.so --objects $(B)/fixtures/scale_objects \
 	    --churn $(B)/bench_churn
 

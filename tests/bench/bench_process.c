@@ -34,6 +34,7 @@ extern char **environ;
 
 struct config {
     const char *lib, *cli, *src;
+    const char *empty_lib; /* a library that does nothing, or NULL */
     int reps, make_reps;
     bool rows[4]; /* clean, shell, xz, make */
     bool hide_debug;
@@ -49,8 +50,8 @@ static void usage_exit(const char *why)
     fprintf(stderr,
             "bench_process: %s\n"
             "usage: bench_process --lib libstrays.so --cli strays --src STRAYS_SOURCE_DIR\n"
-            "                     [--reps N] [--make-reps N] [--only clean,shell,xz,make]\n"
-            "                     [--hide-debug-files]\n",
+            "                     [--empty-lib EMPTY.so] [--reps N] [--make-reps N]\n"
+            "                     [--only clean,shell,xz,make] [--hide-debug-files]\n",
             why);
     exit(2);
 }
@@ -219,23 +220,30 @@ static void print_instructions(const char *what, long long plain, long long stra
 
 /* /bin/true, 200 starts per sample: the cost of a process that leaks
  * nothing. Its CPU time (user + system, as the kernel counts it) is given
- * too: on a busy machine the wall time mostly measures waiting for a CPU. */
+ * too: on a busy machine the wall time mostly measures waiting for a CPU.
+ * With --empty-lib, the same with a library that does nothing preloaded:
+ * what any LD_PRELOAD costs here, under strays' own cost. */
 static void bench_clean(const struct config *c)
 {
     enum { STARTS = 200 };
     char *argv[] = {(char *)"/bin/true", NULL};
-    char **plain = make_env(NULL, NULL), **strays = make_env(c->lib, NULL);
-    struct pairs wall = {.n = 0}, cpu = {.n = 0};
+    char **envs[3] = {make_env(NULL, NULL), make_env(c->lib, NULL),
+                      c->empty_lib ? make_env(c->empty_lib, NULL) : NULL};
+    struct pairs wall = {.n = 0}, cpu = {.n = 0}, empty_wall = {.n = 0}, empty_cpu = {.n = 0};
     for (int r = 0; r < c->reps; r++) {
-        double t[2] = {0, 0}, u[2] = {0, 0};
-        for (int side = 0; side < 2; side++)
+        double t[3] = {0, 0, 0}, u[3] = {0, 0, 0};
+        for (int side = 0; side < 3 && envs[side]; side++)
             for (int i = 0; i < STARTS; i++) {
-                struct outcome o = run(argv, side ? strays : plain, NULL, NULL, NULL);
+                struct outcome o = run(argv, envs[side], NULL, NULL, NULL);
                 t[side] += o.seconds;
                 u[side] += o.cpu_seconds;
             }
         add_pair(&wall, t[0] / STARTS, t[1] / STARTS);
         add_pair(&cpu, u[0] / STARTS, u[1] / STARTS);
+        if (envs[2]) {
+            add_pair(&empty_wall, t[0] / STARTS, t[2] / STARTS);
+            add_pair(&empty_cpu, u[0] / STARTS, u[2] / STARTS);
+        }
     }
     print_row("a clean process (/bin/true, 200 starts): wall time per start", &wall, 1e3, "ms",
               "");
@@ -244,6 +252,11 @@ static void bench_clean(const struct config *c)
     print_row("  CPU time per start (user + system)", &cpu, 1e3, "ms", "");
     printf("|   added per process, CPU time | | +%.3f ms | | |\n",
            (median(cpu.strays, cpu.n) - median(cpu.plain, cpu.n)) * 1e3);
+    if (empty_cpu.n) {
+        print_row("  the floor: a library that does nothing, preloaded: wall", &empty_wall, 1e3,
+                  "ms", "");
+        print_row("  the floor: CPU time", &empty_cpu, 1e3, "ms", "");
+    }
 }
 
 static void bench_shell(const struct config *c)
@@ -251,15 +264,20 @@ static void bench_shell(const struct config *c)
     char *argv[] = {(char *)"sh", (char *)"-c",
                     (char *)"i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done", NULL};
     char **plain = make_env(NULL, NULL), **strays = make_env(c->lib, NULL);
-    struct pairs p = {.n = 0}, cpu = {.n = 0};
+    char **empty = c->empty_lib ? make_env(c->empty_lib, NULL) : NULL;
+    struct pairs p = {.n = 0}, cpu = {.n = 0}, floor = {.n = 0};
     for (int r = 0; r < c->reps; r++) {
         struct outcome a = run(argv, plain, NULL, NULL, NULL);
         struct outcome b = run(argv, strays, NULL, NULL, NULL);
         add_pair(&p, a.seconds, b.seconds);
         add_pair(&cpu, a.cpu_seconds, b.cpu_seconds);
+        if (empty)
+            add_pair(&floor, a.seconds, run(argv, empty, NULL, NULL, NULL).seconds);
     }
     print_row("a shell loop of 200 /bin/true", &p, 1.0, "s", "≤ 1.15");
     print_row("  its CPU time (user + system, every process)", &cpu, 1.0, "s", "");
+    if (floor.n)
+        print_row("  the floor: a library that does nothing, preloaded", &floor, 1.0, "s", "");
 }
 
 /* Text that compresses like source code: words from a fixed list in a
@@ -443,6 +461,8 @@ static void parse_args(struct config *c, int argc, char **argv)
         i++;
         if (!strcmp(a, "--lib"))
             c->lib = v;
+        else if (!strcmp(a, "--empty-lib"))
+            c->empty_lib = v;
         else if (!strcmp(a, "--cli"))
             c->cli = v;
         else if (!strcmp(a, "--src"))
@@ -504,6 +524,8 @@ int main(int argc, char **argv)
     c.lib = absolute(c.lib);
     c.cli = absolute(c.cli);
     c.src = absolute(c.src);
+    if (c.empty_lib)
+        c.empty_lib = absolute(c.empty_lib);
     c.valgrind = find_on_path("valgrind");
     snprintf(c.work, sizeof c.work, "/tmp/bench_process.XXXXXX");
     if (!mkdtemp(c.work)) {
