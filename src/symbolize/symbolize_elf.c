@@ -167,10 +167,10 @@ static void match_symbols(const struct symbols *t, struct pending *p, size_t n,
 {
     Elf64_Sym *buf = st_arena_alloc(arena, SYMS_PER_READ * sizeof *buf);
     for (unsigned long first = 0; buf && first < t->count; first += SYMS_PER_READ) {
-        unsigned long k = t->count - first < SYMS_PER_READ ? t->count - first : SYMS_PER_READ;
+        size_t k = t->count - first < SYMS_PER_READ ? (size_t)(t->count - first) : SYMS_PER_READ;
         if (!read_all(t->fd, buf, k * sizeof *buf, t->offset + first * sizeof *buf))
             return;
-        for (unsigned long i = 0; i < k; i++) {
+        for (size_t i = 0; i < k; i++) {
             int type = ELF64_ST_TYPE(buf[i].st_info);
             if ((type != STT_FUNC && type != STT_GNU_IFUNC) || buf[i].st_value == 0 ||
                 buf[i].st_name == 0)

@@ -292,7 +292,8 @@ static void cache_setup(void)
 #endif
 }
 
-extern void *__libc_stack_end; /* ld.so's: the stack pointer _start began with */
+/* ld.so's: the stack pointer _start began with. */
+extern void *__libc_stack_end; // NOLINT(bugprone-reserved-identifier): glibc's own name for it
 
 /* This thread's stack. pthread_getattr_np gives any thread's, but for the
  * main thread it reads /proc/self/maps; there every frame lies below where
