@@ -32,7 +32,8 @@ CLI_ONLY_SRC := src/report/json.c src/report/report_parse.c src/symbolize/symbol
 # One list per link target.
 CORE_SRC := $(filter-out $(CLI_ONLY_SRC),$(call layer_src,$(LAYERS)))
 PRELOAD_SRC := $(wildcard preload/*.c)
-CLI_CORE := $(call layer_src,base report) src/symbolize/symbolize_offline.c
+CLI_CORE := $(call layer_src,base report) src/symbolize/symbolize_offline.c \
+            $(wildcard src/symbolize/demangle*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 ALL_SRC := $(call layer_src,$(LAYERS))
 
@@ -86,6 +87,15 @@ $(B)/libstrays.so: $(PRELOAD_OBJ) $(CORE_OBJ) preload/strays.map
 $(B)/strays: $(CLI_OBJ)
 	$(CC) -o $@ $^ $(LDLIBS)
 
+# System call names by number, for `strays inspect` (what /proc/PID/task/TID/syscall
+# says a thread is in), from the C library's own <sys/syscall.h>.
+$(B)/gen/syscall_names.h:
+	@mkdir -p $(dir $@)
+	printf '#include <sys/syscall.h>\n' | $(CC) -E -dM - | \
+	    sed -n 's/^#define __NR_\([a-z0-9_]*\) \([0-9][0-9]*\)$$/[\2] = "\1",/p' > $@
+$(B)/obj/src/cli/inspect_proc.o: $(B)/gen/syscall_names.h
+$(B)/obj/src/cli/inspect_proc.o: ALL_CFLAGS += -I$(B)/gen
+
 # hooks_check.c compares hooks.def with libc's prototypes, some of which
 # (__open_2 and its kin) only _FORTIFY_SOURCE declares.
 $(B)/obj/preload/hooks_check.o: ALL_CFLAGS += -D_FORTIFY_SOURCE=2
@@ -100,44 +110,71 @@ $(B)/libstrays_core.a: $(call obj,$(ALL_SRC))
 $(B)/obj/tests/unit/capture_chain_fp.o: ALL_CFLAGS += -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer
 $(B)/obj/tests/unit/capture_chain_nofp.o: ALL_CFLAGS += -fomit-frame-pointer
 
+# -lz: the pprof test reads gzip back with zlib (the core loads it with dlopen).
 $(B)/test_unit: $(call obj,$(UNIT_SRC)) $(B)/libstrays_core.a
-	$(CC) -o $@ $^ -lcriterion $(LDLIBS)
+	$(CC) -o $@ $^ -lcriterion -lz $(LDLIBS)
 
 $(B)/test_e2e: $(call obj,$(E2E_SRC)) $(B)/libstrays_core.a
 	$(CC) -o $@ $^ -lcriterion $(LDLIBS)
 
 FIXTURE_FLAGS := -O0 -g -fno-omit-frame-pointer -pthread -Wall -Werror -Iinclude
-$(B)/fixtures/%: tests/fixtures/%.c | deps-build
+# The waits fixtures share (a header, so each stays a single-file program).
+FIXTURE_SYNC := tests/fixtures/fixture_sync.h
+$(B)/fixtures/%: tests/fixtures/%.c $(FIXTURE_SYNC) | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -o $@ $< -lrt
 
-$(B)/fixtures/%: tests/fixtures/%.cc | deps-test
+$(B)/fixtures/%: tests/fixtures/%.cc $(FIXTURE_SYNC) | deps-test
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 $(FIXTURE_FLAGS) -o $@ $<
 
 # The same fixture without frame pointers: creation stacks must stay right
 # where unwinding has only DWARF CFI to go by (tests/e2e/test_capture.c).
 NOFP_FIXTURES := $(B)/fixtures/capture_two_paths_nofp
-$(B)/fixtures/%_nofp: tests/fixtures/%.c | deps-build
+$(B)/fixtures/%_nofp: tests/fixtures/%.c $(FIXTURE_SYNC) | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 -O2 -g -fomit-frame-pointer -pthread -Wall -Werror -Iinclude -o $@ $< -lrt
+
+# Rust fixtures (tests/fixtures/*.rs), built only where rustc is installed,
+# twice: with rustc's default mangling (legacy for the crate; std as the
+# toolchain built it) and with v0 throughout (tests/e2e/test_rust.c).
+RUSTC ?= $(shell command -v rustc 2>/dev/null)
+RUST_FIXTURE_SRC := $(wildcard tests/fixtures/*.rs)
+RUST_FIXTURES := $(if $(RUSTC),$(patsubst tests/fixtures/%.rs,$(B)/fixtures/%,$(RUST_FIXTURE_SRC)) \
+                  $(patsubst tests/fixtures/%.rs,$(B)/fixtures/%_v0,$(RUST_FIXTURE_SRC)))
+# rustc would take MAKEFLAGS' jobserver for its own and warn; the two builds
+# of one crate run one after the other (their temporary files share names).
+$(B)/fixtures/%: tests/fixtures/%.rs
+	@mkdir -p $(dir $@)
+	MAKEFLAGS= $(RUSTC) -g -o $@ $<
+$(B)/fixtures/%_v0: tests/fixtures/%.rs | $(B)/fixtures/%
+	MAKEFLAGS= $(RUSTC) -g -C symbol-mangling-version=v0 -o $@ $<
+test: $(RUST_FIXTURES)
 
 # Shared libraries that fixtures of unusual programs load (dlopen):
 # tests/fixtures/lib/NAME.c becomes build/fixtures/NAME.so, beside them.
 FIXTURE_LIBS := $(patsubst tests/fixtures/lib/%.c,$(B)/fixtures/%.so,$(wildcard tests/fixtures/lib/*.c))
-$(B)/fixtures/%.so: tests/fixtures/lib/%.c | deps-build
+$(B)/fixtures/%.so: tests/fixtures/lib/%.c $(FIXTURE_SYNC) | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -shared -fPIC -o $@ $<
 test: $(FIXTURE_LIBS)
 
-# A program linked with a library whose constructor starts a thread before
-# strays initialises (tests/fixtures/early/).
-$(B)/fixtures/libunusual_early.so: tests/fixtures/early/libunusual_early.c | deps-build
+# Programs linked with a library whose constructor runs before strays
+# initialises (tests/fixtures/early/): it starts a thread, makes the first
+# hooked call, installs a signal handler. Each program links its library.
+$(B)/fixtures/%.so: tests/fixtures/early/%.c | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -shared -fPIC -o $@ $<
+EARLY_FIXTURES := $(B)/fixtures/unusual_early_thread $(B)/fixtures/unusual_early_errno \
+                  $(B)/fixtures/crash_early_handler
+link_early = $(CC) -std=gnu11 $(FIXTURE_FLAGS) -o $@ $< -L$(B)/fixtures -Wl,--no-as-needed \
+             -l$(1) -Wl,--as-needed -Wl,-rpath,'$$ORIGIN'
 $(B)/fixtures/unusual_early_thread: tests/fixtures/unusual_early_thread.c $(B)/fixtures/libunusual_early.so
-	@mkdir -p $(dir $@)
-	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -o $@ $< -L$(B)/fixtures -Wl,--no-as-needed -lunusual_early -Wl,--as-needed -Wl,-rpath,'$$ORIGIN'
+	$(call link_early,unusual_early)
+$(B)/fixtures/unusual_early_errno: tests/fixtures/unusual_early_errno.c $(B)/fixtures/liberrno_early.so
+	$(call link_early,errno_early)
+$(B)/fixtures/crash_early_handler: tests/fixtures/crash_early_handler.c $(B)/fixtures/libcrash_early.so
+	$(call link_early,crash_early)
 
 # The Criterion example of the in-process API (README), run by the e2e tests.
 $(B)/api_example/%: tests/api_example/%.c include/strays.h | deps-test
@@ -167,10 +204,11 @@ API_EXAMPLES := $(patsubst tests/api_example/%.c,$(B)/api_example/%,$(wildcard t
 
 test: deps-test all $(B)/test_unit $(B)/test_e2e $(FIXTURES) $(NOFP_FIXTURES) $(FIXTURES_SH) $(API_EXAMPLES)
 	scripts/check-layers.py
+	scripts/check-test-sleeps.py
 	scripts/check-raw-calls.py $(call obj,$(CORE_SRC))
 	$(B)/test_unit --jobs 2
 	$(B)/test_e2e --jobs 2
-	scripts/check-schema.py $(B) $(SCHEMA_FIXTURES)
+	scripts/check-schema.py $(B) $(SCHEMA_FIXTURES) # also: inspect_target, limit_exhaust
 	@$(MAKE) --no-print-directory check-docs
 	@$(MAKE) --no-print-directory real
 
@@ -363,6 +401,9 @@ $(ASAN)/obj/%.o: %.c | deps-test
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -c $< -o $@
 
+$(ASAN)/obj/src/cli/inspect_proc.o: $(B)/gen/syscall_names.h
+$(ASAN)/obj/src/cli/inspect_proc.o: ASAN_CFLAGS += -I$(B)/gen
+
 $(ASAN)/obj/tests/%.o: tests/%.c | deps-test
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_CFLAGS) -c $< -o $@
@@ -379,7 +420,7 @@ $(ASAN)/strays: $(call asan_obj,$(CLI_SRC) $(CLI_CORE))
 	$(CC) $(SANITIZE) -o $@ $^ $(LDLIBS)
 
 $(ASAN)/test_unit: $(call asan_obj,$(UNIT_SRC)) $(ASAN)/libstrays_core.a
-	$(CC) $(SANITIZE) -o $@ $^ -lcriterion $(LDLIBS)
+	$(CC) $(SANITIZE) -o $@ $^ -lcriterion -lz $(LDLIBS)
 
 $(ASAN)/test_e2e: $(call asan_obj,$(E2E_SRC)) $(ASAN)/libstrays_core.a
 	$(CC) $(SANITIZE) -o $@ $^ -lcriterion $(LDLIBS)
@@ -411,10 +452,10 @@ memcheck: deps-memcheck all $(FIXTURES) $(FIXTURES_SH)
 # preload/hooks_check.c is left to gcc: it holds only compile-time checks,
 # against declarations that clang's view of glibc's headers lacks (__open_2).
 LINT_SRC := $(ALL_SRC) $(CLI_SRC) $(filter-out preload/hooks_check.c,$(PRELOAD_SRC))
-LINT_FLAGS := -std=gnu11 -Wall -Wextra -pthread -Iinclude -Isrc
+LINT_FLAGS := -std=gnu11 -Wall -Wextra -pthread -Iinclude -Isrc -I$(B)/gen
 CPPCHECK_FLAGS := --enable=warning,style,performance,portability --library=posix --library=gnu \
                   --inline-suppr --suppressions-list=scripts/cppcheck.supp --error-exitcode=1 \
-                  --quiet -j2 -Iinclude -Isrc -DHASH_NONFATAL_OOM=1 --include=/usr/include/uthash.h \
+                  --quiet -j2 -Iinclude -Isrc -I$(B)/gen -DHASH_NONFATAL_OOM=1 --include=/usr/include/uthash.h \
                   --template='{file}:{line}: {severity}: {message} [{id}]'
 
 $(B)/lint/compile_commands.json: Makefile
@@ -423,7 +464,7 @@ $(B)/lint/compile_commands.json: Makefile
 	    printf '%s{"directory":"%s","file":"%s","command":"cc %s -c %s"}\n' \
 	        "$$sep" "$(CURDIR)" "$$f" "$(LINT_FLAGS)" "$$f"; sep=,; done; echo ']'; } > $@
 
-lint: deps-lint $(B)/lint/compile_commands.json
+lint: deps-lint $(B)/lint/compile_commands.json $(B)/gen/syscall_names.h
 	scripts/check-layers.py
 	cppcheck $(CPPCHECK_FLAGS) src preload
 	run-clang-tidy -p $(B)/lint -quiet -j 2 $(CURDIR)/src/ $(CURDIR)/preload/
@@ -434,14 +475,14 @@ lint: deps-lint $(B)/lint/compile_commands.json
 # Comparison with the oracles (issue 9): every fixture under strays, under valgrind
 # --track-fds=yes and rebuilt with -fsanitize=thread; prints one table and writes it
 # to build/compare/table.md. Exit status 1 when a disagreement is left unexplained.
-# (unusual_early_thread links a library of its own: not rebuilt, see compare.py's SKIP.)
-TSAN_FIXTURES := $(patsubst $(B)/fixtures/%,$(B)/compare/tsan/%,$(filter-out $(B)/fixtures/unusual_early_thread,$(FIXTURES)))
+# (The EARLY_FIXTURES link a library of their own: not rebuilt, see compare.py's SKIP.)
+TSAN_FIXTURES := $(patsubst $(B)/fixtures/%,$(B)/compare/tsan/%,$(filter-out $(EARLY_FIXTURES),$(FIXTURES)))
 
-$(B)/compare/tsan/%: tests/fixtures/%.c | deps-build
+$(B)/compare/tsan/%: tests/fixtures/%.c $(FIXTURE_SYNC) | deps-build
 	@mkdir -p $(dir $@)
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -fsanitize=thread -o $@ $< -lrt
 
-$(B)/compare/tsan/%: tests/fixtures/%.cc | deps-test
+$(B)/compare/tsan/%: tests/fixtures/%.cc $(FIXTURE_SYNC) | deps-test
 	@mkdir -p $(dir $@)
 	$(CXX) -std=c++17 $(FIXTURE_FLAGS) -fsanitize=thread -o $@ $<
 
@@ -455,21 +496,24 @@ $(B)/fixtures/security_static: tests/fixtures/security_static.c | deps-build
 	$(CC) -std=gnu11 $(FIXTURE_FLAGS) -static -o $@ $<
 
 # Fuzzing (issue 8): libFuzzer harnesses (tests/fuzz/) for the STRAYS_OPTIONS parser,
-# the suppressions parser and the CLI's report reader, built with clang, AddressSanitizer
-# and UndefinedBehaviorSanitizer (any report aborts). `make fuzz` replays the inputs that
-# once broke a parser, then runs each harness for FUZZ_SECONDS; `make fuzz-ci` does the
-# same for FUZZ_CI_SECONDS each (what .ci/run calls). Only these targets need clang.
+# the suppressions parser, the CLI's report reader and the Rust demangler, built with
+# clang, AddressSanitizer and UndefinedBehaviorSanitizer (any report aborts). `make fuzz`
+# replays the inputs that once broke a parser, then runs each harness for FUZZ_SECONDS;
+# `make fuzz-ci` does the same for FUZZ_CI_SECONDS each (what .ci/run calls). Only these
+# targets need clang.
 FUZZ_CC         ?= clang
 FUZZ_SECONDS    ?= 60
 FUZZ_CI_SECONDS ?= 8
-FUZZ_TARGETS    := options suppressions report
+FUZZ_TARGETS    := options suppressions report demangle
 FUZZ_CFLAGS     := -std=gnu11 $(WARN) -O1 -g -fno-omit-frame-pointer -pthread -Iinclude -Isrc \
                    -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 # What each harness links of the core. tests/fuzz/arena_checked.c replaces src/base/arena.c,
 # so the sanitizers see every arena allocation.
 FUZZ_SRC_options      := src/base/options.c src/base/log.c src/base/sys.c
+DEMANGLE_SRC          := $(wildcard src/symbolize/demangle*.c)
 FUZZ_SRC_suppressions := src/collect/suppressions.c src/report/report.c src/symbolize/symbolize_elf.c \
-                         src/base/options.c src/base/log.c src/base/sys.c
+                         $(DEMANGLE_SRC) src/base/options.c src/base/log.c src/base/sys.c
+FUZZ_SRC_demangle     := $(DEMANGLE_SRC) src/base/sys.c
 FUZZ_SRC_report       := src/report/json.c src/report/report_parse.c src/report/report.c \
                          src/report/report_json.c src/report/report_text.c src/base/out.c \
                          src/base/sort.c src/base/sys.c

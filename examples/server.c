@@ -2,7 +2,7 @@
  * its config file from a thread. Each reload (SIGHUP) starts a new watcher
  * and forgets the old one, so every reload leaks a thread blocked in read()
  * and its inotify fd, the way real reload paths do. Run it under strays and
- * ask for live dumps (kill -USR1) to watch them pile up; SIGTERM stops it. */
+ * ask for live dumps (strays dump PID) to watch them pile up; SIGTERM stops it. */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include <pthread.h>
 #include <signal.h>

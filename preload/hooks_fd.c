@@ -9,6 +9,7 @@
 #include "interpose.h"
 
 #include "base/fd_ranges.h"
+#include "runtime/exhaustion.h"
 #include "runtime/fd_headroom.h"
 #include "base/log.h"
 #include "track/registry_fd.h"
@@ -25,6 +26,7 @@ static inline void track(int fd, enum st_fd_kind kind, const char *name)
 {
     if (fd >= FIRST_TRACKED_FD)
         CORE(st_fd_track(fd, kind, name));
+    st_exhaustion_fd_created(fd);
 }
 
 static inline void track_stream(int fd, enum st_fd_kind kind, const char *name, void *stream,
@@ -32,6 +34,7 @@ static inline void track_stream(int fd, enum st_fd_kind kind, const char *name, 
 {
     if (fd >= FIRST_TRACKED_FD)
         CORE(st_fd_track_stream(fd, kind, name, stream, stream_kind));
+    st_exhaustion_fd_created(fd);
 }
 
 static inline void untrack(int fd)
@@ -93,11 +96,17 @@ static inline bool open_has_mode(int flags)
 
 /* What every hook that creates one fd does with the real call's result:
  * track it, or, made by strays' own work, move it out of the program's way. */
-/* The program is out of fds: say how many strays holds (once). */
+/* The program is out of fds (EMFILE: its own limit; ENFILE: the
+ * system's): say how many strays holds (once), and ask the watchdog for a
+ * dump (exhaustion.h). Every hook that creates fds calls this on failure. */
 static inline void failed(void)
 {
-    if (ST_UNLIKELY(errno == EMFILE) && st_active())
-        CORE(st_fd_note_emfile());
+    int e = errno;
+    if (ST_UNLIKELY(e == EMFILE || e == ENFILE) && st_active()) {
+        if (e == EMFILE)
+            CORE(st_fd_note_emfile());
+        CORE(st_exhaustion_hit(ST_LIMIT_FDS, e));
+    }
 }
 
 static inline int created(int fd, enum st_fd_kind kind, const char *name)
@@ -241,7 +250,9 @@ FREOPEN_HOOK(freopen64)
     INTERPOSER FILE *name(void)                                                            \
     {                                                                                      \
         FILE *f = REAL(name)();                                                            \
-        if (f && st_active())                                                              \
+        if (!f)                                                                            \
+            failed();                                                                      \
+        else if (st_active())                                                              \
             track_stream(stream_fd(f), ST_FD_FILE, NULL, f, ST_STREAM_FILE);                  \
         return f;                                                                          \
     }
@@ -251,7 +262,9 @@ TMPFILE_HOOK(tmpfile64)
 INTERPOSER DIR *opendir(const char *path)
 {
     DIR *d = REAL(opendir)(path);
-    if (d && st_active())
+    if (!d)
+        failed();
+    else if (st_active())
         track_stream(dir_fd(d), ST_FD_DIR, path, d, ST_STREAM_DIR);
     return d;
 }
@@ -267,7 +280,9 @@ INTERPOSER DIR *fdopendir(int fd)
 INTERPOSER FILE *popen(const char *command, const char *type)
 {
     FILE *f = REAL(popen)(command, type);
-    if (f && st_active())
+    if (!f)
+        failed();
+    else if (st_active())
         track_stream(stream_fd(f), ST_FD_PIPE, NULL, f, ST_STREAM_POPEN);
     return f;
 }
@@ -279,9 +294,18 @@ ST_HOT INTERPOSER int fclose(FILE *stream)
     return REAL(fclose)(stream);
 }
 
+/* glibc declares closedir's argument nonnull, so the compiler would drop a
+ * plain NULL check; an empty asm hides what the pointer is known to be. */
+static inline bool is_null(const void *p)
+{
+    __asm__("" : "+r"(p));
+    return p == NULL;
+}
+
+/* closedir(NULL) fails with EINVAL in glibc; dirfd(NULL) would crash. */
 INTERPOSER int closedir(DIR *dir)
 {
-    if (st_active())
+    if (!is_null(dir) && st_active())
         untrack(dir_fd(dir));
     return REAL(closedir)(dir);
 }
@@ -315,6 +339,8 @@ INTERPOSER int accept(int sockfd, struct sockaddr *addr, socklen_t *len)
     WAIT_END(false);
     if (fd >= 0)
         track(fd, ST_FD_SOCKET, NULL);
+    else
+        failed();
     return fd;
 }
 
@@ -327,6 +353,8 @@ INTERPOSER int accept4(int sockfd, struct sockaddr *addr, socklen_t *len, int fl
     WAIT_END(false);
     if (fd >= 0)
         track(fd, ST_FD_SOCKET, NULL);
+    else
+        failed();
     return fd;
 }
 
@@ -358,8 +386,12 @@ INTERPOSER int epoll_create1(int flags)
 /* signalfd(fd, ...) with fd != -1 changes an existing signalfd. */
 INTERPOSER int signalfd(int fd, const sigset_t *mask, int flags)
 {
+    if (mask && st_active())
+        CORE(st_watchdog_program_waits(mask));
     int rc = REAL(signalfd)(fd, mask, flags);
-    if (rc >= 0 && fd == -1 && st_active())
+    if (rc < 0)
+        failed();
+    else if (fd == -1 && st_active())
         track(rc, ST_FD_SIGNALFD, NULL);
     return rc;
 }
@@ -383,7 +415,9 @@ INTERPOSER int memfd_create(const char *name, unsigned int flags)
 INTERPOSER int timerfd_create(int clock, int flags)
 {
     int fd = REAL(timerfd_create)(clock, flags);
-    if (fd >= FIRST_TRACKED_FD && st_active())
+    if (fd < 0)
+        failed();
+    else if (fd >= FIRST_TRACKED_FD && st_active())
         CORE(st_fd_track_timerfd(fd, clock));
     return fd;
 }
@@ -406,7 +440,9 @@ INTERPOSER ssize_t recvmsg(int sockfd, struct msghdr *msg, int flags)
 INTERPOSER int dup(int oldfd)
 {
     int fd = REAL(dup)(oldfd);
-    if (fd >= FIRST_TRACKED_FD && st_active())
+    if (fd < 0)
+        failed();
+    else if (fd >= FIRST_TRACKED_FD && st_active())
         CORE(st_fd_track_dup(oldfd, fd));
     return fd;
 }
@@ -454,7 +490,9 @@ INTERPOSER int dup3(int oldfd, int newfd, int flags)
         long arg = va_arg(ap, long);                                                       \
         va_end(ap);                                                                        \
         int rc = REAL(name)(fd, cmd, arg);                                                 \
-        if (rc >= FIRST_TRACKED_FD && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) &&          \
+        if (rc < 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))                          \
+            failed();                                                                      \
+        else if (rc >= FIRST_TRACKED_FD && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) &&     \
             st_active())                                                                   \
             CORE(st_fd_track_dup(fd, rc));                                                 \
         return rc;                                                                         \

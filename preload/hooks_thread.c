@@ -5,6 +5,7 @@
 #include "interpose.h"
 
 #include "base/timeout.h"
+#include "runtime/exhaustion.h"
 #include "track/registry_thread.h"
 
 INTERPOSER int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
@@ -12,14 +13,15 @@ INTERPOSER int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
 {
     if (!st_active())
         return REAL(pthread_create)(thread, attr, start, arg);
-    /* The program is going multi-threaded: the watchdog costs nothing more now. */
-    st_watchdog_ensure();
+    st_watchdog_program_starts_a_thread();
     struct st_thread *rec;
     CORE(rec = st_thread_prepare(start, arg, attr));
     if (!rec)
         return REAL(pthread_create)(thread, attr, start, arg);
     int rc = REAL(pthread_create)(thread, attr, st_thread_trampoline, rec);
     CORE(st_thread_created(rec, rc, rc == 0 ? *thread : 0));
+    if (ST_UNLIKELY(rc == EAGAIN))
+        CORE(st_exhaustion_hit(ST_LIMIT_THREADS, EAGAIN));
     return rc;
 }
 
@@ -86,6 +88,9 @@ INTERPOSER int thrd_create(thrd_t *thread, thrd_start_t start, void *arg)
         return REAL(thrd_create)(thread, start, arg);
     int rc = REAL(thrd_create)(thread, st_thread_trampoline_c11, rec);
     CORE(st_thread_created(rec, rc == thrd_success ? 0 : -1, rc == thrd_success ? *thread : 0));
+    /* glibc maps pthread_create's EAGAIN to thrd_error (thrd_nomem: ENOMEM). */
+    if (ST_UNLIKELY(rc == thrd_error || rc == thrd_nomem))
+        CORE(st_exhaustion_hit(ST_LIMIT_THREADS, EAGAIN));
     return rc;
 }
 

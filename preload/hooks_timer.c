@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include "interpose.h"
 
+#include "runtime/exhaustion.h"
 #include "track/registry_timer.h"
 
 #include <signal.h>
@@ -30,10 +31,20 @@ static void note_set(uintptr_t id, bool compat, const struct itimerspec *value)
     CORE(st_timer_set(id, compat, armed, armed ? interval : 0));
 }
 
+/* timer_create fails with EAGAIN at RLIMIT_SIGPENDING (each timer holds a
+ * queued signal): ask for a dump (exhaustion.h). */
+static inline void create_failed(void)
+{
+    if (ST_UNLIKELY(errno == EAGAIN) && st_active())
+        CORE(st_exhaustion_hit(ST_LIMIT_TIMERS, EAGAIN));
+}
+
 INTERPOSER int st_hook_timer_create_compat(clockid_t clock, struct sigevent *sev, int *id)
 {
     int rc = REAL_V(timer_create, compat, "GLIBC_2.2.5")(clock, sev, id);
-    if (rc == 0 && st_active())
+    if (rc != 0)
+        create_failed();
+    else if (st_active())
         note_created((uintptr_t)(unsigned)*id, true, clock, sev);
     return rc;
 }
@@ -44,7 +55,9 @@ SYMVER(st_hook_timer_create_compat, "timer_create@GLIBC_2.2.5");
                                               timer_t *id)                                 \
     {                                                                                      \
         int rc = REAL_V(timer_create, tag, version)(clock, sev, id);                       \
-        if (rc == 0 && st_active())                                                        \
+        if (rc != 0)                                                                       \
+            create_failed();                                                               \
+        else if (st_active())                                                              \
             note_created((uintptr_t)*id, false, clock, sev);                               \
         return rc;                                                                         \
     }                                                                                      \

@@ -376,6 +376,7 @@ INTERPOSER int sigwait(const sigset_t *set, int *sig)
 {
     if (!st_active())
         return REAL(sigwait)(set, sig);
+    CORE(st_watchdog_program_waits(set));
     WAIT_BEGIN(ST_WAIT_SIGWAIT, NULL, -1, 0);
     int rc = REAL(sigwait)(set, sig);
     WAIT_END(false);
@@ -386,6 +387,7 @@ INTERPOSER int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct t
 {
     if (!st_active())
         return REAL(sigtimedwait)(set, info, timeout);
+    CORE(st_watchdog_program_waits(set));
     WAIT_BEGIN(ST_WAIT_SIGTIMEDWAIT, NULL, -1, st_timeout_of(timeout));
     int rc = REAL(sigtimedwait)(set, info, timeout);
     WAIT_END(rc < 0 && errno == EAGAIN);
@@ -396,6 +398,7 @@ INTERPOSER int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 {
     if (!st_active())
         return REAL(sigwaitinfo)(set, info);
+    CORE(st_watchdog_program_waits(set));
     WAIT_BEGIN(ST_WAIT_SIGWAITINFO, NULL, -1, 0);
     int rc = REAL(sigwaitinfo)(set, info);
     WAIT_END(false);

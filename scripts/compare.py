@@ -64,6 +64,27 @@ SKIP = {
         "links a library of its own (tests/fixtures/early/) whose constructor starts a "
         "thread before strays initialises; `make compare` does not rebuild that library "
         "with TSan. The e2e test checks strays' report of it.",
+    "unusual_early_errno":
+        "links a library of its own (tests/fixtures/early/) whose constructor makes the "
+        "first hooked call; `make compare` does not rebuild that library with TSan, and "
+        "the fixture leaks nothing. The e2e test checks that errno is kept.",
+    "crash_early_handler":
+        "links a library of its own (tests/fixtures/early/) whose constructor installs a "
+        "SIGSEGV handler or a fork handler before strays starts; `make compare` does not "
+        "rebuild that library with TSan. The e2e tests check strays' reports of it.",
+    "crash_handlers":
+        "needs a mode; each mode handles a crash signal its own way (siglongjmp, a changed "
+        "context, SA_RESETHAND, re-raise) to test strays' signal chain against the same "
+        "program without strays (tests/e2e/test_signals.c); each leaves the same one fd.",
+    "dump_fork_child":
+        "its child waits until it is killed, for `strays dump` of a fork child "
+        "(tests/e2e/test_cli_dump.c); run alone it never ends.",
+    "crash_no_malloc":
+        "defines malloc, calloc, realloc and free itself, to see whether strays' crash "
+        "report calls them; valgrind and TSan replace those functions with their own.",
+    "crash_malloc_lock":
+        "corrupts the heap on purpose so that glibc's malloc aborts; valgrind's malloc "
+        "reports the invalid free and goes on, TSan's allocator stops differently.",
     "run_forks_leaky_child.sh":
         "a shell script for the tests of `strays run` on a script; it only starts other "
         "fixtures (thread_clean, fd_error_path_leak), which have rows of their own.",
@@ -72,10 +93,10 @@ SKIP = {
 # Fixtures run with arguments (each list is one run and one row), and why. The others
 # run once, without arguments.
 RUNS = {
-    # Its default mode (and "storm") sends itself SIGUSR1 to ask strays for a live
+    # Its default mode (and "storm") sends itself SIGRTMAX-4 to ask strays for a live
     # dump; without strays (under valgrind or TSan) the signal's default action kills
-    # it. With "own" it installs its own SIGUSR1 handler first and runs alike under
-    # every tool.
+    # it. With "own" it installs its own handler for that signal first (strays gives
+    # the signal back) and runs alike under every tool.
     "dump_growing_server": [["own"]],
     # Every way out of the process.
     "thread_exit_paths": [[], ["exit"], ["_exit"], ["_Exit"], ["quick_exit"], ["fail"],

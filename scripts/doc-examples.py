@@ -47,6 +47,14 @@ MARKER = re.compile(r"^<!-- (example|excerpt): (\S+) -->$")
 # ------------------------------------------------------------- a terminal
 
 
+def signal_number(name):
+    """USR1, HUP, RTMAX-4 or RTMIN+2, as the shell's kill takes them."""
+    for base, sign in (("RTMAX", -1), ("RTMIN", 1)):
+        if name.startswith(base):
+            return getattr(signal, "SIG" + base) + sign * int(name[len(base) + 1:] or 0)
+    return getattr(signal, "SIG" + name)
+
+
 class Terminal:
     """One pseudo-terminal shared by an example's commands, as in a shell
     session: a program started in the background writes to it too. What is
@@ -93,7 +101,7 @@ class Terminal:
         self.text += "$ " + command + "\n"
         words = shlex.split(command)
         if words[0] == "kill":
-            os.kill(int(words[2]), getattr(signal, "SIG" + words[1][1:]))
+            os.kill(int(words[2]), signal_number(words[1][1:]))
             return Done()
         background = words[-1] == "&"
         words = words[:-1] if background else words
@@ -198,8 +206,8 @@ class Server:
         return "/tmp/server.%d.%d.%s" % (self.pid, seq, ext)
 
     def signal_dump(self, seq):
-        """kill -USR1, then waits for the report file to be in place."""
-        self.term.start("kill -USR1 %d" % self.pid).wait()
+        """kill -RTMAX-4 (strays' dump signal), then waits for the report file."""
+        self.term.start("kill -RTMAX-4 %d" % self.pid).wait()
         path = self.dump_file(seq, "json")
         self.term.pump(lambda: os.path.exists(path), path)
 
@@ -313,7 +321,7 @@ def shown(text):
 
 
 NUMBERS = [
-    (re.compile(r"\b(pid|tid|process|kill -[A-Z0-9]+|dump) \d+"), r"\1 N"),
+    (re.compile(r"\b(pid|tid|process|kill -[A-Z0-9+-]+|dump) \d+"), r"\1 N"),
     (re.compile(r"\.\d+\.(\d+\.(txt|json))\b"), r".N.\1"),
     (re.compile(r"0x[0-9a-f]{5,}"), "0xADDR"),
     (re.compile(r"\+0x[0-9a-f]+"), "+0xOFF"),

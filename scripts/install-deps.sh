@@ -46,6 +46,8 @@ group_build() {
     has_header stdio.h || want libc6-dev
     has_header uthash.h || want uthash-dev
     has_header elfutils/libdwfl.h || want libdw-dev
+    # pprof profiles are gzipped by zlib, loaded with dlopen: its header.
+    has_header zlib.h || want zlib1g-dev
     # strays loads libunwind.so.8 with dlopen: link against that very file.
     links -l:libunwind.so.8 || want libunwind8
 }
@@ -61,6 +63,10 @@ group_test() {
     # JUnit output is validated with xmllint, the manuals linted with groff.
     has_command xmllint || want libxml2-utils
     has_command groff || want groff-base
+    # pprof profiles are read back by real consumers (go tool pprof: about
+    # 80 MB to download, 450 MB installed) and protoc --decode_raw.
+    has_command protoc || want protobuf-compiler
+    has_command go || want golang-go
     # Security tests: a statically linked fixture, a file with capabilities
     # run as another user.
     links -static || want libc6-dev

@@ -15,7 +15,8 @@ counter tests/real/count_threads.c instead of strays and checks how many
 threads the program created and joined.
 
 Programs that are not installed are skipped with a message naming the Debian
-package that provides them (scripts/install-deps.sh installs them all).
+package that provides them (scripts/install-deps.sh installs them all but the
+JDK and Node, which only the signal cases use).
 
 usage: real-programs.py [--build DIR] [--keep] [CASE...]
 
@@ -297,6 +298,38 @@ def check_glib_suppressed(problems, r, counts):
            f"expected the one rule to match 2 threads, got {matched}")
 
 
+def reasons(r):
+    return [rep["reason"] for rep in r.reports]
+
+
+def check_no_crash(problems, r, counts):
+    """A runtime that recovers from a signal on purpose (a JVM's implicit null
+    checks, V8's WebAssembly bounds traps, a Python handler) has crashed
+    nothing: its exit report, and no crash report."""
+    expect(problems, reasons(r) == ["exit"],
+           f"expected the exit report alone, got reports of {reasons(r)}")
+
+
+def check_crash(problems, r, counts, sig):
+    """A signal that does end the process (after the program's handler
+    returned): exactly one crash report, of that signal."""
+    expect(problems, reasons(r) == ["crash"], f"expected one crash report, got {reasons(r)}")
+    for rep in r.reports:
+        got = (rep.get("crash") or {}).get("signal")
+        expect(problems, got == sig, f"crash report of signal {got}, expected {sig}")
+
+
+def java_class(work):
+    """NullChecks compiled into work/java (java and javac from the same JDK)."""
+    java = which("java", "default-jre-headless")
+    javac = which("javac", "default-jdk-headless")
+    out = os.path.join(work, "java")
+    if not os.path.exists(os.path.join(out, "NullChecks.class")):
+        subprocess.run([javac, "-d", out, os.path.join(REAL, "NullChecks.java")], check=True,
+                       env=clean_env(), timeout=TIMEOUT)
+    return [java, "-cp", out, "NullChecks"]
+
+
 def check_pipeline(problems, r, counts, processes):
     commands = sorted(os.path.basename(rep["command"].split()[0]) for rep in r.reports)
     expect(problems, commands == sorted(processes),
@@ -370,6 +403,21 @@ def cases(build, work):
             options=f"suppressions={glib_rules}:print_suppressions=1",
             story="one rule silences both workers")),
         ("find | xargs -P2 md5sum | sort", pipeline),
+        # Runtimes that own their signals (java, node and the JDK are not installed by
+        # scripts/install-deps.sh: a case skips when its runtime is missing).
+        ("java: implicit null checks (SIGSEGV handled by the JVM)", lambda: Case(
+            java_class(work), check_no_crash,
+            story="a million faults turned into NullPointerExceptions: no crash")),
+        ("node: WebAssembly out-of-bounds traps (SIGSEGV handled by V8)", lambda: Case(
+            [which("node", "nodejs"), os.path.join(REAL, "wasm_trap.js")], check_no_crash,
+            story="a thousand traps caught in JavaScript: no crash")),
+        ("python3: its own SIGABRT handler", lambda: Case(
+            [python(), os.path.join(REAL, "python_signals.py"), "handled"], check_no_crash,
+            story="the signal handled: no crash")),
+        ("python3: os.abort() with a SIGABRT handler", lambda: Case(
+            [python(), os.path.join(REAL, "python_signals.py"), "abort"],
+            lambda p, r, c: check_crash(p, r, c, 6), plain_status=128 + 6,
+            story="abort() kills all the same: one crash report")),
     ]
 
 

@@ -1,6 +1,8 @@
 /* Slow paths of the futex mutex in lock.h. */
 #include "base/lock.h"
 
+#include "base/sys.h"
+
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -10,6 +12,18 @@ void st_lock_slow(st_lock_t *lock)
     /* Mark the lock contended, then sleep until an unlock hands it over. */
     while (__atomic_exchange_n(&lock->state, 2, __ATOMIC_ACQUIRE) != 0)
         syscall(SYS_futex, &lock->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+bool st_lock_within(st_lock_t *lock, unsigned long long ns)
+{
+    const unsigned long long pause_ns = 50000;
+    for (unsigned long long waited = 0;; waited += pause_ns) {
+        if (st_trylock(lock))
+            return true;
+        if (waited >= ns)
+            return false;
+        st_sys_sleep_ns(pause_ns);
+    }
 }
 
 void st_unlock_wake(st_lock_t *lock)

@@ -38,6 +38,11 @@ static inline void st_unlock(st_lock_t *lock)
         st_unlock_wake(lock);
 }
 
+/* For the crash path: takes lock if it comes free within ns, and says
+ * whether it did. Its holder may never let go (it may wait for a lock the
+ * crashing thread holds, such as malloc's). */
+bool st_lock_within(st_lock_t *lock, unsigned long long ns);
+
 /* After fork only the forking thread exists: whoever held the lock is gone. */
 static inline void st_lock_reset(st_lock_t *lock) { lock->state = 0; }
 

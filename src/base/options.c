@@ -5,6 +5,7 @@
 #include "base/options.h"
 
 #include "base/log.h"
+#include "base/signals.h"
 #include "base/sys.h"
 
 #include <errno.h>
@@ -113,6 +114,11 @@ static const char *parse_verbosity(const char *v, int *out)
     return parse_int_range(v, 0, 2, out, "expected 0, 1 or 2");
 }
 
+static const char *parse_percent(const char *v, int *out)
+{
+    return parse_int_range(v, 0, 100, out, "expected a percentage from 0 to 100");
+}
+
 static const char *parse_track(const char *v, unsigned *out)
 {
     static const char *const names[] = {"threads", "timers", "fds"};
@@ -190,33 +196,67 @@ static const char *parse_size(const char *v, uint64_t *out)
     return NULL;
 }
 
+/* RTMIN, RTMIN+N, RTMAX, RTMAX-N (the SIG already gone); 0 when name is
+ * none of those or out of range. N is checked before it is added: RTMIN+<huge>
+ * must not overflow. */
+static int realtime_signal(const char *name)
+{
+    bool from_min = !strncmp(name, "RTMIN", 5);
+    if (!from_min && strncmp(name, "RTMAX", 5))
+        return 0;
+    if (!name[5])
+        return from_min ? SIGRTMIN : SIGRTMAX;
+    if (name[5] != (from_min ? '+' : '-') || name[6] < '0' || name[6] > '9')
+        return 0;
+    char *end;
+    errno = 0;
+    long n = to_long(name + 6, &end);
+    if (errno || *end || n > SIGRTMAX - SIGRTMIN)
+        return 0;
+    return from_min ? SIGRTMIN + (int)n : SIGRTMAX - (int)n;
+}
+
+/* A signal that glibc or strays uses itself cannot ask for dumps. */
+static bool reserved_signal(int sig)
+{
+    return (sig >= 32 && sig < SIGRTMIN) || sig == st_signal_current_stack() || sig == SIGSEGV ||
+           sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGABRT;
+}
+
 static const char *parse_signal(const char *v, int *out)
 {
-    const char *expected = "expected a signal name such as SIGUSR1 or USR2, a number, or 0";
+    const char *expected = "expected a signal name such as SIGRTMAX-4, SIGUSR2 or USR2, a number, "
+                           "or 0";
     char *end;
     errno = 0;
     long n = to_long(v, &end);
+    int sig = 0;
     if (*v && !*end) {
-        if (errno || n < 0 || n >= NSIG || n == SIGKILL || n == SIGSTOP)
+        if (errno || n < 0 || n >= NSIG)
             return expected;
-        *out = (int)n;
-        return NULL;
-    }
-    const char *name = strncmp(v, "SIG", 3) ? v : v + 3;
-    for (int sig = 1; sig < NSIG; sig++) {
-        const char *abbrev = sigabbrev_np(sig);
-        if (abbrev && !strcmp(abbrev, name) && sig != SIGKILL && sig != SIGSTOP) {
-            *out = sig;
+        if (n == 0) {
+            *out = 0;
             return NULL;
         }
+        sig = (int)n;
+    } else {
+        const char *name = strncmp(v, "SIG", 3) ? v : v + 3;
+        for (int s = 1; s < NSIG && !sig; s++) {
+            const char *abbrev = sigabbrev_np(s);
+            if (abbrev && !strcmp(abbrev, name))
+                sig = s;
+        }
+        if (!sig)
+            sig = realtime_signal(name);
     }
-    /* n is compared before it is added: RTMIN+<huge> must not overflow. */
-    if (!strncmp(name, "RTMIN+", 6) && (n = strtol(name + 6, &end, 10)) >= 0 && !*end &&
-        n <= SIGRTMAX - SIGRTMIN) {
-        *out = SIGRTMIN + (int)n;
-        return NULL;
-    }
-    return expected;
+    if (!sig || sig == SIGKILL || sig == SIGSTOP)
+        return expected;
+    if (reserved_signal(sig))
+        return "glibc or strays itself uses that signal (32 and 33, SIGRTMAX-3, the crash "
+               "signals SIGSEGV, SIGBUS, SIGFPE, SIGILL and SIGABRT); choose another, such as "
+               "SIGRTMAX-4 or SIGUSR2";
+    *out = sig;
+    return NULL;
 }
 
 static const char *parse_path_or_none(const char *v, st_opt_path_t *out)
@@ -250,6 +290,18 @@ static const char *parse_report_when(const char *v, enum st_report_when *out)
     return NULL;
 }
 
+static const char *const exitcode_for_names[] = {"root", "every", "run"};
+
+static const char *parse_exitcode_for(const char *v, enum st_exitcode_for *out)
+{
+    for (size_t i = 0; i < sizeof exitcode_for_names / sizeof exitcode_for_names[0]; i++)
+        if (!strcmp(v, exitcode_for_names[i])) {
+            *out = (enum st_exitcode_for)i;
+            return NULL;
+        }
+    return "expected root, every or run";
+}
+
 /* A list option's value goes on over commas ("track=threads,fds"). */
 static bool is_list_option(const char *key) { return !strcmp(key, "track"); }
 
@@ -259,6 +311,7 @@ static void format_int(const int *v, char *buf, size_t len) { snprintf(buf, len,
 #define format_exitcode format_int
 #define format_depth format_int
 #define format_verbosity format_int
+#define format_percent format_int
 static void format_format(const enum st_format *v, char *buf, size_t len)
 {
     snprintf(buf, len, "%s", *v == ST_FORMAT_JSON ? "json" : "text");
@@ -280,19 +333,17 @@ static void format_size(const uint64_t *v, char *buf, size_t len)
     snprintf(buf, len, "%llu", (unsigned long long)*v);
 }
 
-static void format_signal(const int *v, char *buf, size_t len)
-{
-    const char *abbrev = *v > 0 ? sigabbrev_np(*v) : NULL;
-    if (abbrev)
-        snprintf(buf, len, "SIG%s", abbrev);
-    else
-        snprintf(buf, len, "%d", *v);
-}
+static void format_signal(const int *v, char *buf, size_t len) { st_signal_format(*v, buf, len); }
 #define format_path_or_none format_path
 static void format_mode(const unsigned *v, char *buf, size_t len) { snprintf(buf, len, "0%03o", *v); }
 static void format_report_when(const enum st_report_when *v, char *buf, size_t len)
 {
     snprintf(buf, len, "%s", *v == ST_REPORT_FAILURE ? "failure" : "always");
+}
+
+static void format_exitcode_for(const enum st_exitcode_for *v, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", exitcode_for_names[*v]);
 }
 
 static void format_track(const unsigned *v, char *buf, size_t len)

@@ -15,6 +15,7 @@ typedef char st_opt_path_t[512];
 typedef int st_opt_exitcode_t;
 typedef int st_opt_depth_t;
 typedef int st_opt_verbosity_t;
+typedef int st_opt_percent_t; /* 0 to 100; 0: off */
 /* Bits of the track option. */
 enum { ST_TRACK_THREADS = 1, ST_TRACK_TIMERS = 2, ST_TRACK_FDS = 4 };
 typedef unsigned st_opt_track_t;
@@ -25,6 +26,8 @@ typedef char st_opt_path_or_none_t[512];
 typedef unsigned st_opt_mode_t; /* permission bits, 0 to 0777 */
 enum st_report_when { ST_REPORT_ALWAYS, ST_REPORT_FAILURE };
 typedef enum st_report_when st_opt_report_when_t;
+enum st_exitcode_for { ST_EXITCODE_FOR_ROOT, ST_EXITCODE_FOR_EVERY, ST_EXITCODE_FOR_RUN };
+typedef enum st_exitcode_for st_opt_exitcode_for_t;
 
 struct st_options {
 #define ST_OPT(type, name, def, help) st_opt_##type##_t name;

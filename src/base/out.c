@@ -3,7 +3,10 @@
 
 #include "base/sys.h"
 
+#include <errno.h>
 #include <string.h>
+
+#define STRING_ONLY (-2) /* the fd of a writer into its buffer only */
 
 void st_out_init(struct st_out *o, int fd)
 {
@@ -12,8 +15,18 @@ void st_out_init(struct st_out *o, int fd)
     o->used = 0;
 }
 
+void st_out_init_string(struct st_out *o) { st_out_init(o, STRING_ONLY); }
+
+const char *st_out_string(struct st_out *o)
+{
+    o->buf[o->used] = '\0'; /* st_out_mem keeps a byte free for it */
+    return o->buf;
+}
+
 void st_out_flush(struct st_out *o)
 {
+    if (o->fd == STRING_ONLY)
+        return; /* the text stays in the buffer */
     if (o->used && !o->error) {
         long rc = st_sys_write_all(o->fd, o->buf, o->used);
         if (rc < 0)
@@ -24,10 +37,16 @@ void st_out_flush(struct st_out *o)
 
 void st_out_mem(struct st_out *o, const char *s, size_t n)
 {
+    size_t size = o->fd == STRING_ONLY ? sizeof o->buf - 1 : sizeof o->buf;
     while (n > 0) {
-        if (o->used == sizeof o->buf)
+        if (o->used == size) {
+            if (o->fd == STRING_ONLY) {
+                o->error = -ENOSPC;
+                return;
+            }
             st_out_flush(o);
-        size_t room = sizeof o->buf - o->used;
+        }
+        size_t room = size - o->used;
         size_t take = n < room ? n : room;
         memcpy(o->buf + o->used, s, take);
         o->used += take;
@@ -42,13 +61,8 @@ void st_out_char(struct st_out *o, char c) { st_out_mem(o, &c, 1); }
 
 void st_out_uint(struct st_out *o, unsigned long long v)
 {
-    char digits[24];
-    int i = (int)sizeof digits;
-    do {
-        digits[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    st_out_mem(o, digits + i, sizeof digits - (size_t)i);
+    char digits[21];
+    st_out_mem(o, digits, (size_t)st_sys_format_uint(v, digits));
 }
 
 void st_out_count(struct st_out *o, unsigned long long n, const char *one, const char *many)

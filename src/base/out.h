@@ -16,6 +16,11 @@ struct st_out {
 
 void st_out_init(struct st_out *o, int fd);
 void st_out_flush(struct st_out *o);
+/* A writer into its own buffer only, never to an fd: short text (a file
+ * name, a socket's addresses) built without stdio, for the crash path.
+ * What does not fit is dropped. st_out_string() ends it and returns it. */
+void st_out_init_string(struct st_out *o);
+const char *st_out_string(struct st_out *o);
 void st_out_mem(struct st_out *o, const char *s, size_t n);
 void st_out_str(struct st_out *o, const char *s);
 void st_out_char(struct st_out *o, char c);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdio.h> /* RENAME_NOREPLACE */
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -62,9 +63,8 @@ long st_sys_write(int fd, const void *buf, size_t len)
     return raw(SYS_write, fd, (long)buf, (long)len, 0);
 }
 
-long st_sys_write_all(int fd, const void *buf, size_t len)
+static long write_everything(int fd, const char *p, size_t len)
 {
-    const char *p = buf;
     while (len > 0) {
         long n = st_sys_write(fd, p, len);
         if (n == -EINTR)
@@ -77,6 +77,28 @@ long st_sys_write_all(int fd, const void *buf, size_t len)
         len -= (size_t)n;
     }
     return 0;
+}
+
+/* A write to a pipe nobody reads any more (a CI log after its job ended, a
+ * `| head` that has quit) raises SIGPIPE, which ends the process by
+ * default: strays' own writes must not do that to the program. SIGPIPE is
+ * blocked in this thread around the write, and one the write raised is
+ * taken back (unless one was pending already) before the mask is restored.
+ * Async-signal-safe. */
+long st_sys_write_all(int fd, const void *buf, size_t len)
+{
+    const unsigned long pipe_bit = 1ul << (SIGPIPE - 1);
+    unsigned long block = pipe_bit, old = 0, pending = 0;
+    const long mask_size = sizeof block;
+    raw(SYS_rt_sigprocmask, SIG_BLOCK, (long)&block, (long)&old, mask_size);
+    raw(SYS_rt_sigpending, (long)&pending, mask_size, 0, 0);
+    long rc = write_everything(fd, buf, len);
+    if (rc == -EPIPE && !(pending & pipe_bit)) {
+        struct timespec now = {0, 0};
+        raw(SYS_rt_sigtimedwait, (long)&block, 0, (long)&now, mask_size);
+    }
+    raw(SYS_rt_sigprocmask, SIG_SETMASK, (long)&old, 0, mask_size);
+    return rc;
 }
 
 long st_sys_fcntl(int fd, int cmd, long arg) { return raw(SYS_fcntl, fd, cmd, arg, 0); }
@@ -120,6 +142,11 @@ long st_sys_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 
 long st_sys_fchmod(int fd, unsigned mode) { return raw(SYS_fchmod, fd, mode, 0, 0); }
 
+long st_sys_mkdirat(int dirfd, const char *path, unsigned mode)
+{
+    return raw(SYS_mkdirat, dirfd, (long)path, mode, 0);
+}
+
 long st_sys_readlink(const char *path, char *buf, size_t len)
 {
     return raw(SYS_readlink, (long)path, (long)buf, (long)len, 0);
@@ -151,6 +178,13 @@ long st_sys_pause(void) { return raw(SYS_pause, 0, 0, 0, 0); }
 
 long st_sys_tgkill(int pid, int tid, int sig) { return raw(SYS_tgkill, pid, tid, sig, 0); }
 
+long st_sys_sigqueueinfo(int pid, int sig, const siginfo_t *info)
+{
+    return raw(SYS_rt_sigqueueinfo, pid, sig, (long)info, 0);
+}
+
+long st_sys_dup3(int from, int to, int flags) { return raw(SYS_dup3, from, to, flags, 0); }
+
 _Noreturn void st_sys_exit_group(int status)
 {
     for (;;)
@@ -173,9 +207,9 @@ const struct dirent64 *st_sys_dirent_next(const char *buf, long len, long *offse
     return d;
 }
 
-int st_sys_format_uint(unsigned n, char *buf)
+int st_sys_format_uint(unsigned long long n, char *buf)
 {
-    char digits[12];
+    char digits[21];
     int d = 0;
     do {
         digits[d++] = (char)('0' + n % 10);
@@ -207,4 +241,16 @@ long st_sys_read_file(const char *path, char *buf, size_t len)
     buf[used] = '\0';
     st_sys_close((int)fd);
     return (long)used;
+}
+
+long st_sys_read_task_file(int tid, const char *name, char *buf, size_t len)
+{
+    char path[64] = "/proc/self/task/";
+    size_t at = strlen(path);
+    at += (size_t)st_sys_format_uint((unsigned)tid, path + at);
+    if (at + 1 + strlen(name) >= sizeof path)
+        return -ENAMETOOLONG;
+    path[at++] = '/';
+    strcpy(path + at, name);
+    return st_sys_read_file(path, buf, len);
 }

@@ -8,6 +8,7 @@
 #ifndef STRAYS_SYS_H
 #define STRAYS_SYS_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -36,6 +37,7 @@ long st_sys_rename_noreplace(int dirfd, const char *from, const char *to);
 long st_sys_renameat(int dirfd, const char *from, const char *to);
 long st_sys_fstatat(int dirfd, const char *path, struct stat *st, int flags);
 long st_sys_fchmod(int fd, unsigned mode);
+long st_sys_mkdirat(int dirfd, const char *path, unsigned mode);
 long st_sys_readlink(const char *path, char *buf, size_t len);
 long st_sys_readlinkat(int dirfd, const char *path, char *buf, size_t len);
 long st_sys_getdents(int fd, void *buf, size_t len);
@@ -48,6 +50,10 @@ long st_sys_poll(struct pollfd *fds, unsigned long nfds, int timeout_ms);
 long st_sys_pause(void);
 /* Sends sig to one thread of process pid. */
 long st_sys_tgkill(int pid, int tid, int sig);
+/* rt_sigqueueinfo: queues sig to process pid with info (the kernel takes
+ * an si_code of kill's or the kernel's only from pid's own main thread). */
+long st_sys_sigqueueinfo(int pid, int sig, const siginfo_t *info);
+long st_sys_dup3(int from, int to, int flags);
 /* Ends the process at once (exit_group), as _exit does, without running
  * anything: no handlers, no hooks. */
 _Noreturn void st_sys_exit_group(int status);
@@ -55,10 +61,14 @@ _Noreturn void st_sys_exit_group(int status);
  * NULL at the end or when a record is malformed (a kernel is trusted to
  * write them, but strays does not walk off a buffer whatever it holds). */
 const struct dirent64 *st_sys_dirent_next(const char *buf, long len, long *offset);
-/* The decimal digits of n into buf (at least 11 bytes), NUL-terminated;
- * returns how many. No stdio: for /proc paths on the crash path too. */
-int st_sys_format_uint(unsigned n, char *buf);
+/* The decimal digits of n into buf, NUL-terminated (11 bytes hold any
+ * unsigned int, 21 any 64-bit value); returns how many. No stdio: for /proc
+ * paths and reports on the crash path too. */
+int st_sys_format_uint(unsigned long long n, char *buf);
 /* Reads a whole small file (/proc) into buf, NUL-terminated; bytes or -errno. */
 long st_sys_read_file(const char *path, char *buf, size_t len);
+/* The same for /proc/self/task/TID/NAME ("stat", "status"); no stdio, for
+ * the crash path too. */
+long st_sys_read_task_file(int tid, const char *name, char *buf, size_t len);
 
 #endif

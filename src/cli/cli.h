@@ -18,9 +18,14 @@ enum {
 };
 
 int cli_run(int argc, char **argv);
+/* `strays run`, once its command has ended: names the processes it started
+ * that still run (found by report_dir in their environment), but for those
+ * whose report is among the count reports collected. */
+void cli_run_note_survivors(const char *report_dir, const struct st_report *reports, int count);
 int cli_report(int argc, char **argv);
 int cli_diff(int argc, char **argv);
 int cli_dump(int argc, char **argv);
+int cli_inspect(int argc, char **argv);
 
 /* A growable string (the CI writers build labels and messages in one
  * before escaping them). Zero-initialise; an allocation failure leaves it
@@ -91,6 +96,13 @@ int cli_write_sarif(struct st_report *reports, const char *const *files, int cou
  * writes each report that changed back to paths[i] (run_symbolize.c).
  * Returns 0, or -1 when libdw cannot be loaded (said on stderr). */
 int cli_run_symbolize(struct st_report *reports, char *const *paths, int count);
+/* pprof profiles, one per report (format_pprof.c): to output (a file, or
+ * NULL for stdout) for one report, into output (a directory) for several.
+ * cli_pprof_check_output says what is wrong with the arguments (0 or -1).
+ * Returns 0, or -1 when a profile could not be written (said). */
+int cli_pprof_check_output(const char *output, int nfiles);
+int cli_write_pprof(struct st_report *reports, const char *const *files, int count,
+                    const char *output, bool current_stacks);
 
 /* "strays: " + message on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -125,8 +125,12 @@ static int count_report(struct sites *s, const struct st_report *r, bool is_new)
     uint32_t *counts = calloc((size_t)n * KIND_COUNT, sizeof *counts);
     if (!counts)
         return -1;
-    for (uint32_t i = 0; i < r->nthreads; i++)
-        counts[KIND_THREADS * n + (uint32_t)(r->threads[i].created_by + 1)]++;
+    /* A thread without a creation stack (strays inspect) is counted where
+     * it stands: the only stack it has. */
+    for (uint32_t i = 0; i < r->nthreads; i++) {
+        const struct st_report_thread *t = &r->threads[i];
+        counts[KIND_THREADS * n + (uint32_t)((t->created_by >= 0 ? t->created_by : t->stack) + 1)]++;
+    }
     for (uint32_t i = 0; i < r->ntimers; i++)
         counts[KIND_TIMERS * n + (uint32_t)(r->timers[i].created_by + 1)]++;
     for (uint32_t i = 0; i < r->nfds; i++)

@@ -1,12 +1,14 @@
 /* `strays dump PID`: asks a process running under strays for a live dump
  * (its dump signal) and prints the report it writes. The process's own
- * STRAYS_OPTIONS, read from /proc/PID/environ, say which signal and where
- * the report goes; a report file that exists is whole (the preload links
- * it into place when complete), so the first new one is the answer. */
+ * STRAYS_OPTIONS, read from /proc/PID/environ (or given with -o), say which
+ * signal and where the report goes; a report file that exists is whole (the
+ * preload links it into place when complete), so the first new live dump
+ * is the answer: an exit or crash report that comes instead is not. */
 #define _GNU_SOURCE /* sigabbrev_np */
 #include "cli.h"
 
 #include "base/options.h"
+#include "base/signals.h"
 #include "report/report_parse.h"
 
 #include <dirent.h>
@@ -22,21 +24,25 @@
 #include <unistd.h>
 
 static const char dump_usage[] =
-    "usage: strays dump PID [--wait SECONDS]\n"
-    "Sends the dump signal (the dump_signal option, SIGUSR1 by default) to a\n"
+    "usage: strays dump PID [--wait SECONDS] [-o OPTION=VALUE]...\n"
+    "Sends the dump signal (the dump_signal option, SIGRTMAX-4 by default) to a\n"
     "process started under strays, waits up to --wait seconds (default 5) for\n"
-    "the report it writes under its log_path (PREFIX.PID.SEQ.json or .txt) and\n"
-    "prints it as text. The process goes on running. Its options are read from\n"
-    "/proc/PID/environ; with log_path=stderr or stdout the dump goes to the\n"
-    "process's own stderr or stdout, and this command only sends the signal.\n"
+    "the live dump it writes under its log_path (PREFIX.PID.SEQ.json or .txt)\n"
+    "and prints it as text. The process goes on running. Its options are read\n"
+    "from /proc/PID/environ; -o gives them where that cannot be read (a program\n"
+    "that rewrites it for its process title, as PostgreSQL does). With\n"
+    "log_path=stderr or stdout the dump goes to the process's own stderr or\n"
+    "stdout, and this command only sends the signal.\n"
     "Exit status: 0 when the dump was printed (or sent, for stderr/stdout), 1\n"
-    "when no dump came in time or it could not be read or written, 2 for a bad\n"
-    "argument, no such process, a process not running under strays or with dumps\n"
-    "off.\n";
+    "when no dump came in time (or the process exited instead), or it could not\n"
+    "be read or written, 2 for a bad argument, no such process, a process not\n"
+    "running under strays or taking no live dumps.\n";
 
 struct dump_args {
     int pid;
     double wait_s;
+    const char *options[16]; /* -o, in order */
+    int noptions;
 };
 
 static int parse_pid(const char *s, int *out)
@@ -65,11 +71,20 @@ static int parse_wait(const char *s, double *out)
 static int parse_args(int argc, char **argv, struct dump_args *a)
 {
     const char *pid = NULL;
+    memset(a, 0, sizeof *a);
     a->wait_s = 5;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i], *value = NULL;
         if (!strcmp(arg, "--help"))
             return 1;
+        if (!strcmp(arg, "-o") && i + 1 < argc) {
+            if (a->noptions == (int)(sizeof a->options / sizeof a->options[0])) {
+                cli_error("dump: too many -o options");
+                return -1;
+            }
+            a->options[a->noptions++] = argv[++i];
+            continue;
+        }
         if (!strcmp(arg, "--wait") && i + 1 < argc)
             value = argv[++i];
         else if (!strncmp(arg, "--wait=", 7))
@@ -82,7 +97,9 @@ static int parse_args(int argc, char **argv, struct dump_args *a)
         }
         if (arg[0] == '-' || pid) {
             cli_error("dump: %s '%s' (strays dump --help)",
-                      !strcmp(arg, "--wait") ? "no value for" : "unknown argument", arg);
+                      !strcmp(arg, "--wait") || !strcmp(arg, "-o") ? "no value for"
+                                                                   : "unknown argument",
+                      arg);
             return -1;
         }
         pid = arg;
@@ -130,22 +147,19 @@ static const char *env_value(const char *env, size_t len, const char *name)
     return NULL;
 }
 
-static const char *signal_name(int sig, char *buf, size_t len)
-{
-    const char *abbrev = sig > 0 && sig < SIGRTMIN ? sigabbrev_np(sig) : NULL;
-    if (abbrev)
-        snprintf(buf, len, "SIG%s", abbrev);
-    else
-        snprintf(buf, len, "signal %d", sig);
-    return buf;
-}
-
 /* The process said at start which of its options were bad; only a bad
  * dump_signal matters here (the process uses the default instead). */
 static void note_option_error(void *ctx, const char *message)
 {
     if (strstr(message, "option dump_signal"))
         cli_error("dump: note: process %d: %s", *(const int *)ctx, message);
+}
+
+/* A bad -o is the user's own mistake: said as it is. */
+static void note_given_option_error(void *ctx, const char *message)
+{
+    (void)ctx;
+    cli_error("dump: -o: %s", message);
 }
 
 /* The hex mask of a /proc/PID/status line "KEY\tHEX" into *mask, when line
@@ -319,12 +333,11 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Waits for a new report; returns 0 with its name, -ETIMEDOUT, or -ESRCH
- * when the process died first. */
-static int wait_report(const struct place *pl, const struct names *before, double wait_s,
+/* Waits until deadline for a new report; returns 0 with its name,
+ * -ETIMEDOUT, or -ESRCH when the process died first. */
+static int wait_report(const struct place *pl, const struct names *before, double deadline,
                        char *name, size_t len)
 {
-    double deadline = now_s() + wait_s;
     for (;;) {
         new_report(pl, before, name, len);
         if (name[0])
@@ -337,6 +350,31 @@ static int wait_report(const struct place *pl, const struct names *before, doubl
             return -ETIMEDOUT;
         nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
     }
+}
+
+/* Why the report at path was written: its reason ("signal" for a live
+ * dump asked for by signal, "exit", ...) into buf; false if unreadable. */
+static bool report_reason(const char *path, char *buf, size_t len)
+{
+    size_t n = strlen(path);
+    if (n > 4 && !strcmp(path + n - 4, ".txt")) {
+        /* "strays: report (signal) of ...", "strays: report (exit, status 0) of ..." */
+        FILE *f = fopen(path, "r");
+        char line[256] = "";
+        bool ok = f && fgets(line, sizeof line, f) && !strncmp(line, "strays: report (", 16);
+        if (f)
+            fclose(f);
+        if (ok)
+            snprintf(buf, len, "%.*s", (int)strcspn(line + 16, ",:)"), line + 16);
+        return ok;
+    }
+    struct st_report r;
+    char err[600];
+    if (st_report_load(&r, path, err, sizeof err) != 0)
+        return false;
+    snprintf(buf, len, "%s", r.reason ? r.reason : "");
+    st_report_free(&r);
+    return true;
 }
 
 static int output_failed(void)
@@ -388,12 +426,40 @@ struct target {
     int sig;
     char sig_name[32];
     char log_path[sizeof(st_opt_path_t)];
+    bool options_known; /* from its environment, or -o */
 };
+
+/* Whether the environment still reads as one (NAME=VALUE entries): some
+ * programs write their process title over it (PostgreSQL's ps display),
+ * and then it says nothing of how strays was started. */
+static bool looks_like_environ(const char *env, size_t len)
+{
+    for (const char *p = env; p < env + len; p += strlen(p) + 1)
+        if (p[0] != '=' && strchr(p, '='))
+            return true;
+    return false;
+}
+
+/* The options the process runs with: its STRAYS_OPTIONS, then -o. */
+static void parse_options(const struct dump_args *a, const char *from_env, struct target *t)
+{
+    int pid = a->pid;
+    struct st_options parsed;
+    st_options_defaults(&parsed);
+    st_options_parse(&parsed, from_env, note_option_error, &pid);
+    for (int i = 0; i < a->noptions; i++)
+        st_options_parse(&parsed, a->options[i], note_given_option_error, NULL);
+    snprintf(t->log_path, sizeof t->log_path, "%s", parsed.log_path);
+    t->pid = pid;
+    t->sig = parsed.dump_signal;
+    st_signal_format(t->sig, t->sig_name, sizeof t->sig_name);
+}
 
 /* Reads the process's options; says why and returns CLI_USAGE or
  * CLI_INTERNAL when it cannot be asked for a dump. */
-static int read_target(int pid, struct target *t)
+static int read_target(const struct dump_args *a, struct target *t)
 {
+    int pid = a->pid;
     char *env = NULL;
     size_t len = 0;
     int rc = read_environ(pid, &env, &len);
@@ -418,14 +484,13 @@ static int read_target(int pid, struct target *t)
         cli_error("dump: process %d is not running under strays (no libstrays in its "
                   "LD_PRELOAD)",
                   pid);
-    const char *options = env_value(env, len, "STRAYS_OPTIONS");
-    struct st_options parsed;
-    st_options_defaults(&parsed);
-    st_options_parse(&parsed, options, note_option_error, &pid);
-    snprintf(t->log_path, sizeof t->log_path, "%s", parsed.log_path);
-    t->pid = pid;
-    t->sig = parsed.dump_signal;
-    signal_name(t->sig, t->sig_name, sizeof t->sig_name);
+    parse_options(a, env_value(env, len, "STRAYS_OPTIONS"), t);
+    t->options_known = looks_like_environ(env, len) || a->noptions > 0;
+    if (!rc && !t->options_known)
+        cli_error("dump: note: /proc/%d/environ no longer holds the process's environment "
+                  "(the program wrote over it, as PostgreSQL does for its process title): its "
+                  "strays options are not known here, the defaults are assumed (-o gives them)",
+                  pid);
     free(env);
     return rc;
 }
@@ -447,8 +512,9 @@ static int check_signal(const struct target *t)
     else if (d == 'i')
         cli_error("dump: process %d ignores %s, so it would write no dump", t->pid, t->sig_name);
     else
-        cli_error("dump: process %d has no handler for %s, which would kill it: its strays "
-                  "does not take live dumps, or the program reset the handler; not sending it",
+        cli_error("dump: process %d does not catch %s, which would kill it: it takes no live "
+                  "dumps (a fork child of a threaded process, before exec), or its program took "
+                  "the signal back; not sending it",
                   t->pid, t->sig_name);
     return CLI_USAGE;
 }
@@ -489,7 +555,44 @@ static int send_signal(const struct target *t)
     return CLI_INTERNAL;
 }
 
-/* Sends the signal and prints the report that appears after it. */
+/* Waits for the live dump the signal asked for: returns 0 with its name
+ * in name, or the exit status (said). Other reports that appear meanwhile
+ * (a periodic dump, the program's own strays_dump) are passed over; an
+ * exit or crash report means the process is ending and wrote no dump. */
+static int wait_dump(const struct target *t, const struct place *pl, struct names *seen,
+                     double wait_s, char *name, size_t len)
+{
+    double deadline = now_s() + wait_s;
+    for (;;) {
+        int rc = wait_report(pl, seen, deadline, name, len);
+        if (rc == -ETIMEDOUT)
+            cli_error("dump: no new report %s%s.%d.*.json|txt from process %d within %gs of %s",
+                      pl->dir, pl->base, t->pid, t->pid, wait_s, t->sig_name);
+        else if (rc == -ESRCH)
+            cli_error("dump: process %d exited before writing the dump", t->pid);
+        if (rc)
+            return CLI_INTERNAL;
+        char path[PATH_MAX + 512], reason[32];
+        snprintf(path, sizeof path, "%s%s", pl->dir, name);
+        if (!report_reason(path, reason, sizeof reason) || !strcmp(reason, "signal"))
+            return CLI_OK; /* unreadable: printing it says why */
+        if (!strcmp(reason, "exit") || !strcmp(reason, "crash")) {
+            cli_error("dump: process %d wrote its %s report %s instead of the dump: it is ending",
+                      t->pid, reason, path);
+            return CLI_INTERNAL;
+        }
+        char **grown = realloc(seen->v, (seen->n + 1) * sizeof *grown);
+        if (!grown || !(grown[seen->n] = strdup(name))) {
+            seen->v = grown ? grown : seen->v;
+            cli_error("dump: out of memory");
+            return CLI_INTERNAL;
+        }
+        seen->v = grown;
+        seen->n++;
+    }
+}
+
+/* Sends the signal and prints the live dump that appears after it. */
 static int dump_to_file(const struct target *t, double wait_s)
 {
     struct place pl;
@@ -513,15 +616,10 @@ static int dump_to_file(const struct target *t, double wait_s)
         free_names(&before);
         return rc;
     }
-    rc = wait_report(&pl, &before, wait_s, name, sizeof name);
+    rc = wait_dump(t, &pl, &before, wait_s, name, sizeof name);
     free_names(&before);
-    if (rc == -ETIMEDOUT)
-        cli_error("dump: no new report %s%s.%d.*.json|txt from process %d within %gs of %s",
-                  pl.dir, pl.base, t->pid, t->pid, wait_s, t->sig_name);
-    else if (rc == -ESRCH)
-        cli_error("dump: process %d exited before writing the dump", t->pid);
     if (rc)
-        return CLI_INTERNAL;
+        return rc;
     char path[PATH_MAX + 512];
     snprintf(path, sizeof path, "%s%s", pl.dir, name);
     cli_error("dump: process %d wrote %s", t->pid, path);
@@ -539,17 +637,21 @@ int cli_dump(int argc, char **argv)
     if (rc < 0)
         return CLI_USAGE;
     struct target t;
-    rc = read_target(a.pid, &t);
+    rc = read_target(&a, &t);
     if (!rc)
         rc = check_signal(&t);
     if (rc)
         return rc;
     if (!strcmp(t.log_path, "stderr") || !strcmp(t.log_path, "stdout")) {
         rc = send_signal(&t);
-        if (!rc)
+        if (!rc && t.options_known)
             cli_error("dump: sent %s to process %d; it writes the dump to its own %s "
                       "(log_path=%s)",
                       t.sig_name, t.pid, t.log_path, t.log_path);
+        else if (!rc)
+            cli_error("dump: sent %s to process %d; where it writes the dump is not known here "
+                      "(its own stderr, unless its log_path says otherwise)",
+                      t.sig_name, t.pid);
         return rc;
     }
     return dump_to_file(&t, a.wait_s);

@@ -14,8 +14,9 @@
 #include <sys/stat.h>
 
 static const char report_usage[] =
-    "usage: strays report [--format text|json|junit|sarif] [--symbolize]\n"
-    "                     [--debug-dir DIR] FILE.json...\n"
+    "usage: strays report [--format text|json|junit|sarif|pprof] [--symbolize]\n"
+    "                     [--debug-dir DIR] [--stack created|current]\n"
+    "                     [--output PATH] FILE.json...\n"
     "Prints reports written with format=json (by `strays run`, or with\n"
     "STRAYS_OPTIONS=format=json:log_path=PREFIX).\n"
     "  --format text    grouped by creation stack, for people (the default)\n"
@@ -27,6 +28,14 @@ static const char report_usage[] =
     "                   strays/thread-leak, strays/blocked-thread, strays/timer-leak,\n"
     "                   strays/fd-leak, located at the innermost frame of the\n"
     "                   creation stack that has a file and line\n"
+    "  --format pprof   a gzipped pprof profile (profile.proto) per report, for\n"
+    "                   go tool pprof, Pyroscope, Parca: sample types threads,\n"
+    "                   timers, fds (count), labels kind, state, call, target;\n"
+    "                   to stdout, or --output FILE; several reports need\n"
+    "                   --output DIR (each written as DIR/NAME.pb.gz)\n"
+    "  --stack created  pprof: samples stand on their creation stacks (default;\n"
+    "                   a thread without one on its current stack)\n"
+    "  --stack current  pprof: threads only, on the stack where they stand now\n"
     "  --symbolize      fill in function, file and line where the report lacks\n"
     "                   them (written with symbolize=0, or on another machine),\n"
     "                   from the modules' files and their debug info (libdw);\n"
@@ -38,11 +47,13 @@ static const char report_usage[] =
     "argument or a file that is not a complete report (the message names it;\n"
     "the other files are still printed), 1 when strays itself fails.\n";
 
-enum format { FORMAT_TEXT, FORMAT_JSON, FORMAT_JUNIT, FORMAT_SARIF };
+enum format { FORMAT_TEXT, FORMAT_JSON, FORMAT_JUNIT, FORMAT_SARIF, FORMAT_PPROF };
 
 struct report_args {
     enum format format;
     bool symbolize;
+    bool current_stacks; /* pprof: --stack current */
+    const char *output;  /* pprof: --output */
     const char *debug_dir;
     const char **files;
     int nfiles;
@@ -50,13 +61,13 @@ struct report_args {
 
 static int parse_format(const char *name, enum format *out)
 {
-    static const char *const names[] = {"text", "json", "junit", "sarif"};
-    for (int i = 0; i < 4; i++)
+    static const char *const names[] = {"text", "json", "junit", "sarif", "pprof"};
+    for (int i = 0; i < 5; i++)
         if (!strcmp(name, names[i])) {
             *out = (enum format)i;
             return 0;
         }
-    cli_error("report: unknown format '%s' (text, json, junit or sarif)", name);
+    cli_error("report: unknown format '%s' (text, json, junit, sarif or pprof)", name);
     return -1;
 }
 
@@ -102,6 +113,15 @@ static int parse_report_args(int argc, char **argv, struct report_args *a)
         } else if ((v = value_of(argc, argv, &i, "--format", &missing))) {
             if (parse_format(v, &a->format) != 0)
                 return -1;
+        } else if ((v = value_of(argc, argv, &i, "--stack", &missing))) {
+            if (strcmp(v, "created") && strcmp(v, "current")) {
+                cli_error("report: unknown --stack '%s' (created or current)", v);
+                return -1;
+            }
+            a->current_stacks = !strcmp(v, "current");
+        } else if ((v = value_of(argc, argv, &i, "--output", &missing)) ||
+                   (v = value_of(argc, argv, &i, "-o", &missing))) {
+            a->output = v;
         } else if ((v = value_of(argc, argv, &i, "--debug-dir", &missing))) {
             a->debug_dir = v;
             a->symbolize = true;
@@ -116,6 +136,12 @@ static int parse_report_args(int argc, char **argv, struct report_args *a)
         fputs(report_usage, stderr);
         return -1;
     }
+    if ((a->output || a->current_stacks) && a->format != FORMAT_PPROF) {
+        cli_error("report: --output and --stack are for --format pprof");
+        return -1;
+    }
+    if (a->format == FORMAT_PPROF && cli_pprof_check_output(a->output, a->nfiles) != 0)
+        return -1;
     struct stat st;
     if (a->debug_dir && stat(a->debug_dir, &st) != 0) {
         cli_error("report: --debug-dir %s: %s", a->debug_dir, strerror(errno));
@@ -158,6 +184,8 @@ static int render(const struct report_args *a, struct st_report *reports, const 
         return cli_write_junit(reports, files, count, 1);
     if (a->format == FORMAT_SARIF)
         return cli_write_sarif(reports, files, count, 1);
+    if (a->format == FORMAT_PPROF) /* says itself what failed: 1 */
+        return cli_write_pprof(reports, files, count, a->output, a->current_stacks) ? 1 : 0;
     struct st_out out;
     st_out_init(&out, 1);
     for (int i = 0; i < count; i++)
@@ -200,8 +228,9 @@ int cli_report(int argc, char **argv)
         leaks += st_report_leak_count(&reports[i]);
     if (a.symbolize && loaded && symbolize(reports, loaded, a.debug_dir) != 0)
         status = CLI_INTERNAL;
-    else if (loaded && render(&a, reports, loaded_files, loaded) != 0) {
-        cli_error("report: cannot write the output");
+    else if (loaded && (rc = render(&a, reports, loaded_files, loaded)) != 0) {
+        if (rc < 0)
+            cli_error("report: cannot write the output");
         status = CLI_INTERNAL;
     }
     for (int i = 0; i < loaded; i++)

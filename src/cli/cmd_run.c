@@ -39,6 +39,11 @@ static const char run_usage[] =
     "0 but any of its processes left a thread, timer or fd behind at exit, the\n"
     "exitcode option (23). Live dumps and crash reports are not leaks. 2 for a\n"
     "bad argument, 1 when strays itself fails (no libstrays.so, say).\n"
+    "Every process CMD starts keeps its own exit status (exitcode_for=run), so\n"
+    "make, shells and test runners see what they would without strays; the\n"
+    "verdict is the run's alone. Processes still running when CMD has ended (a\n"
+    "daemon) are named on stderr; their leaks are not in the verdict, and each\n"
+    "says, when it exits, that it outlived the run, with its report in text.\n"
     "A CMD that is statically linked, setuid, setgid or has file capabilities\n"
     "(or a script whose #! interpreter is) runs without strays: the loader will\n"
     "not preload it. run says so on stderr first, then runs CMD all the same\n"
@@ -49,6 +54,7 @@ struct run_args {
     const char *text_path;
     char options[4096];
     int exitcode;
+    int dump_signal; /* forwarded to the command, as the dump signals of its processes */
     char **command;
 };
 
@@ -82,12 +88,19 @@ static int add_option(struct run_args *a, const char *opt)
                   opt);
         return -1;
     }
+    if (!strncmp(opt, "exitcode_for=", 13)) {
+        cli_error("run: -o %s: under the run command every process keeps its own status and "
+                  "the run gives the verdict for all of them (-o exitcode=N sets its status)",
+                  opt);
+        return -1;
+    }
     struct st_options parsed;
     st_options_defaults(&parsed);
     st_options_parse(&parsed, getenv("STRAYS_OPTIONS"), report_bad_option, NULL);
     if (st_options_parse(&parsed, opt, report_bad_option, NULL) != 0)
         return 0;
     a->exitcode = parsed.exitcode;
+    a->dump_signal = parsed.dump_signal;
     size_t used = strlen(a->options);
     if (used + strlen(opt) + 2 >= sizeof a->options) {
         cli_error("run: too many -o options");
@@ -104,6 +117,7 @@ static int parse_run_args(int argc, char **argv, struct run_args *a)
     st_options_defaults(&env_options);
     st_options_parse(&env_options, getenv("STRAYS_OPTIONS"), ignore_option_error, NULL);
     a->exitcode = env_options.exitcode;
+    a->dump_signal = env_options.dump_signal;
     int i = 1;
     for (; i < argc; i++) {
         const char *arg = argv[i];
@@ -168,8 +182,11 @@ static int set_environment(const struct run_args *a, const char *lib, const char
 {
     char *opts;
     const char *old = getenv("STRAYS_OPTIONS");
-    if (asprintf(&opts, "%s%s%s%sformat=json:log_path=%s/report", old ? old : "",
-                 old && *old ? ":" : "", a->options, *a->options ? ":" : "", dir) < 0)
+    /* exitcode_for=run: no process changes its own status; the verdict is
+     * the run's, from all their reports. */
+    if (asprintf(&opts, "%s%s%s%sformat=json:exitcode_for=run:log_path=%s/report",
+                 old ? old : "", old && *old ? ":" : "", a->options, *a->options ? ":" : "",
+                 dir) < 0)
         return -1;
     char *preload;
     const char *old_preload = getenv("LD_PRELOAD");
@@ -325,7 +342,7 @@ static bool warn_if_unreachable(const char *command)
 }
 
 /* Starts the command and waits for it; returns its wait status. */
-static int run_command(char **command)
+static int run_command(char **command, int dump_signal)
 {
     child_pid = fork();
     if (child_pid < 0) {
@@ -339,9 +356,12 @@ static int run_command(char **command)
     }
     struct sigaction sa = {.sa_handler = forward_signal};
     sigemptyset(&sa.sa_mask);
-    int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+    /* The dump signal too: `kill -RTMAX-4` to the run asks the command
+     * for a dump rather than killing the run. */
+    int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, dump_signal};
     for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
-        sigaction(forwarded[i], &sa, NULL);
+        if (forwarded[i] > 0)
+            sigaction(forwarded[i], &sa, NULL);
     int status;
     while (waitpid(child_pid, &status, 0) < 0)
         if (errno != EINTR)
@@ -573,6 +593,17 @@ static int write_outputs(const struct run_args *a, struct collected *c)
     return rc;
 }
 
+/* The command has ended: its report directory moves aside (into done), so
+ * a process of the run that reports from now on finds it gone and says it
+ * outlived the run (report_sink.h) instead of writing into a directory about
+ * to be removed. A report being written this moment still lands in it. */
+static void set_aside(const char *dir, char *done, size_t len)
+{
+    int n = snprintf(done, len, "%s.done", dir);
+    if (n < 0 || (size_t)n >= len || rename(dir, done) != 0)
+        snprintf(done, len, "%s", dir);
+}
+
 /* The command's status as a shell would give it. */
 static int exit_status_of(int wait_status)
 {
@@ -612,13 +643,15 @@ int cli_run(int argc, char **argv)
         return CLI_INTERNAL;
     }
     bool warned = warn_if_unreachable(a.command[0]);
-    int wait_status = run_command(a.command);
+    int wait_status = run_command(a.command, a.dump_signal);
     if (wait_status < 0) {
         remove_dir(dir);
         return CLI_INTERNAL;
     }
+    char done_dir[PATH_MAX];
+    set_aside(dir, done_dir, sizeof done_dir);
     struct collected c;
-    collect_reports(dir, child_pid, &c);
+    collect_reports(done_dir, child_pid, &c);
     cli_run_symbolize(c.reports, c.paths, c.count);
     if (c.main_index < 0 && WIFSIGNALED(wait_status))
         cli_error("run: no report from %s (pid %d): killed by signal %d (%s) before it could "
@@ -630,6 +663,7 @@ int cli_run(int argc, char **argv)
                   "LD_PRELOAD was removed, or the loader ignored it)",
                   a.command[0], (int)child_pid);
     write_outputs(&a, &c);
+    cli_run_note_survivors(dir, c.reports, c.count);
     unsigned leaks = 0;
     for (int i = 0; i < c.count; i++) {
         leaks += exit_leaks(&c.reports[i]);
@@ -638,7 +672,7 @@ int cli_run(int argc, char **argv)
     }
     free(c.reports);
     free(c.paths);
-    remove_dir(dir);
+    remove_dir(done_dir);
     int status = exit_status_of(wait_status);
     if (status == 0 && leaks > 0 && a.exitcode != 0)
         status = a.exitcode;

@@ -19,14 +19,19 @@ static const char usage[] =
     "  run [--json FILE] [--text FILE] [-o OPTION=VALUE]... -- CMD [ARGS]\n"
     "        run CMD (and every process it starts) with the strays preload, print\n"
     "        the reports and, for several processes, one merged summary line\n"
-    "  report [--format text|json|junit|sarif] [--symbolize] [--debug-dir DIR] FILE.json...\n"
+    "  report [--format text|json|junit|sarif|pprof] [--symbolize] [--debug-dir DIR]\n"
+    "         [--stack created|current] [--output PATH] FILE.json...\n"
     "        print reports written with format=json, for people, tools or CI\n"
-    "        (JUnit XML, SARIF 2.1.0); --symbolize fills in function, file and line\n"
-    "        from the binaries' debug info, matched by build-id\n"
+    "        (JUnit XML, SARIF 2.1.0), or as pprof profiles for profiling backends;\n"
+    "        --symbolize fills in function, file and line from the binaries' debug\n"
+    "        info, matched by build-id\n"
     "  diff [--json] OLD.json NEW.json\n"
     "        what grew and what shrank between two reports, per creation site\n"
     "  dump PID [--wait SECONDS]\n"
     "        ask a process running under strays for a live dump and print it\n"
+    "  inspect PID [--format text|json|pprof] [--output FILE] [--no-stacks]\n"
+    "        report a process that was NOT started under strays: its threads where\n"
+    "        they stand (ptrace), the calls they block in, its fds and timers\n"
     "  help  this text (also --help; `strays COMMAND --help` for one command)\n"
     "\n"
     "exit status:\n"
@@ -84,6 +89,8 @@ int main(int argc, char **argv)
         return cli_diff(argc - 1, argv + 1);
     if (!strcmp(cmd, "dump"))
         return cli_dump(argc - 1, argv + 1);
+    if (!strcmp(cmd, "inspect"))
+        return cli_inspect(argc - 1, argv + 1);
     cli_error("unknown command '%s' (strays --help lists them)", cmd);
     return CLI_USAGE;
 }

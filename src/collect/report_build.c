@@ -9,6 +9,7 @@
 #include "base/command_line.h"
 #include "base/log.h"
 #include "base/options.h"
+#include "base/sort.h"
 #include "track/modules.h"
 #include "track/registry_fd.h"
 #include "track/registry_memory.h"
@@ -16,6 +17,7 @@
 #include "track/registry_timer.h"
 #include "base/st.h"
 #include "collect/suppressions.h"
+#include "collect/thread_settle.h"
 #include "symbolize/symbolize.h"
 #include "base/sys.h"
 
@@ -157,6 +159,14 @@ static int cmp_int(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* For st_sort: glibc's qsort may call malloc, and crash reports are built
+ * inside whatever the program was doing, malloc included. */
+static int sort_ints(const void *a, const void *b, void *ctx)
+{
+    (void)ctx;
+    return cmp_int(a, b);
+}
+
 static bool known_tid(const int *sorted, uint32_t n, int tid)
 {
     return bsearch(&tid, sorted, n, sizeof *sorted, cmp_int) != NULL;
@@ -181,7 +191,7 @@ static void fill_untracked(struct st_report *r, const struct thread_copy *known)
     uint32_t ntids = 0;
     for (uint32_t i = 0; i < known->count; i++)
         tids[ntids++] = known->views[i].tid;
-    qsort(tids, ntids, sizeof *tids, cmp_int);
+    st_sort(tids, ntids, sizeof *tids, sort_ints, NULL);
     int fd = open_task_dir();
     if (fd < 0)
         return;
@@ -195,8 +205,8 @@ static void fill_untracked(struct st_report *r, const struct thread_copy *known)
             char *end;
             long tid = strtol(d->d_name, &end, 10);
             if (*end || tid <= 0 || tid > INT_MAX || tid == r->pid ||
-                known_tid(tids, ntids, (int)tid) ||
-                st_thread_is_own((int)tid))
+                known_tid(tids, ntids, (int)tid) || st_thread_is_own((int)tid) ||
+                st_thread_recently_gone((int)tid))
                 continue;
             if (r->nuntracked == cap) {
                 cap = cap ? cap * 2 : 16;
@@ -306,26 +316,6 @@ static void fill_crash(struct st_report *r, const struct st_report_request *req,
             r->threads[i].stack = r->crash_stack;
 }
 
-static void count_starting(const struct st_thread_view *v, void *ctx)
-{
-    *(int *)ctx += v->state == ST_THREAD_STARTING;
-}
-
-/* A thread created just before the exit may not have run yet: it will
- * within moments, and then show what it does (blocked, say), so wait for
- * it (a little). One that still has not run is listed all the same (its
- * creator knows its tid). */
-static void let_new_threads_start(void)
-{
-    for (int waited_ms = 0; waited_ms < 100; waited_ms++) {
-        int starting = 0;
-        st_thread_foreach(count_starting, &starting, false);
-        if (!starting)
-            return;
-        st_sys_sleep_ns(1000000);
-    }
-}
-
 /* verbosity=2: how long each step of a build took, in one line (to the
  * microsecond: st_uptime_ns's coarse clock moves in 4 ms steps). */
 struct build_clock {
@@ -359,15 +349,19 @@ int st_report_build(struct st_report *r, const struct st_report_request *req)
     clock.last = clock.start;
     const char *reason = req->reason;
     bool final = !strcmp(reason, "exit") || !strcmp(reason, "crash");
-    if (!strcmp(reason, "exit") || !strcmp(reason, "verify"))
-        let_new_threads_start();
+    bool crash_safe = req->crash_safe || req->crash.signal != 0;
+    if ((!strcmp(reason, "exit") || !strcmp(reason, "verify")) && !crash_safe)
+        st_threads_settle();
     memset(r, 0, sizeof *r);
+    r->crash_safe = crash_safe;
     fill_header(r, reason, req->exit_status);
     fill_tracking(r);
     r->scope = req->scope;
+    if (req->limit)
+        r->limit = *req->limit;
     lap(&clock, "start");
     struct thread_copy copy = {NULL, 0, 0, &r->arena};
-    st_thread_foreach(copy_thread, &copy, false);
+    st_thread_foreach(copy_thread, &copy, crash_safe ? &r->tracking.threads_unread : NULL);
     struct st_stack_index si = {.arena = &r->arena};
     fill_threads(r, &copy, &si);
     lap(&clock, "threads");
@@ -377,13 +371,16 @@ int st_report_build(struct st_report *r, const struct st_report_request *req)
     if (final)
         st_report_collect_current_stacks(r, &si);
     lap(&clock, "current-stacks");
-    fill_untracked(r, &copy);
+    /* Threads whose records could not be read would be listed as never seen
+     * created: the count of those left out says it instead. */
+    if (!r->tracking.threads_unread)
+        fill_untracked(r, &copy);
     lap(&clock, "untracked");
     st_report_collect_objects(r, &si);
     lap(&clock, "timers+fds");
     r->growth_since_ms = -1;
-    if (!strcmp(reason, "signal") || !strcmp(reason, "interval"))
-        st_growth_compute(r, &si);
+    if (!strcmp(reason, "signal") || !strcmp(reason, "interval") || req->limit)
+        st_growth_compute(r, &si); /* live dumps: counts per site, and their change */
     fill_stacks(r, &si, req->symbolize);
     lap(&clock, "stacks");
     /* After symbolization: rules match function and file names. */

@@ -11,10 +11,16 @@ struct st_stack;
  * threads at once (two tests verifying their own scopes, a dump beside an
  * exit) and each gets exactly what it asked for. */
 struct st_report_request {
-    const char *reason;   /* "exit", "crash", "signal", "interval", "verify", "api" */
+    const char *reason;   /* "exit", "crash", "signal", "interval", "verify", "api",
+                           * "exhausted", "fd_warn" */
     int exit_status;      /* -1 when not an exit */
     const char *scope;    /* only what this scope created (interned, scope.h); NULL: all */
     bool symbolize;       /* names, files and lines from libdw, in the process */
+    /* Built inside a signal handler, as a crash report is (an exit from the
+     * program's own crash handler): no malloc, no waiting for a lock that
+     * another thread may hold for good. A crash report always is. */
+    bool crash_safe;
+    const struct st_report_limit *limit; /* "exhausted", "fd_warn": the limit hit */
     /* A crash report: the signal, the fault address, the crashing thread
      * and its stack at the crash. signal 0: not a crash. Built without
      * waiting for a lock another thread may hold for ever. */

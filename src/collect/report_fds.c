@@ -5,7 +5,9 @@
  * creating call made (and, opened by path, the same file); a timer must
  * still exist. A record that fails is stale and dropped, never reported. */
 #define _GNU_SOURCE
+#include "base/describe.h"
 #include "base/options.h"
+#include "base/out.h"
 #include "track/registry_fd.h"
 #include "track/registry_timer.h"
 #include "collect/report_build.h"
@@ -18,7 +20,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -30,56 +31,28 @@
 
 /* ---- names ---- */
 
-static const char *clock_name(int clock)
-{
-    static const char *const names[] = {
-        [CLOCK_REALTIME] = "CLOCK_REALTIME",
-        [CLOCK_MONOTONIC] = "CLOCK_MONOTONIC",
-        [CLOCK_PROCESS_CPUTIME_ID] = "CLOCK_PROCESS_CPUTIME_ID",
-        [CLOCK_THREAD_CPUTIME_ID] = "CLOCK_THREAD_CPUTIME_ID",
-        [CLOCK_MONOTONIC_RAW] = "CLOCK_MONOTONIC_RAW",
-        [CLOCK_REALTIME_COARSE] = "CLOCK_REALTIME_COARSE",
-        [CLOCK_MONOTONIC_COARSE] = "CLOCK_MONOTONIC_COARSE",
-        [CLOCK_BOOTTIME] = "CLOCK_BOOTTIME",
-        [CLOCK_REALTIME_ALARM] = "CLOCK_REALTIME_ALARM",
-        [CLOCK_BOOTTIME_ALARM] = "CLOCK_BOOTTIME_ALARM",
-        [CLOCK_TAI] = "CLOCK_TAI",
-    };
-    if (clock < 0)
-        return "CPU clock"; /* clock_getcpuclockid / pthread_getcpuclockid */
-    if ((size_t)clock < ST_ARRAY_LEN(names) && names[clock])
-        return names[clock];
-    return "unknown clock";
-}
-
-static void signal_name(int signo, char *buf, size_t len)
-{
-    const char *abbrev = signo > 0 ? sigabbrev_np(signo) : NULL;
-    if (abbrev)
-        snprintf(buf, len, "SIG%s", abbrev);
-    else if (signo >= SIGRTMIN && signo <= SIGRTMAX)
-        snprintf(buf, len, "SIGRTMIN+%d", signo - SIGRTMIN);
-    else
-        snprintf(buf, len, "%d", signo);
-}
-
+/* Text here is built with st_out's string writer, not snprintf: reports
+ * are built on the crash path too, where stdio has no place. */
 static const char *notify_text(const struct st_timer_view *v, struct st_arena *a)
 {
-    char sig[32], buf[64];
+    struct st_out o;
+    st_out_init_string(&o);
     switch (v->notify) {
     case SIGEV_NONE:
         return "none";
     case SIGEV_THREAD:
         return "thread";
     case SIGEV_THREAD_ID:
-        signal_name(v->signo, sig, sizeof sig);
-        snprintf(buf, sizeof buf, "thread_id:%d:%s", v->notify_tid, sig);
-        return st_arena_strdup(a, buf);
+        st_out_str(&o, "thread_id:");
+        st_out_int(&o, v->notify_tid);
+        st_out_char(&o, ':');
+        break;
     default:
-        signal_name(v->signo, sig, sizeof sig);
-        snprintf(buf, sizeof buf, "signal:%s", sig);
-        return st_arena_strdup(a, buf);
+        st_out_str(&o, "signal:");
+        break;
     }
+    st_describe_signal_to(&o, v->signo);
+    return st_arena_strdup(a, st_out_string(&o));
 }
 
 static uint64_t timespec_ns(const struct timespec *t)
@@ -147,7 +120,7 @@ static struct st_report_timer *new_timer(struct st_report *r, uint32_t *cap)
 static void collect_timers(struct st_report *r, struct st_stack_index *si, uint32_t *timer_cap)
 {
     struct timer_copy c = {.arena = &r->arena};
-    st_timer_foreach(copy_timer, &c);
+    st_timer_foreach(copy_timer, &c, r->crash_safe ? &r->tracking.timers_unread : NULL);
     uint64_t deadline = st_uptime_ns() + st_opt.check_budget;
     bool checking = st_opt.check_budget > 0;
     for (uint32_t i = 0; i < c.count; i++) {
@@ -173,10 +146,11 @@ static void collect_timers(struct st_report *r, struct st_stack_index *si, uint3
         struct st_report_timer *t = new_timer(r, timer_cap);
         if (!t)
             return;
-        char id[32];
-        snprintf(id, sizeof id, "0x%lx", (unsigned long)v->id);
-        t->id = st_arena_strdup(&r->arena, id);
-        t->clock = clock_name(v->clock);
+        struct st_out id;
+        st_out_init_string(&id);
+        st_out_hex(&id, (uintptr_t)v->id);
+        t->id = st_arena_strdup(&r->arena, st_out_string(&id));
+        t->clock = st_describe_clock(v->clock);
         t->notify = notify_text(v, &r->arena);
         t->armed = its.it_value.tv_sec || its.it_value.tv_nsec;
         t->interval_ns = timespec_ns(&its.it_interval);
@@ -202,52 +176,6 @@ static void copy_fd(const struct st_fd_view *v, void *ctx)
     struct st_fd_view *slot = push(c->arena, (void **)&c->views, &c->count, &c->cap, sizeof *slot);
     if (slot)
         *slot = *v;
-}
-
-static bool starts_with(const char *s, const char *prefix)
-{
-    return strncmp(s, prefix, strlen(prefix)) == 0;
-}
-
-/* What /proc/self/fd says the fd is now. A path is a file or a directory:
- * which one, the record tells when the fd was opened by name (recorded),
- * saving a stat per fd; otherwise fstat does. */
-static enum st_fd_kind kind_of_link(int fd, const char *link, enum st_fd_kind recorded)
-{
-    static const struct {
-        const char *prefix;
-        enum st_fd_kind kind;
-    } anon[] = {
-        {"socket:[", ST_FD_SOCKET},
-        {"pipe:[", ST_FD_PIPE},
-        {"anon_inode:[eventfd]", ST_FD_EVENTFD},
-        {"anon_inode:[eventpoll]", ST_FD_EPOLL},
-        {"anon_inode:[signalfd]", ST_FD_SIGNALFD},
-        {"anon_inode:inotify", ST_FD_INOTIFY},
-        {"anon_inode:[timerfd]", ST_FD_TIMERFD},
-        {"/memfd:", ST_FD_MEMFD},
-    };
-    for (size_t i = 0; i < ST_ARRAY_LEN(anon); i++)
-        if (starts_with(link, anon[i].prefix))
-            return anon[i].kind;
-    if (link[0] != '/')
-        return ST_FD_OTHER;
-    if (recorded == ST_FD_FILE || recorded == ST_FD_DIR)
-        return recorded;
-    struct stat st;
-    return fstat(fd, &st) == 0 && S_ISDIR(st.st_mode) ? ST_FD_DIR : ST_FD_FILE;
-}
-
-static const char *kind_name(enum st_fd_kind kind)
-{
-    static const char *const names[ST_FD_KIND_COUNT] = {
-        [ST_FD_ANY] = "other",        [ST_FD_FILE] = "file",       [ST_FD_DIR] = "dir",
-        [ST_FD_SOCKET] = "socket",    [ST_FD_PIPE] = "pipe",       [ST_FD_EVENTFD] = "eventfd",
-        [ST_FD_EPOLL] = "epoll",      [ST_FD_SIGNALFD] = "signalfd",
-        [ST_FD_INOTIFY] = "inotify",  [ST_FD_MEMFD] = "memfd",     [ST_FD_TIMERFD] = "timerfd",
-        [ST_FD_OTHER] = "other",
-    };
-    return (unsigned)kind < ST_FD_KIND_COUNT ? names[kind] : "other";
 }
 
 /* The last path component, without the " (deleted)" /proc adds. */
@@ -288,81 +216,10 @@ static bool still_valid(int fd, const char *link, enum st_fd_kind now,
     case ST_FD_DIR:
         return (now == ST_FD_FILE || now == ST_FD_DIR) && same_file(fd, link, v);
     case ST_FD_MEMFD:
-        return now == ST_FD_MEMFD && starts_with(link + strlen("/memfd:"), v->name);
+        return now == ST_FD_MEMFD && !strncmp(link + strlen("/memfd:"), v->name, strlen(v->name));
     default:
         return now == v->kind;
     }
-}
-
-static void format_inet(char *buf, size_t len, const struct sockaddr_storage *ss)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-        snprintf(buf, len, "%s:%u", host, ntohs(in->sin_port));
-    } else {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-        snprintf(buf, len, "[%s]:%u", host, ntohs(in6->sin6_port));
-    }
-}
-
-static void format_unix(char *buf, size_t len, const struct sockaddr_storage *ss, socklen_t sl)
-{
-    const struct sockaddr_un *un = (const struct sockaddr_un *)ss;
-    size_t path_len = sl > offsetof(struct sockaddr_un, sun_path)
-                          ? sl - offsetof(struct sockaddr_un, sun_path)
-                          : 0;
-    if (path_len == 0)
-        snprintf(buf, len, "(unnamed)");
-    else if (un->sun_path[0] == '\0') /* abstract namespace */
-        snprintf(buf, len, "@%.*s", (int)path_len - 1, un->sun_path + 1);
-    else
-        snprintf(buf, len, "%.*s", (int)strnlen(un->sun_path, path_len), un->sun_path);
-}
-
-static void format_address(char *buf, size_t len, int fd, bool peer)
-{
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof ss;
-    memset(&ss, 0, sizeof ss);
-    int rc = peer ? getpeername(fd, (struct sockaddr *)&ss, &sl)
-                  : getsockname(fd, (struct sockaddr *)&ss, &sl);
-    if (rc != 0)
-        snprintf(buf, len, "%s", peer ? "" : "?");
-    else if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6)
-        format_inet(buf, len, &ss);
-    else if (ss.ss_family == AF_UNIX)
-        format_unix(buf, len, &ss, sl);
-    else
-        snprintf(buf, len, "family %d", ss.ss_family);
-}
-
-/* "socket:[1234] tcp 127.0.0.1:8080 -> 127.0.0.1:5000", "... unix stream /run/x (listening)". */
-static const char *socket_target(int fd, const char *link, struct st_arena *a)
-{
-    int domain = 0, type = 0, listening = 0;
-    socklen_t sl = sizeof domain;
-    getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &sl);
-    sl = sizeof type;
-    getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl);
-    sl = sizeof listening;
-    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &sl);
-    const char *proto;
-    if (domain == AF_INET || domain == AF_INET6)
-        proto = type == SOCK_STREAM ? "tcp" : type == SOCK_DGRAM ? "udp" : "ip";
-    else if (domain == AF_UNIX)
-        proto = type == SOCK_STREAM ? "unix stream" : type == SOCK_DGRAM ? "unix dgram"
-                                                                          : "unix seqpacket";
-    else
-        return st_arena_strdup(a, link);
-    char local[160], peer[160], buf[4800];
-    format_address(local, sizeof local, fd, false);
-    format_address(peer, sizeof peer, fd, true);
-    snprintf(buf, sizeof buf, "%s %s %s%s%s%s", link, proto, local, peer[0] ? " -> " : "", peer,
-             listening ? " (listening)" : "");
-    return st_arena_strdup(a, buf);
 }
 
 /* What /proc/self/fd says fd points to, into link (len bytes); false when
@@ -384,18 +241,12 @@ static bool read_fd_link(int dir, int fd, char *link, size_t len)
     return true;
 }
 
-/* The target as reports write it: a socket with its addresses, else the link. */
-static const char *target_of(int fd, const char *link, enum st_fd_kind kind, struct st_arena *a)
-{
-    return kind == ST_FD_SOCKET ? socket_target(fd, link, a) : st_arena_strdup(a, link);
-}
-
 const char *st_report_fd_target(int fd, struct st_arena *a)
 {
     char link[4096];
     int saved = errno;
     const char *target = read_fd_link(-1, fd, link, sizeof link)
-                             ? target_of(fd, link, kind_of_link(fd, link, ST_FD_ANY), a)
+                             ? st_describe_fd_target(fd, link, st_describe_fd_kind(fd, link, ST_FD_ANY), a)
                              : NULL;
     errno = saved;
     return target;
@@ -424,10 +275,12 @@ static void add_timerfd(struct st_report *r, struct st_stack_index *si, const st
     struct st_report_timer *t = new_timer(r, timer_cap);
     if (!t)
         return;
-    char id[32];
-    snprintf(id, sizeof id, "fd:%d", v->fd);
-    t->id = st_arena_strdup(&r->arena, id);
-    t->clock = clock_name(v->clock);
+    struct st_out id;
+    st_out_init_string(&id);
+    st_out_str(&id, "fd:");
+    st_out_int(&id, v->fd);
+    t->id = st_arena_strdup(&r->arena, st_out_string(&id));
+    t->clock = st_describe_clock(v->clock);
     t->notify = "fd";
     t->armed = its.it_value.tv_sec || its.it_value.tv_nsec;
     t->interval_ns = timespec_ns(&its.it_interval);
@@ -441,7 +294,7 @@ static void add_timerfd(struct st_report *r, struct st_stack_index *si, const st
 /* An fd reported without asking the kernel. */
 static void fill_unchecked(struct st_report_fd *f, const struct st_fd_view *v, struct st_arena *a)
 {
-    f->kind = kind_name(v->kind);
+    f->kind = st_describe_fd_kind_name(v->kind);
     f->target = st_arena_strdup(a, v->name[0] ? v->name : "(not checked)");
 }
 
@@ -472,7 +325,7 @@ static void collect_fds(struct st_report *r, struct st_stack_index *si, uint32_t
         if (checking) {
             if (!read_fd_link((int)dir, v->fd, link, sizeof link))
                 continue; /* closed behind strays' back */
-            now = kind_of_link(v->fd, link, v->kind);
+            now = st_describe_fd_kind(v->fd, link, v->kind);
             if (!still_valid(v->fd, link, now, v))
                 continue;
         }
@@ -486,8 +339,8 @@ static void collect_fds(struct st_report *r, struct st_stack_index *si, uint32_t
             break;
         f->fd = v->fd;
         if (checking) {
-            f->kind = kind_name(now);
-            f->target = target_of(v->fd, link, now, &r->arena);
+            f->kind = st_describe_fd_kind_name(now);
+            f->target = st_describe_fd_target(v->fd, link, now, &r->arena);
         } else {
             fill_unchecked(f, v, &r->arena);
             r->tracking.fds_unchecked++;

@@ -6,6 +6,7 @@
  * locks in a cycle are listed as deadlocks, the way jstack does. */
 #define _GNU_SOURCE
 #include "base/options.h"
+#include "base/sort.h"
 #include "collect/report_build.h"
 #include "base/st.h"
 #include "collect/thread_stacks.h"
@@ -77,6 +78,14 @@ static int cmp_tid(const void *a, const void *b)
 {
     int x = ((const struct st_wait_view *)a)->tid, y = ((const struct st_wait_view *)b)->tid;
     return (x > y) - (x < y);
+}
+
+/* For st_sort: glibc's qsort calls malloc past 1 KiB, and this runs on the
+ * crash path, maybe inside malloc with its lock held. */
+static int sort_by_tid(const void *a, const void *b, void *ctx)
+{
+    (void)ctx;
+    return cmp_tid(a, b);
 }
 
 /* The wait of thread tid, or NULL (views sorted by tid: a report of 10 000
@@ -158,7 +167,7 @@ void st_report_collect_waits(struct st_report *r, struct st_stack_index *si)
     struct wait_copy c = {.arena = &r->arena};
     st_wait_foreach(copy_wait, &c);
     if (c.count)
-        qsort(c.views, c.count, sizeof *c.views, cmp_tid);
+        st_sort(c.views, c.count, sizeof *c.views, sort_by_tid, NULL);
     uint64_t now = st_uptime_ns();
     for (uint32_t i = 0; i < r->nthreads; i++) {
         struct st_report_thread *t = &r->threads[i];
@@ -187,7 +196,7 @@ void st_report_collect_current_stacks(struct st_report *r, struct st_stack_index
             tids[n] = r->threads[i].tid;
             which[n++] = i;
         }
-    int answered = st_thread_stacks_capture(tids, n, stacks, 200, r->signal != 0);
+    int answered = st_thread_stacks_capture(tids, n, stacks, 200, r->crash_safe);
     r->tracking.threads_without_stack = (uint32_t)(n - answered);
     for (int k = 0; k < n; k++)
         if (stacks[k])

@@ -1,8 +1,10 @@
 /* Current stacks of running threads, taken by the threads themselves in a
  * signal handler; see thread_stacks.h. The handler stays installed once
  * set (a signal still pending in a thread that blocks it must never meet
- * the default action, which would kill the process); a signal strays did
- * not ask for goes on to the program's own handler for it, if any. The
+ * the default action, which would kill the process). It is installed
+ * through the signal chain (signals.h), so a later sigaction of the
+ * program's is recorded rather than put in its place, and a signal strays
+ * did not ask for goes on to the program's own handler, if any. The
  * handler only unwinds into a buffer prepared for its thread: no locks, no
  * allocation. Interning happens afterwards, in the asking thread. */
 #define _GNU_SOURCE
@@ -10,7 +12,7 @@
 
 #include "base/log.h"
 #include "base/options.h"
-#include "base/libc.h"
+#include "base/signals.h"
 #include "base/st.h"
 #include "base/sys.h"
 
@@ -24,30 +26,21 @@
 #include <ucontext.h>
 #include <unistd.h>
 
+/* The handler unwinds a few frames more than it keeps: those of the signal
+ * delivery itself, dropped before the stack is kept. */
+#define DELIVERY_FRAMES 8
+
 struct request {
     int tid;
     int done; /* 0 asked, 1 answered, -1 busy inside strays */
     int depth;
-    uintptr_t frames[ST_STACK_MAX];
+    uintptr_t frames[ST_STACK_MAX + DELIVERY_FRAMES];
 };
 
 static struct request *requests;
 static int nrequests;
-static struct sigaction program_action;
-static int handler_installed;
 
-int st_thread_stack_signal(void) { return SIGRTMAX - 3; }
-
-static void chain(int sig, siginfo_t *info, void *ucontext)
-{
-    if (program_action.sa_flags & SA_SIGINFO) {
-        if (program_action.sa_sigaction)
-            program_action.sa_sigaction(sig, info, ucontext);
-    } else if (program_action.sa_handler != SIG_IGN && program_action.sa_handler != SIG_DFL &&
-               program_action.sa_handler) {
-        program_action.sa_handler(sig);
-    }
-}
+int st_thread_stack_signal(void) { return st_signal_current_stack(); }
 
 /* Drops the frames of the signal delivery itself: the stack starts at the
  * instruction the thread was interrupted at. */
@@ -88,7 +81,7 @@ static void on_signal(int sig, siginfo_t *info, void *ucontext)
     struct request *req = find_request(st_gettid());
     if (!req || info->si_code != SI_TKILL || info->si_pid != getpid()) {
         errno = saved;
-        chain(sig, info, ucontext);
+        st_signal_chain(sig, info, ucontext);
         return;
     }
     if (st_guard_depth > 0) {
@@ -96,7 +89,7 @@ static void on_signal(int sig, siginfo_t *info, void *ucontext)
         __atomic_store_n(&req->done, -1, __ATOMIC_RELEASE);
     } else {
         st_guard_enter();
-        int depth = st_stack_capture_in_handler(req->frames, st_opt.stack_depth + 8);
+        int depth = st_stack_capture_in_handler(req->frames, st_opt.stack_depth + DELIVERY_FRAMES);
         req->depth = st_stack_from_interrupted_pc(req->frames, depth, ucontext);
         if (req->depth > st_opt.stack_depth)
             req->depth = st_opt.stack_depth;
@@ -108,18 +101,12 @@ static void on_signal(int sig, siginfo_t *info, void *ucontext)
 
 static int install_handler(void)
 {
-    if (handler_installed)
+    int sig = st_thread_stack_signal();
+    if (st_signal_taken(sig))
         return 0;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_signal;
-    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
-    sigfillset(&sa.sa_mask);
-    int rc = st_libc_sigaction(st_thread_stack_signal(), &sa, &program_action);
-    if (rc != 0)
-        return rc;
-    handler_installed = 1;
-    return 0;
+    sigset_t all;
+    sigfillset(&all);
+    return st_signal_take(sig, on_signal, SA_RESTART | SA_ONSTACK, &all, NULL);
 }
 
 static uint64_t now_ms(void)
@@ -158,17 +145,13 @@ static struct request *request_of(struct request *reqs, int n, int tid)
     return lo < n && reqs[lo].tid == tid ? &reqs[lo] : NULL;
 }
 
-/* True when the thread's SigBlk line in /proc says it blocks sig: asking it
- * would only wait out the time budget (liblzma's workers block every
- * signal, for one). Anything unreadable or malformed counts as not blocked. */
-static bool blocks_signal(int tid, int sig)
+/* Asking a thread that blocks the signal would only wait out the time
+ * budget (liblzma's workers block every signal, for one). Anything
+ * unreadable or malformed counts as not blocked. */
+bool st_thread_blocks_signal(int tid, int sig)
 {
-    /* "/proc/self/task/TID/status", without stdio: this runs on the crash path too. */
-    char path[64] = "/proc/self/task/", buf[2048];
-    size_t at = strlen(path);
-    at += (size_t)st_sys_format_uint((unsigned)tid, path + at);
-    memcpy(path + at, "/status", sizeof "/status");
-    if (st_sys_read_file(path, buf, sizeof buf) <= 0)
+    char buf[2048];
+    if (st_sys_read_task_file(tid, "status", buf, sizeof buf) <= 0)
         return false;
     const char *line = strstr(buf, "\nSigBlk:");
     if (!line)
@@ -208,7 +191,7 @@ int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out
                 reqs[i].done = -1;
             break;
         }
-        if (blocks_signal(reqs[i].tid, st_thread_stack_signal())) {
+        if (st_thread_blocks_signal(reqs[i].tid, st_thread_stack_signal())) {
             reqs[i].done = -1; /* cannot answer */
             blocking++;
         } else if (st_sys_tgkill(pid, reqs[i].tid, st_thread_stack_signal()) != 0) {

@@ -14,6 +14,9 @@
 
 /* The signal used (a real-time one, so a program's own SIGUSR1/2 stay its own). */
 int st_thread_stack_signal(void);
+/* True when /proc says thread tid of this process blocks sig (its SigBlk
+ * line); false when that cannot be read. No stdio: the crash path uses it. */
+bool st_thread_blocks_signal(int tid, int sig);
 
 /* Asks each of the n threads in tids for its current stack; out[i] is the
  * interned stack (standalone ones on the crash path, see

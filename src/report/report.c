@@ -44,6 +44,11 @@ const char *st_report_signal_name(int signo)
     return "signal";
 }
 
+bool st_report_is_inspect(const struct st_report *r)
+{
+    return r->reason && !strcmp(r->reason, "inspect");
+}
+
 const char *st_report_thread_state_name(enum st_report_thread_state s)
 {
     switch (s) {

@@ -41,6 +41,8 @@ struct st_report_blocked {
     uint32_t timeouts;    /* timed waits in a row that timed out */
     int owner_tid;        /* the lock's holder, 0 if none or not a lock */
     bool stuck;           /* blocked longer than blocked_threshold */
+    bool since_unknown;   /* strays inspect: blocked_ns is not known */
+    const char *wchan;    /* strays inspect: where the kernel has it wait, or NULL */
 };
 
 /* Live dumps: how many objects of a kind one creation site has now, and
@@ -52,6 +54,17 @@ struct st_report_growth {
     int32_t delta;    /* since the previous dump */
     uint32_t streak;  /* dumps in a row in which it grew */
     bool growing;     /* grew in several dumps in a row */
+};
+
+/* The limit a dump of reason "exhausted" or "fd_warn" is about. */
+struct st_report_limit {
+    bool present;
+    const char *kind;  /* "fds", "threads", "timers" */
+    const char *error; /* "EMFILE", "ENFILE", "EAGAIN"; NULL for fd_warn */
+    int64_t rlimit;    /* the soft RLIMIT_NOFILE, RLIMIT_NPROC or RLIMIT_SIGPENDING; -1: none */
+    uint32_t hits;     /* failing calls since the previous dump of this kind */
+    int fd;            /* fd_warn: the fd that crossed the threshold; else -1 */
+    int warn_percent;  /* fd_warn: the share of rlimit; else 0 */
 };
 
 /* Threads waiting on each other in a cycle. */
@@ -79,6 +92,7 @@ struct st_report_timer {
     const char *clock;  /* "CLOCK_MONOTONIC", ... */
     const char *notify; /* "signal:SIGALRM", "thread", "none", "thread_id:TID:SIGNAL", "fd" */
     bool armed;
+    bool armed_unknown;   /* strays inspect: /proc does not say (armed is false) */
     uint64_t interval_ns; /* 0: one-shot */
     int fd;               /* -1 unless a timerfd */
     int tid;              /* creating thread */
@@ -137,6 +151,9 @@ struct st_report_tracking {
     uint32_t timers_unchecked;     /* not asked of the kernel: armed state as last set */
     uint32_t fds_unchecked;        /* not looked up in /proc: kind and name as created */
     uint32_t threads_without_stack; /* running threads that gave no current stack in time */
+    /* Records left out of a crash report: their table's lock stayed taken
+     * (its holder may wait for a lock the crashing thread holds). */
+    uint32_t threads_unread, timers_unread;
 };
 
 /* True when some object went untracked or lost its stack. */
@@ -151,7 +168,7 @@ struct st_report {
     int pid;
     const char *exe;     /* /proc/self/exe */
     const char *command; /* argv[0] */
-    const char *reason;  /* "exit", ... */
+    const char *reason;  /* "exit", ...; "inspect": a process strays did not start */
     const char *scope;   /* a report of one scope only (strays_verify_none), or NULL */
     int exit_status;     /* -1 when not known or not an exit */
     uint64_t time_ms;    /* wall clock, ms since the epoch */
@@ -175,9 +192,14 @@ struct st_report {
     int crash_stack;                 /* crash reports: its stack at the crash, or -1 */
     struct st_report_suppressed suppressed;
     struct st_report_tracking tracking;
+    struct st_report_limit limit;    /* exhausted and fd_warn dumps only */
     struct st_report_stack *stacks;
     uint32_t nstacks;
     struct st_arena arena;
+    /* Being built in a signal handler (a crash, or an exit from the
+     * program's crash handler): no malloc, no lock another thread may hold
+     * for good, no libdw. Not written out. */
+    bool crash_safe;
 };
 
 /* Number of leaked objects the report holds (what makes a run fail).
@@ -192,6 +214,9 @@ void st_report_write_summary(const struct st_report *r, struct st_out *o);
 
 /* "SIGSEGV" for 11; a static string, usable on the crash path. */
 const char *st_report_signal_name(int signo);
+
+/* A report of `strays inspect`: a process that was not started under strays. */
+bool st_report_is_inspect(const struct st_report *r);
 
 /* Names of thread states as reports spell them. */
 const char *st_report_thread_state_name(enum st_report_thread_state s);

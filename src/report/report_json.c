@@ -84,7 +84,10 @@ static void write_blocked(struct st_out *o, const struct st_report_blocked *b)
     st_out_char(o, ',');
     field_str(o, "target", b->target);
     st_out_str(o, ",\"seconds\":");
-    st_out_seconds_ms(o, b->blocked_ns);
+    if (b->since_unknown)
+        st_out_str(o, "null");
+    else
+        st_out_seconds_ms(o, b->blocked_ns);
     st_out_char(o, ',');
     if (b->deadline_ms >= 0)
         field_int(o, "deadline", b->deadline_ms);
@@ -99,7 +102,12 @@ static void write_blocked(struct st_out *o, const struct st_report_blocked *b)
         field_int(o, "owner_tid", b->owner_tid);
     else
         field_str(o, "owner_tid", NULL);
-    st_out_str(o, b->stuck ? ",\"stuck\":true}" : ",\"stuck\":false}");
+    st_out_str(o, b->stuck ? ",\"stuck\":true" : ",\"stuck\":false");
+    if (b->wchan) {
+        st_out_char(o, ',');
+        field_str(o, "wchan", b->wchan);
+    }
+    st_out_char(o, '}');
 }
 
 static void write_thread(struct st_out *o, const struct st_report_thread *t)
@@ -146,7 +154,10 @@ static void write_timer(struct st_out *o, const struct st_report_timer *t)
     st_out_char(o, ',');
     field_str(o, "notify", t->notify);
     st_out_char(o, ',');
-    field_bool(o, "armed", t->armed);
+    if (t->armed_unknown)
+        field_str(o, "armed", NULL);
+    else
+        field_bool(o, "armed", t->armed);
     st_out_char(o, ',');
     field_int(o, "interval_ns", (long long)t->interval_ns);
     st_out_char(o, ',');
@@ -190,6 +201,27 @@ static void write_fd(struct st_out *o, const struct st_report_fd *f)
     field_int(o, "created_ms", (long long)f->created_ms);
     st_out_char(o, ',');
     field_str(o, "scope", f->scope);
+    st_out_char(o, '}');
+}
+
+/* "exhausted" and "fd_warn" dumps: {"kind":"fds","error":"EMFILE",...}. */
+static void write_limit(struct st_out *o, const struct st_report_limit *l)
+{
+    st_out_char(o, '{');
+    field_str(o, "kind", l->kind);
+    st_out_char(o, ',');
+    field_str(o, "error", l->error);
+    st_out_char(o, ',');
+    if (l->rlimit >= 0)
+        field_int(o, "rlimit", l->rlimit);
+    else
+        field_str(o, "rlimit", NULL);
+    st_out_char(o, ',');
+    field_int(o, "hits", l->hits);
+    st_out_char(o, ',');
+    field_index(o, "fd", l->fd);
+    st_out_char(o, ',');
+    field_int(o, "warn_percent", l->warn_percent);
     st_out_char(o, '}');
 }
 
@@ -279,7 +311,8 @@ static void write_tracking(struct st_out *o, const struct st_report_tracking *t)
         return;
     }
     st_out_char(o, '{');
-    field_bool(o, "complete", !st_report_tracking_incomplete(t));
+    field_bool(o, "complete", !st_report_tracking_incomplete(t) && !t->threads_unread &&
+                                  !t->timers_unread);
     st_out_char(o, ',');
     field_int(o, "table_bytes", (long long)t->table_bytes);
     st_out_char(o, ',');
@@ -303,6 +336,10 @@ static void write_tracking(struct st_out *o, const struct st_report_tracking *t)
     field_int(o, "fds_unchecked", t->fds_unchecked);
     st_out_char(o, ',');
     field_int(o, "threads_without_stack", t->threads_without_stack);
+    st_out_char(o, ',');
+    field_int(o, "threads_unread", t->threads_unread);
+    st_out_char(o, ',');
+    field_int(o, "timers_unread", t->timers_unread);
     st_out_char(o, '}');
 }
 
@@ -356,6 +393,10 @@ void st_report_write_json(const struct st_report *r, struct st_out *o)
     write_growth(o, r);
     st_out_str(o, ",\n\"crash\":");
     write_crash(o, r);
+    if (r->limit.present) {
+        st_out_str(o, ",\n\"limit\":");
+        write_limit(o, &r->limit);
+    }
     st_out_str(o, ",\n\"deadlocks\":[");
     for (uint32_t i = 0; i < r->ndeadlocks; i++) {
         st_out_str(o, i ? ",[" : "[");

@@ -202,8 +202,10 @@ static int load_blocked(struct loader *l, const struct st_json *t, struct st_rep
     /* blocked_ns is a uint64_t: beyond 2^64 ns (584 years) the conversion
      * below would be undefined. */
     const struct st_json *secs = st_json_get(b, "seconds");
-    if (!rc && (!secs || secs->type != ST_JSON_NUMBER || secs->number < 0 ||
-                secs->number * 1e9 >= 18446744073709551616.0))
+    bl->since_unknown = secs && secs->type == ST_JSON_NULL; /* strays inspect */
+    if (!rc && !bl->since_unknown &&
+        (!secs || secs->type != ST_JSON_NUMBER || secs->number < 0 ||
+         secs->number * 1e9 >= 18446744073709551616.0))
         rc = fail(l, "%s: \"blocked\".\"seconds\" must be a number of seconds", where);
     if (!rc)
         rc = get_optional_int(l, b, "deadline", 0, INT64_MAX, &deadline, -1, where);
@@ -215,15 +217,48 @@ static int load_blocked(struct loader *l, const struct st_json *t, struct st_rep
         rc = get_optional_int(l, b, "owner_tid", 0, INT32_MAX, &owner, 0, where);
     if (!rc)
         rc = get_bool(l, b, "stuck", &bl->stuck, where);
+    if (!rc)
+        rc = get_str(l, b, "wchan", true, &bl->wchan, where);
     if (rc)
         return rc;
     bl->fd = (int)fd;
-    bl->blocked_ns = (uint64_t)(secs->number * 1e9);
+    bl->blocked_ns = secs && secs->type == ST_JSON_NUMBER ? (uint64_t)(secs->number * 1e9) : 0;
     bl->deadline_ms = deadline;
     bl->timeout_ns = (uint64_t)timeout_ns;
     bl->timeouts = (uint32_t)timeouts;
     bl->owner_tid = (int)owner;
     out->blocked = bl;
+    return 0;
+}
+
+/* "limit": only in exhausted and fd_warn dumps (absent before them). */
+static int load_limit(struct loader *l, const struct st_json *root)
+{
+    const struct st_json *g = st_json_get(root, "limit");
+    if (!g || g->type == ST_JSON_NULL)
+        return 0;
+    if (g->type != ST_JSON_OBJECT)
+        return fail(l, "\"limit\" must be an object");
+    struct st_report_limit *lim = &l->r->limit;
+    int64_t rlimit, hits, fd, percent;
+    int rc = get_str(l, g, "kind", false, &lim->kind, "limit");
+    if (!rc)
+        rc = get_str(l, g, "error", true, &lim->error, "limit");
+    if (!rc)
+        rc = get_optional_int(l, g, "rlimit", 0, INT64_MAX, &rlimit, -1, "limit");
+    if (!rc)
+        rc = get_int(l, g, "hits", 0, UINT32_MAX, &hits, "limit");
+    if (!rc)
+        rc = get_optional_int(l, g, "fd", 0, INT32_MAX, &fd, -1, "limit");
+    if (!rc)
+        rc = get_int(l, g, "warn_percent", 0, 100, &percent, "limit");
+    if (rc)
+        return rc;
+    lim->present = true;
+    lim->rlimit = rlimit;
+    lim->hits = (uint32_t)hits;
+    lim->fd = (int)fd;
+    lim->warn_percent = (int)percent;
     return 0;
 }
 
@@ -388,6 +423,7 @@ static int load_tracking(struct loader *l, const struct st_json *root)
     if (!missed || missed->type != ST_JSON_OBJECT)
         return fail(l, "tracking: \"not_tracked\" must be an object");
     int64_t table, stack, limit, threads, timers, fds, stacks, unchecked, fds_unchecked, stackless;
+    int64_t threads_unread = 0, timers_unread = 0;
     int rc = get_int(l, j, "table_bytes", 0, INT64_MAX, &table, "tracking");
     if (!rc)
         rc = get_int(l, j, "stack_bytes", 0, INT64_MAX, &stack, "tracking");
@@ -407,6 +443,12 @@ static int load_tracking(struct loader *l, const struct st_json *root)
         rc = get_optional_int(l, j, "fds_unchecked", 0, UINT32_MAX, &fds_unchecked, 0, "tracking");
     if (!rc)
         rc = get_int(l, j, "threads_without_stack", 0, UINT32_MAX, &stackless, "tracking");
+    if (!rc) /* these two are absent from reports written before them */
+        rc = get_optional_int(l, j, "threads_unread", 0, UINT32_MAX, &threads_unread, 0,
+                              "tracking");
+    if (!rc)
+        rc = get_optional_int(l, j, "timers_unread", 0, UINT32_MAX, &timers_unread, 0,
+                              "tracking");
     if (rc)
         return rc;
     *t = (struct st_report_tracking){
@@ -421,6 +463,8 @@ static int load_tracking(struct loader *l, const struct st_json *root)
         .timers_unchecked = (uint32_t)unchecked,
         .fds_unchecked = (uint32_t)fds_unchecked,
         .threads_without_stack = (uint32_t)stackless,
+        .threads_unread = (uint32_t)threads_unread,
+        .timers_unread = (uint32_t)timers_unread,
     };
     return 0;
 }
@@ -542,7 +586,9 @@ static int load_timer(struct loader *l, const struct st_json *t, struct st_repor
         rc = get_str(l, t, "clock", false, &out->clock, where);
     if (!rc)
         rc = get_str(l, t, "notify", false, &out->notify, where);
-    if (!rc)
+    const struct st_json *armed = st_json_get(t, "armed");
+    out->armed_unknown = armed && armed->type == ST_JSON_NULL; /* strays inspect */
+    if (!rc && !out->armed_unknown)
         rc = get_bool(l, t, "armed", &out->armed, where);
     if (!rc)
         rc = get_int(l, t, "interval_ns", 0, INT64_MAX, &interval, where);
@@ -697,6 +743,8 @@ int st_report_from_json(struct st_report *r, const struct st_json *root, char *e
         rc = load_suppressed(&l, root);
     if (!rc)
         rc = load_tracking(&l, root);
+    if (!rc)
+        rc = load_limit(&l, root);
     if (rc == -ENOMEM)
         fail(&l, "out of memory");
     return rc;

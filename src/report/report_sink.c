@@ -2,6 +2,7 @@
 #include "report/report_sink.h"
 
 #include "base/log.h"
+#include "base/out.h"
 #include "base/own_files.h"
 #include "base/sys.h"
 
@@ -35,13 +36,25 @@ static void to_stderr(struct st_sink *s)
 static int name_next(struct st_sink *s)
 {
     s->seq = __atomic_fetch_add(&next_seq, 1, __ATOMIC_RELAXED);
-    int pid = (int)getpid();
-    int n = snprintf(s->final_path, sizeof s->final_path, "%s.%d.%u.%s", s->prefix, pid, s->seq,
-                     s->ext);
-    int m = snprintf(s->tmp_name, sizeof s->tmp_name, "%s.%d.%u.%s.tmp", s->base, pid, s->seq,
-                     s->ext);
-    if (n < 0 || (size_t)n >= sizeof s->final_path || m < 0 || (size_t)m >= sizeof s->tmp_name)
+    /* PREFIX.PID.SEQ.EXT and BASE.PID.SEQ.EXT.tmp, without stdio: a crash
+     * report takes a name here too. */
+    struct st_out name;
+    st_out_init_string(&name);
+    st_out_char(&name, '.');
+    st_out_int(&name, getpid());
+    st_out_char(&name, '.');
+    st_out_uint(&name, s->seq);
+    st_out_char(&name, '.');
+    st_out_str(&name, s->ext);
+    const char *tail = st_out_string(&name);
+    size_t prefix = strlen(s->prefix), base = strlen(s->base), n = strlen(tail);
+    if (prefix + n >= sizeof s->final_path || base + n + 4 >= sizeof s->tmp_name)
         return -ENAMETOOLONG;
+    memcpy(s->final_path, s->prefix, prefix);
+    memcpy(s->final_path + prefix, tail, n + 1);
+    memcpy(s->tmp_name, s->base, base);
+    memcpy(s->tmp_name + base, tail, n);
+    memcpy(s->tmp_name + base + n, ".tmp", 5);
     return 0;
 }
 
@@ -75,10 +88,49 @@ static int open_new_file(struct st_sink *s)
     return 0;
 }
 
-int st_sink_open(struct st_sink *s, const char *log_path, enum st_format format)
+/* Creates PREFIX.PID.SEQ.EXT's temporary file; -errno, with why said. */
+static int create_file(struct st_sink *s, const char *prefix, const char *ext, char *why,
+                       size_t why_len)
+{
+    s->prefix = prefix;
+    s->ext = ext;
+    char dir[PATH_MAX];
+    int rc = st_own_split_path(prefix, dir, sizeof dir, &s->base);
+    if (rc == 0) {
+        s->dirfd = st_own_dir_open(dir, why, why_len);
+        rc = s->dirfd < 0 ? s->dirfd : open_new_file(s);
+    }
+    if (rc != 0 && !why[0])
+        snprintf(why, why_len, "%s", strerror(-rc));
+    if (rc != 0 && s->dirfd >= 0) {
+        st_sys_close(s->dirfd);
+        s->dirfd = -1;
+    }
+    return rc;
+}
+
+/* The run has ended (report_sink.h): whether to write anything, and say so. */
+static bool outlived_run(struct st_sink *s, const char *log_path, bool for_terminal)
+{
+    char dir[PATH_MAX];
+    const char *base;
+    if (st_own_split_path(log_path, dir, sizeof dir, &base) != 0)
+        snprintf(dir, sizeof dir, "%s", log_path);
+    if (for_terminal)
+        st_logf("this process (pid %d) outlived the `strays run` that started it: the run has "
+                "ended and removed its report directory %s, so this report is not in the "
+                "run's verdict; it follows here, in text",
+                (int)getpid(), dir);
+    s->format = ST_FORMAT_TEXT;
+    return for_terminal;
+}
+
+int st_sink_open(struct st_sink *s, const char *log_path, enum st_format format,
+                 bool for_terminal)
 {
     memset(s, 0, sizeof *s);
     s->dirfd = -1;
+    s->format = format;
     if (!strcmp(log_path, "stdout")) {
         s->fd = 1;
         return 0;
@@ -87,24 +139,31 @@ int st_sink_open(struct st_sink *s, const char *log_path, enum st_format format)
         to_stderr(s);
         return 0;
     }
-    s->prefix = log_path;
-    s->ext = format == ST_FORMAT_JSON ? "json" : "txt";
-    char dir[PATH_MAX], why[PATH_MAX + 200] = "";
-    int rc = st_own_split_path(log_path, dir, sizeof dir, &s->base);
-    if (rc == 0) {
-        s->dirfd = st_own_dir_open(dir, why, sizeof why);
-        rc = s->dirfd < 0 ? s->dirfd : open_new_file(s);
-    }
+    char why[PATH_MAX + 200] = "";
+    int rc = create_file(s, log_path, format == ST_FORMAT_JSON ? "json" : "txt", why, sizeof why);
     if (rc == 0)
         return 0;
-    if (!why[0])
-        snprintf(why, sizeof why, "%s", strerror(-rc));
-    st_logf("cannot create report file %s.%d.*: %s; writing the report to stderr instead",
-            log_path, (int)getpid(), why);
-    if (s->dirfd >= 0)
-        st_sys_close(s->dirfd);
     to_stderr(s);
+    if (rc == -ENOENT && st_opt.exitcode_for == ST_EXITCODE_FOR_RUN) {
+        if (!outlived_run(s, log_path, for_terminal))
+            s->fd = -1;
+    } else {
+        st_logf("cannot create report file %s.%d.*: %s; writing the report to stderr instead",
+                log_path, (int)getpid(), why);
+    }
     return 0;
+}
+
+int st_sink_open_file(struct st_sink *s, const char *prefix, const char *ext, const char *what)
+{
+    memset(s, 0, sizeof *s);
+    s->dirfd = -1;
+    s->file_only = true;
+    char why[PATH_MAX + 200] = "";
+    int rc = create_file(s, prefix, ext, why, sizeof why);
+    if (rc != 0)
+        st_logf("cannot create %s file %s.%d.*.%s: %s", what, prefix, (int)getpid(), ext, why);
+    return rc;
 }
 
 /* Links the complete .tmp to its final name, taking the next SEQ when the
@@ -130,6 +189,18 @@ int st_sink_close(struct st_sink *s, int write_error)
         return write_error;
     st_sys_close(s->fd);
     int rc;
+    if (s->file_only) {
+        rc = write_error ? write_error : publish(s);
+        if (write_error)
+            st_sys_unlinkat(s->dirfd, s->tmp_name);
+        if (rc != 0)
+            st_logf("cannot write %s: %s; removed the incomplete file", s->final_path,
+                    strerror(-rc));
+        st_sys_close(s->dirfd);
+        s->dirfd = -1;
+        s->is_file = false;
+        return rc;
+    }
     if (write_error) {
         st_sys_unlinkat(s->dirfd, s->tmp_name);
         st_logf("cannot write report file %s: %s; removed the incomplete file, writing the "

@@ -182,8 +182,15 @@ static void write_blocked_header(struct st_out *o, const struct st_report *r,
         }
         st_out_char(o, ')');
     }
-    st_out_str(o, " for ");
-    st_out_duration(o, longest);
+    if (b->wchan) {
+        st_out_str(o, " (kernel: ");
+        st_out_str(o, b->wchan);
+        st_out_char(o, ')');
+    }
+    if (!b->since_unknown) {
+        st_out_str(o, " for ");
+        st_out_duration(o, longest);
+    }
     if (b->timeouts > 0) {
         st_out_str(o, ", timed out ");
         st_out_count(o, b->timeouts, " time", " times in a row");
@@ -197,6 +204,16 @@ static void write_blocked_header(struct st_out *o, const struct st_report *r,
         st_out_str(o, " [stuck]");
 }
 
+/* The creation stack of a group that stands somewhere; a report of
+ * strays inspect has none, and says so once at its top. */
+static void write_created_at(struct st_out *o, const struct st_report *r, int created_by)
+{
+    if (created_by < 0 && st_report_is_inspect(r))
+        return;
+    st_out_str(o, "  created at:\n");
+    write_stack(o, r, created_by);
+}
+
 static void write_group(struct st_out *o, const struct st_report *r, const uint32_t *order,
                         const struct group *g)
 {
@@ -208,8 +225,7 @@ static void write_group(struct st_out *o, const struct st_report *r, const uint3
         st_out_str(o, ":\n");
         write_thread_list(o, r, order, g);
         write_stack(o, r, g->stack);
-        st_out_str(o, "  created at:\n");
-        write_stack(o, r, g->created_by);
+        write_created_at(o, r, g->created_by);
         st_out_char(o, '\n');
         return;
     } else if (g->stack >= 0) {
@@ -218,8 +234,7 @@ static void write_group(struct st_out *o, const struct st_report *r, const uint3
         st_out_str(o, ", now at:\n");
         write_thread_list(o, r, order, g);
         write_stack(o, r, g->stack);
-        st_out_str(o, "  created at:\n");
-        write_stack(o, r, g->created_by);
+        write_created_at(o, r, g->created_by);
         st_out_char(o, '\n');
         return;
     } else {
@@ -304,6 +319,72 @@ static void write_growth(struct st_out *o, const struct st_report *r, struct st_
         }
         st_out_char(o, '\n');
     }
+    st_out_char(o, '\n');
+}
+
+static int cmp_count(const void *a, const void *b, void *ctx)
+{
+    (void)ctx;
+    const struct st_report_growth *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return (x->created_by > y->created_by) - (x->created_by < y->created_by);
+}
+
+#define TOP_SITES 5
+
+/* "exhausted" and "fd_warn" dumps: the limit, then the largest creation
+ * sites of that kind, as fdtrack names the sites holding the most fds. */
+static void write_limit(struct st_out *o, const struct st_report *r, struct st_arena *scratch)
+{
+    const struct st_report_limit *l = &r->limit;
+    if (!l->present)
+        return;
+    const char *rlimit = !strcmp(l->kind, "fds")       ? "RLIMIT_NOFILE"
+                         : !strcmp(l->kind, "threads") ? "RLIMIT_NPROC"
+                                                       : "RLIMIT_SIGPENDING";
+    if (l->error) {
+        st_out_str(o, "The program ran out of ");
+        st_out_str(o, l->kind);
+        st_out_str(o, ": ");
+        st_out_count(o, l->hits, " call", " calls");
+        st_out_str(o, " failed with ");
+        st_out_str(o, l->error);
+        st_out_str(o, " since the last such dump (");
+    } else {
+        st_out_str(o, "The program's fds crossed ");
+        st_out_int(o, l->warn_percent);
+        st_out_str(o, "% of ");
+        st_out_str(o, rlimit);
+        st_out_str(o, ": fd ");
+        st_out_int(o, l->fd);
+        st_out_str(o, " was created (");
+    }
+    st_out_str(o, rlimit);
+    st_out_char(o, ' ');
+    if (l->rlimit >= 0)
+        st_out_int(o, l->rlimit);
+    else
+        st_out_str(o, "unlimited");
+    st_out_str(o, ").\nLargest creation sites of ");
+    st_out_str(o, l->kind);
+    st_out_str(o, ":\n");
+    struct st_report_growth *sites = st_arena_alloc(scratch, (r->ngrowth + 1) * sizeof *sites);
+    uint32_t n = 0;
+    for (uint32_t i = 0; sites && i < r->ngrowth; i++)
+        if (!strcmp(r->growth[i].kind, l->kind))
+            sites[n++] = r->growth[i];
+    if (sites)
+        st_sort(sites, n, sizeof *sites, cmp_count, NULL);
+    for (uint32_t i = 0; i < n && i < TOP_SITES; i++) {
+        st_out_str(o, "    ");
+        st_out_uint(o, sites[i].count);
+        st_out_str(o, " at ");
+        write_site(o, r, sites[i].created_by);
+        st_out_char(o, '\n');
+    }
+    if (n == 0)
+        st_out_str(o, "    (none that strays tracks)\n");
     st_out_char(o, '\n');
 }
 
@@ -444,7 +525,9 @@ static void write_timer_traits(struct st_out *o, const struct st_report_timer *t
     st_out_str(o, t->clock ? t->clock : "?");
     st_out_str(o, ", ");
     st_out_str(o, t->notify ? t->notify : "?");
-    if (!t->armed) {
+    if (t->armed_unknown) {
+        st_out_str(o, ", armed or not unknown");
+    } else if (!t->armed) {
         st_out_str(o, ", disarmed");
     } else if (t->interval_ns) {
         st_out_str(o, ", armed, every ");
@@ -460,7 +543,9 @@ static void write_timer_group(struct st_out *o, const struct st_report *r, const
     const struct st_report_timer *first = &r->timers[order[g->first]];
     st_out_count(o, g->count, " timer (", " timers (");
     write_timer_traits(o, first);
-    st_out_str(o, g->count > 1 ? ", ...) created at:\n    timers:" : ") created at:\n    timers:");
+    st_out_str(o, g->count > 1 ? ", ...)" : ")");
+    bool site = g->created_by >= 0 || !st_report_is_inspect(r);
+    st_out_str(o, site ? " created at:\n    timers:" : ":\n    timers:");
     for (uint32_t i = 0; i < g->count && i < NAMES_SHOWN; i++) {
         const struct st_report_timer *t = &r->timers[order[g->first + i]];
         st_out_str(o, i ? ", " : " ");
@@ -473,7 +558,8 @@ static void write_timer_group(struct st_out *o, const struct st_report *r, const
     }
     write_more(o, g->count);
     st_out_char(o, '\n');
-    write_stack(o, r, g->created_by);
+    if (site)
+        write_stack(o, r, g->created_by);
     st_out_char(o, '\n');
 }
 
@@ -493,7 +579,8 @@ static void write_fd_group(struct st_out *o, const struct st_report *r, const ui
     }
     if (g->count > TARGETS_SHOWN)
         st_out_str(o, ", ...");
-    st_out_str(o, ") opened at:\n    fds:");
+    bool site = g->created_by >= 0 || !st_report_is_inspect(r);
+    st_out_str(o, site ? ") opened at:\n    fds:" : "):\n    fds:");
     for (uint32_t i = 0; i < g->count && i < NAMES_SHOWN; i++) {
         const struct st_report_fd *f = &r->fds[order[g->first + i]];
         st_out_str(o, i ? ", " : " ");
@@ -508,7 +595,8 @@ static void write_fd_group(struct st_out *o, const struct st_report *r, const ui
     }
     write_more(o, g->count);
     st_out_char(o, '\n');
-    write_stack(o, r, g->created_by);
+    if (site)
+        write_stack(o, r, g->created_by);
     st_out_char(o, '\n');
 }
 
@@ -585,7 +673,8 @@ static void write_summary_groups(const struct st_report *r, struct st_out *o, ui
         if (written)
             st_out_str(o, written == nonzero - 1 ? " and " : ", ");
         st_out_uint(o, parts[i].n);
-        st_out_str(o, written ? " " : " leaked ");
+        /* A process strays did not start has objects, not leaks. */
+        st_out_str(o, written || st_report_is_inspect(r) ? " " : " leaked ");
         st_out_str(o, parts[i].n == 1 ? parts[i].one : parts[i].many);
         written++;
     }
@@ -686,6 +775,10 @@ static void write_tracking(struct st_out *o, const struct st_report_tracking *t)
     undone_line(o, t->threads_without_stack, " running thread", " running threads",
                 " gave no current stack (blocking strays' signal, or not answering within the "
                 "report's time budget)\n");
+    undone_line(o, t->threads_unread, " thread", " threads",
+                " left out: strays' thread table stayed locked when the crash came\n");
+    undone_line(o, t->timers_unread, " timer", " timers",
+                " left out: strays' timer table stayed locked when the crash came\n");
 }
 
 void st_report_write_text(const struct st_report *r, struct st_out *o)
@@ -720,6 +813,10 @@ void st_report_write_text(const struct st_report *r, struct st_out *o)
     st_out_str(o, " (pid ");
     st_out_int(o, r->pid);
     st_out_str(o, ")\n\n");
+    if (st_report_is_inspect(r))
+        st_out_str(o, "The process was not started under strays: no creation stacks. Threads "
+                      "are shown where they stand\n(ptrace), with the call /proc says they "
+                      "block in; fds and timers as /proc shows them.\n\n");
     if (r->signal && r->crash_stack >= 0) {
         st_out_str(o, "The crash, in ");
         write_tid_and_name(o, r, r->crash_tid);
@@ -727,6 +824,7 @@ void st_report_write_text(const struct st_report *r, struct st_out *o)
         write_stack(o, r, r->crash_stack);
         st_out_char(o, '\n');
     }
+    write_limit(o, r, &scratch);
     write_growth(o, r, &scratch);
     write_deadlocks(o, r);
     for (uint32_t i = 0; i < g.nthread_groups; i++)

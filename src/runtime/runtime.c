@@ -13,8 +13,10 @@
 #include "collect/suppressions.h"
 #include "collect/thread_stacks.h"
 #include "report/metrics.h"
+#include "report/profile_file.h"
 #include "report/report_sink.h"
 #include "runtime/crash.h"
+#include "runtime/exit_verdict.h"
 #include "runtime/fd_headroom.h"
 #include "runtime/watchdog.h"
 #include "symbolize/symbolize.h"
@@ -41,10 +43,14 @@ ST_HOT_DATA int st_runtime_state = ST_UNINIT;
 static int exit_status = -1;
 static int final_done;
 static pid_t own_pid;
+/* One report is written at a time: two writers to one terminal would
+ * interleave their lines. Building is reentrant and happens outside it. */
+static st_lock_t emit_lock = ST_LOCK_INIT;
 
 static void before_fork(void)
 {
     st_guard_enter();
+    st_watchdog_before_fork();
     st_stack_capture_before_fork();
     st_stack_before_fork();
     st_thread_before_fork();
@@ -62,6 +68,7 @@ static void after_fork_parent(void)
 
 static void after_fork_child(void)
 {
+    st_exit_verdict_after_fork_child(own_pid);
     own_pid = getpid();
     st_clock_after_fork();
     st_stack_after_fork_child();
@@ -72,6 +79,7 @@ static void after_fork_child(void)
     st_wait_after_fork_child();
     st_symbolize_after_fork_child();
     st_watchdog_after_fork_child();
+    st_lock_reset(&emit_lock); /* a dump under way in the parent stays there */
     st_growth_reset();
     exit_status = -1;
     final_done = 0;
@@ -175,6 +183,7 @@ static void initialise(void)
     }
     st_suppressions_init();
     find_own_code();
+    st_exit_verdict_start();
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     if (at_quick_exit(at_quick_exit_handler) != 0)
         st_logf("cannot register a quick_exit handler; quick_exit will write no report");
@@ -189,9 +198,14 @@ bool st_runtime_activate(void)
     if (!__atomic_compare_exchange_n(&st_runtime_state, &expected, ST_INITIALIZING, false,
                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
         return expected == ST_READY && st_guard_depth == 0;
+    /* The hook that called st_active() saves errno only around its own
+     * bookkeeping; this runs before. (libunwind's loading and warm-up in
+     * st_stack_capture_init left EAGAIN behind.) */
+    int saved_errno = errno;
     st_guard_enter();
     initialise();
     st_guard_leave();
+    errno = saved_errno;
     return __atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) == ST_READY &&
            st_guard_depth == 0;
 }
@@ -233,10 +247,6 @@ int st_runtime_exit_status(void) { return __atomic_load_n(&exit_status, __ATOMIC
 bool st_runtime_foreign_process(void) { return own_pid != 0 && getpid() != own_pid; }
 
 
-/* One report is written at a time: two writers to one terminal would
- * interleave their lines. Building is reentrant and happens outside it. */
-static st_lock_t emit_lock = ST_LOCK_INIT;
-
 /* Takes emit_lock; a crash does not wait for it (the writer holding it may
  * never run again) and writes beside it. Returns whether it holds it. */
 static bool emit_lock_take(bool crashing)
@@ -265,29 +275,29 @@ void st_runtime_write_report(const struct st_report *r, int fd, bool json, bool 
 /* Writes r to the log_path sink. A report file that could not be completed
  * (disk full) is removed and the report written again to stderr: it is
  * never lost. */
-static void write_to_sink(const struct st_report *r, bool crashing)
+static void write_to_sink(const struct st_report *r, bool crashing, bool for_terminal)
 {
     bool locked = emit_lock_take(crashing);
     struct st_sink sink;
-    st_sink_open(&sink, st_opt.log_path, st_opt.format);
-    int again;
-    do {
+    st_sink_open(&sink, st_opt.log_path, st_opt.format, for_terminal);
+    int again = sink.fd < 0 ? 0 : 1;
+    while (again) {
         struct st_out out;
         st_out_init(&out, sink.fd);
-        if (st_opt.format == ST_FORMAT_JSON)
+        if (sink.format == ST_FORMAT_JSON)
             st_report_write_json(r, &out);
         else
             st_report_write_text(r, &out);
         st_out_flush(&out);
         again = st_sink_close(&sink, out.error) == ST_SINK_WRITE_AGAIN;
-    } while (again);
+    }
     if (locked)
         st_unlock(&emit_lock);
 }
 
 static int emit_now(const struct st_report_request *req, bool force)
 {
-    bool crashing = req->crash.signal != 0;
+    bool crashing = req->crash_safe || req->crash.signal != 0;
     struct st_report r;
     int rc = st_report_build(&r, req);
     /* Without libdw (a crash, a secure-execution process): names from the
@@ -305,11 +315,14 @@ static int emit_now(const struct st_report_request *req, bool force)
      * With print_suppressions, a run whose leaks were all suppressed still
      * says which rules matched, as LeakSanitizer's "Suppressions used:". */
     bool suppressed = r.suppressed.threads + r.suppressed.timers + r.suppressed.fds > 0;
-    if (leaks > 0 || force || st_opt.verbosity >= 1 || st_sink_is_file(st_opt.log_path) ||
-        (st_opt.print_suppressions && suppressed))
-        write_to_sink(&r, crashing);
+    bool for_terminal = leaks > 0 || force || st_opt.verbosity >= 1 ||
+                        (st_opt.print_suppressions && suppressed);
+    if (for_terminal || st_sink_is_file(st_opt.log_path))
+        write_to_sink(&r, crashing, for_terminal);
     if (st_opt.metrics_path[0] && r.growth)
         st_metrics_write(&r, st_opt.metrics_path);
+    if (st_opt.profile_path[0] && r.growth)
+        st_profile_file_write(&r, st_opt.profile_path);
     st_report_free(&r);
     return leaks;
 }
@@ -329,7 +342,10 @@ int st_runtime_emit(const struct st_report_request *req, bool force)
 {
     if (nothing_to_say(force))
         return 0;
-    long headroom = st_fd_headroom_begin();
+    /* Not for a dump about a limit (exhaustion.h): the program is at it,
+     * and its next calls must fail as they would without strays, not get
+     * the room meant for the report. */
+    long headroom = req->limit ? -1 : st_fd_headroom_begin();
     int rc = emit_now(req, force);
     st_fd_headroom_end(headroom);
     return rc;
@@ -338,8 +354,8 @@ int st_runtime_emit(const struct st_report_request *req, bool force)
 void st_runtime_crash_report(int sig, uintptr_t address, void *ucontext)
 {
     __atomic_store_n(&final_done, 1, __ATOMIC_RELEASE); /* no exit report after this one */
-    uintptr_t frames[ST_STACK_MAX];
-    int depth = st_stack_capture_in_handler(frames, ST_STACK_MAX);
+    uintptr_t frames[ST_STACK_MAX + 16]; /* and the handler's own frames, dropped below */
+    int depth = st_stack_capture_crashing(frames, (int)ST_ARRAY_LEN(frames));
     depth = st_stack_from_interrupted_pc(frames, depth, ucontext);
     if (depth > st_opt.stack_depth)
         depth = st_opt.stack_depth;
@@ -378,13 +394,15 @@ int st_runtime_final_report(int status)
     if (st_opt.report == ST_REPORT_FAILURE && status == 0)
         return status;
     st_guard_enter();
+    /* An exit from the program's own crash handler (it logs and calls
+     * _exit, say) is built in that signal handler. */
+    bool in_handler = st_crash_in_program_handler();
     struct st_report_request req = {.reason = "exit", .exit_status = status,
-                                     .symbolize = st_opt.symbolize};
+                                     .symbolize = st_opt.symbolize && !in_handler,
+                                     .crash_safe = in_handler};
     int leaks = st_runtime_emit(&req, false);
     st_guard_leave();
-    if (leaks > 0 && status == 0 && st_opt.exitcode != 0)
-        return st_opt.exitcode;
-    return status;
+    return st_exit_verdict(status, leaks);
 }
 
 void st_runtime_at_unload(void)

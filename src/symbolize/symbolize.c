@@ -13,8 +13,9 @@
  * --symbolize` (symbolize_offline.c), once per build-id.
  *
  * libdw is opened with RTLD_LOCAL for the same reason libunwind is: to keep
- * its dependencies out of the program's global symbol scope. C++ names are
- * demangled when the program has libstdc++ loaded (its __cxa_demangle). */
+ * its dependencies out of the program's global symbol scope. Rust names are
+ * demangled by symbolize_elf.c (demangle.h), C++ ones here when the program
+ * has libstdc++ loaded (its __cxa_demangle). */
 #define _GNU_SOURCE
 #include "symbolize/symbolize.h"
 

@@ -10,7 +10,9 @@
  * found by build-id as /usr/lib/debug/.build-id/xx/rest.debug (Debian's
  * -dbg and -dbgsym packages; its .symtab is never compressed); else the
  * module's .dynsym (exported functions only). Names lose their symbol
- * version ("@@GLIBC_2.34"); demangling is the caller's.
+ * version ("@@GLIBC_2.34"); Rust names are demangled here (that needs no
+ * memory but the report's), C++ ones by the caller where that is safe
+ * (__cxa_demangle mallocs).
  *
  * Files are read with pread into the arena, never mapped: a mapped file's
  * pages would count in the program's resident memory (libc's debug symbol
@@ -18,6 +20,8 @@
  * over its table. */
 #define _GNU_SOURCE
 #include "symbolize/symbolize_elf.h"
+
+#include "symbolize/demangle.h"
 
 #include "base/sys.h"
 
@@ -247,9 +251,10 @@ static void name_module(struct st_report *r, const struct st_frame *f0)
         match_symbols(&t, p, n, &r->arena);
     for (size_t i = 0; i < n; i++) {
         const char *name = open && p[i].found ? read_name(&t, p[i].best.st_name, &r->arena) : NULL;
+        const char *rust = name ? st_demangled_rust(name, &r->arena) : NULL;
         /* A frame with no name is marked "" meanwhile, so the next module's
          * pass does not take it again; NULL again below. */
-        p[i].frame->function = name ? name : "";
+        p[i].frame->function = rust ? rust : name ? name : "";
     }
     if (open)
         st_sys_close(t.fd);

@@ -6,6 +6,8 @@
 #define _GNU_SOURCE
 #include "symbolize/symbolize_offline.h"
 
+#include "symbolize/demangle.h"
+
 #include <dlfcn.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
@@ -242,6 +244,9 @@ static const char *readable_name(struct st_offline_symbolizer *s, const char *ra
 {
     const char *at = strchr(raw, '@');
     char *name = st_arena_strndup(arena, raw, at ? (size_t)(at - raw) : strlen(raw));
+    const char *rust = name ? st_demangled_rust(name, arena) : NULL;
+    if (rust)
+        return rust;
     if (!name || strncmp(name, "_Z", 2) != 0)
         return name;
     if (!s->demangler_looked_up) {

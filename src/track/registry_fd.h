@@ -6,29 +6,11 @@
 #ifndef STRAYS_REGISTRY_FD_H
 #define STRAYS_REGISTRY_FD_H
 
+#include "base/describe.h"
 #include "track/stack.h"
 
 #include <stdbool.h>
 #include <stdint.h>
-
-/* What the creating call says the fd is. A report checks it against what
- * /proc says the fd is now, so a record whose fd was closed and reused
- * behind the hooks' back is dropped, not reported. */
-enum st_fd_kind {
-    ST_FD_ANY,      /* dup, fcntl(F_DUPFD), recvmsg: whatever /proc says */
-    ST_FD_FILE,     /* opened by path: a file or a directory */
-    ST_FD_DIR,
-    ST_FD_SOCKET,
-    ST_FD_PIPE,
-    ST_FD_EVENTFD,
-    ST_FD_EPOLL,
-    ST_FD_SIGNALFD,
-    ST_FD_INOTIFY,
-    ST_FD_MEMFD,
-    ST_FD_TIMERFD,
-    ST_FD_OTHER,
-    ST_FD_KIND_COUNT
-};
 
 /* The stdio or dirent object an fd belongs to, if any. */
 enum st_fd_stream { ST_STREAM_NONE, ST_STREAM_FILE, ST_STREAM_DIR, ST_STREAM_POPEN };

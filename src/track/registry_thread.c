@@ -155,8 +155,35 @@ static void release_locked(struct st_thread *rec)
         st_mem_free(ST_MEM_THREADS, rec);
 }
 
+/* The threads that ended last (joined, or detached and finished). The
+ * kernel keeps a thread in /proc/self/task a moment after the program is
+ * done with it (glibc's teardown after the exit handler, and the kernel's
+ * own after pthread_join wakes): such a tid is no untracked thread. 64
+ * slots; a tid is reused only after the pid space wraps. */
+#define RECENT_ENDS 64
+static int recent_ends[RECENT_ENDS];
+static unsigned recent_next;
+
+static void note_gone(int tid)
+{
+    if (tid <= 0)
+        return;
+    unsigned slot = __atomic_fetch_add(&recent_next, 1, __ATOMIC_RELAXED) % RECENT_ENDS;
+    __atomic_store_n(&recent_ends[slot], tid, __ATOMIC_RELEASE);
+}
+
+bool st_thread_recently_gone(int tid)
+{
+    for (int i = 0; tid > 0 && i < RECENT_ENDS; i++)
+        if (__atomic_load_n(&recent_ends[i], __ATOMIC_ACQUIRE) == tid)
+            return true;
+    return false;
+}
+
 static void finish_locked(struct shard *s, struct st_thread *rec)
 {
+    if (!rec->finished)
+        note_gone(__atomic_load_n(&rec->tid, __ATOMIC_RELAXED));
     if (rec->in_table) {
         unlink_locked(s, rec);
         __atomic_store_n(&rec->in_table, false, __ATOMIC_RELAXED);
@@ -399,27 +426,41 @@ static void unlock_first(unsigned n)
 }
 
 /* Takes every shard's lock, in order (the only place that holds more than
- * one, so the order cannot deadlock); with try_only, all or none. */
-static bool lock_all(bool try_only)
+ * one, so the order cannot deadlock). */
+static void lock_all(void)
 {
-    for (unsigned i = 0; i < SHARDS; i++) {
-        if (!try_only) {
-            st_lock(&shards[i].lock);
-        } else if (!st_trylock(&shards[i].lock)) {
-            unlock_first(i);
-            return false;
-        }
-    }
-    return true;
+    for (unsigned i = 0; i < SHARDS; i++)
+        st_lock(&shards[i].lock);
 }
 
-int st_thread_foreach(void (*fn)(const struct st_thread_view *, void *), void *ctx, bool try_only)
+/* The crash path: a shard lock taken by a thread that may never run again
+ * (blocked on malloc's lock, which the crashing thread holds) is waited for
+ * a little only. Returns which shards it holds. */
+_Static_assert(SHARDS <= 32, "one bit per shard");
+static uint32_t lock_all_within(unsigned long long ns)
 {
-    if (!lock_all(try_only))
-        return -1;
+    uint32_t held = 0;
+    for (unsigned i = 0; i < SHARDS; i++)
+        if (st_lock_within(&shards[i].lock, ns))
+            held |= 1u << i;
+    return held;
+}
+
+int st_thread_foreach(void (*fn)(const struct st_thread_view *, void *), void *ctx,
+                      unsigned *unread)
+{
+    uint32_t held = ~0u;
+    if (unread)
+        held = lock_all_within(5 * 1000 * 1000);
+    else
+        lock_all();
     int n = 0;
     for (unsigned i = 0; i < SHARDS; i++) {
         const struct shard *s = &shards[i];
+        if (!(held & (1u << i))) {
+            *unread += __atomic_load_n(&s->count, __ATOMIC_RELAXED);
+            continue;
+        }
         for (uint32_t b = 0; s->buckets && b <= s->mask; b++) {
             for (const struct st_thread *rec = s->buckets[b]; rec; rec = rec->next) {
                 struct st_thread_view v;
@@ -429,13 +470,15 @@ int st_thread_foreach(void (*fn)(const struct st_thread_view *, void *), void *c
             }
         }
     }
-    unlock_first(SHARDS);
+    for (unsigned i = SHARDS; i-- > 0;)
+        if (held & (1u << i))
+            st_unlock(&shards[i].lock);
     return n;
 }
 
 void st_thread_ignore_all(void)
 {
-    lock_all(false);
+    lock_all();
     for (unsigned i = 0; i < SHARDS; i++)
         for (uint32_t b = 0; shards[i].buckets && b <= shards[i].mask; b++)
             for (struct st_thread *rec = shards[i].buckets[b]; rec; rec = rec->next)
@@ -465,7 +508,7 @@ unsigned st_thread_count(void)
 /* strays' own threads' tids (see st_thread_own_add, at the end). */
 static int own_tids[ST_OWN_THREADS];
 
-void st_thread_before_fork(void) { lock_all(false); }
+void st_thread_before_fork(void) { lock_all(); }
 
 void st_thread_after_fork_parent(void) { unlock_first(SHARDS); }
 

@@ -92,15 +92,20 @@ struct st_thread_view {
     char name[16];
 };
 /* Calls fn for every record, under the registry lock (fn must not call
- * back into strays). Returns how many records there were. With try_only,
- * gives up (returns -1) rather than wait for the lock. */
-int st_thread_foreach(void (*fn)(const struct st_thread_view *, void *), void *ctx, bool try_only);
+ * back into strays). Returns how many records it saw. With unread (the
+ * crash path), a part of the table whose lock stays taken for a few
+ * milliseconds is skipped and its records are added to *unread instead. */
+int st_thread_foreach(void (*fn)(const struct st_thread_view *, void *), void *ctx,
+                      unsigned *unread);
 /* strays_snapshot: every thread known now is left out of later reports. */
 void st_thread_ignore_all(void);
 /* strays_ignore_thread: this one is. Returns 0, or -ESRCH if unknown. */
 int st_thread_ignore(pthread_t handle);
 /* Number of records. */
 unsigned st_thread_count(void);
+/* Whether tid is one of the last threads the program was done with
+ * (joined, or detached and finished), which /proc may still list a moment. */
+bool st_thread_recently_gone(int tid);
 /* strays' own threads (the watchdog): never reported, nor listed as
  * untracked. At most ST_OWN_THREADS at once; returns 0 or -ENOSPC. */
 #define ST_OWN_THREADS 4

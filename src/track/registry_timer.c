@@ -198,10 +198,16 @@ static void fill_view(const struct timer_record *rec, struct st_timer_view *v)
     };
 }
 
-int st_timer_foreach(void (*fn)(const struct st_timer_view *, void *), void *ctx)
+int st_timer_foreach(void (*fn)(const struct st_timer_view *, void *), void *ctx,
+                     unsigned *unread)
 {
     int n = 0;
-    st_lock(&lock);
+    if (!unread) {
+        st_lock(&lock);
+    } else if (!st_lock_within(&lock, 5 * 1000 * 1000)) {
+        *unread += __atomic_load_n(&used, __ATOMIC_RELAXED);
+        return 0;
+    }
     for (uint32_t i = 0; slots && i <= mask; i++) {
         if (!slots[i])
             continue;

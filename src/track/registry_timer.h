@@ -33,8 +33,11 @@ void st_timer_set(uintptr_t id, bool compat, bool armed, uint64_t interval_ns);
 /* Before the real timer_delete. */
 void st_timer_deleted(uintptr_t id, bool compat);
 
-/* Calls fn with a copy of every record, under the registry lock. */
-int st_timer_foreach(void (*fn)(const struct st_timer_view *, void *), void *ctx);
+/* Calls fn with a copy of every record, under the registry lock. With
+ * unread (the crash path), a lock that stays taken for a few milliseconds
+ * is given up on, and the records are added to *unread instead. */
+int st_timer_foreach(void (*fn)(const struct st_timer_view *, void *), void *ctx,
+                     unsigned *unread);
 /* strays_snapshot: every timer tracked now is left out of later reports. */
 void st_timer_ignore_all(void);
 /* Timers tracked now. */

@@ -34,9 +34,13 @@ int st_stack_capture_init(void);
 /* Fills frames with up to max return addresses of the caller's stack,
  * leaving out strays' own frames. Returns how many. */
 int st_stack_capture(uintptr_t *frames, int max);
-/* The same from a signal handler (a crash, a request for the current
- * stack): libgcc's lock-free unwinder only, and nothing is loaded. */
+/* The same from a signal handler (a request for the current stack): libgcc's
+ * lock-free unwinder only, and nothing is loaded. */
 int st_stack_capture_in_handler(uintptr_t *frames, int max);
+/* The same for the crash path, also without waiting for a fork under way:
+ * its thread may never finish it (it may wait for a lock the crashing
+ * thread holds, such as malloc's). */
+int st_stack_capture_crashing(uintptr_t *frames, int max);
 /* Treats [lo, hi) as strays' own code, whose frames capture leaves out. */
 void st_stack_set_own_range(uintptr_t lo, uintptr_t hi);
 

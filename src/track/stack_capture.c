@@ -71,8 +71,12 @@ static int want_of(int max) { return max > ST_STACK_MAX ? ST_STACK_MAX + 16 : ma
 static int unwinding;
 static int fork_pending;
 
-static void unwind_enter(void)
+static void unwind_enter(bool wait_for_fork)
 {
+    if (!wait_for_fork) {
+        __atomic_add_fetch(&unwinding, 1, __ATOMIC_SEQ_CST);
+        return;
+    }
     for (;;) {
         while (__atomic_load_n(&fork_pending, __ATOMIC_ACQUIRE))
             sched_yield();
@@ -124,13 +128,14 @@ static _Unwind_Reason_Code on_raw_frame(struct _Unwind_Context *ctx, void *arg)
  * return address, whichever unwinder runs. libunwind only when it is
  * loaded, this thread is past its libgcc unwinds, and the caller allows it
  * (signal handlers do not: libunwind finds its tables under the loader's
- * lock, through dl_iterate_phdr). */
-static inline __attribute__((always_inline)) int unwind(void **raw, int want, bool libunwind_ok)
+ * lock, through dl_iterate_phdr). wait_for_fork: see unwind_enter. */
+static inline __attribute__((always_inline)) int unwind(void **raw, int want, bool libunwind_ok,
+                                                        bool wait_for_fork)
 {
     unw_backtrace_fn fn = libunwind_ok ? __atomic_load_n(&unw_backtrace_ptr, __ATOMIC_ACQUIRE)
                                        : NULL;
     int n;
-    unwind_enter();
+    unwind_enter(wait_for_fork);
     if (!fn || tls_unwinds < LIBGCC_UNWINDS) {
         tls_unwinds++;
         struct raw_walk w = {raw, 0, want};
@@ -173,14 +178,21 @@ __attribute__((noinline)) int st_stack_capture(uintptr_t *frames, int max)
 {
     void *raw[ST_STACK_MAX + 16];
     int used;
-    return program_frames(raw, unwind(raw, want_of(max), true), frames, max, &used);
+    return program_frames(raw, unwind(raw, want_of(max), true, true), frames, max, &used);
 }
 
 __attribute__((noinline)) int st_stack_capture_in_handler(uintptr_t *frames, int max)
 {
     void *raw[ST_STACK_MAX + 16];
     int used;
-    return program_frames(raw, unwind(raw, want_of(max), false), frames, max, &used);
+    return program_frames(raw, unwind(raw, want_of(max), false, true), frames, max, &used);
+}
+
+__attribute__((noinline)) int st_stack_capture_crashing(uintptr_t *frames, int max)
+{
+    void *raw[ST_STACK_MAX + 16];
+    int used;
+    return program_frames(raw, unwind(raw, want_of(max), false, false), frames, max, &used);
 }
 
 /* ------------------------------------------------------------ Stack cache
@@ -543,7 +555,7 @@ static __attribute__((noinline)) const struct st_stack *capture_missed(uintptr_t
     uintptr_t frames[ST_STACK_MAX];
     if (ST_UNLIKELY(tls_unwinds >= LIBGCC_UNWINDS))
         try_load_libunwind(); /* this thread moves on to libunwind */
-    int n = unwind(raw, want_of(max) + 1, true);
+    int n = unwind(raw, want_of(max) + 1, true, true);
     if (n < 2)
         return st_stack_intern(frames, 0);
     int used;
@@ -589,7 +601,7 @@ static void load_libunwind(void)
         return;
     }
     void *warm[4];
-    unwind_enter();
+    unwind_enter(true);
     fn(warm, 4);
     unwind_leave();
     __atomic_store_n(&unw_backtrace_ptr, fn, __ATOMIC_RELEASE);

@@ -46,7 +46,7 @@ static void *wait_forever(void *arg)
 static void *finish_soon(void *arg)
 {
     (void)arg;
-    usleep(100 * 1000);
+    usleep(100 * 1000); /* sleep-ok: a worker that takes a while to finish */
     return NULL;
 }
 

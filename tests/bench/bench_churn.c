@@ -3,8 +3,8 @@
  * PERIOD_MS, lock and unlock a mutex; one in 32 also creates and joins a
  * short-lived thread. Each worker measures how late each iteration ends
  * beyond its sleep. For SECONDS nothing else happens (the baseline), then
- * for SECONDS the main thread asks strays for DUMPS live dumps (SIGUSR1 to
- * itself, as `kill -USR1` would) and waits for each to land in DIR. It
+ * for SECONDS the main thread asks strays for DUMPS live dumps (SIGRTMAX-4,
+ * strays' default dump signal, to itself, as `kill` would) and waits for each to land in DIR. It
  * prints the longest and the 99th-percentile lateness per phase, in
  * microseconds, and the mean time a dump took:
  *   baseline_max_us N baseline_p99_us N dump_max_us N dump_p99_us N dump_ms N dumps N
@@ -142,7 +142,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < dumps; i++) {
         int before = count_files(dir);
         uint64_t t0 = now_ns();
-        raise(SIGUSR1);
+        raise(SIGRTMAX - 4);
         while (count_files(dir) == before && now_ns() - t0 < 60000000000ull)
             sleep_s(0.002);
         if (count_files(dir) > before) {

@@ -9,12 +9,15 @@
 #include <errno.h>
 #include <signal.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -22,6 +25,50 @@ extern char **environ;
 static int timeout_ms = 60000;
 
 void e2e_set_timeout(int ms) { timeout_ms = ms; }
+
+static long long now_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* True once pid has ended (a pidfd turns readable then), false at the
+ * deadline. Without pidfds (Linux < 5.3), polls waitid every 5 ms. */
+static bool ended_by(pid_t pid, long long deadline)
+{
+    int pidfd = pidfd_open(pid, 0);
+    for (;;) {
+        long long left = deadline - now_ms();
+        if (pidfd >= 0) {
+            struct pollfd p = {.fd = pidfd, .events = POLLIN};
+            int rc = poll(&p, 1, left > 0 ? (int)left : 0);
+            if (rc > 0 || (rc == 0 && left <= 0)) {
+                close(pidfd);
+                return rc > 0;
+            }
+            continue; /* EINTR, or woken early */
+        }
+        siginfo_t info = {0};
+        if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid)
+            return true;
+        if (left <= 0)
+            return false;
+        usleep(5 * 1000); /* sleep-ok: the poll interval of a bounded wait */
+    }
+}
+
+bool e2e_wait_exit(pid_t pid, int timeout_ms, int *ws)
+{
+    bool ended = ended_by(pid, now_ms() + timeout_ms);
+    if (!ended)
+        kill(pid, SIGKILL);
+    pid_t got;
+    while ((got = waitpid(pid, ws, 0)) == -1 && errno == EINTR)
+        ;
+    cr_assert_eq(got, pid, "waitpid %d: %s", (int)pid, strerror(errno));
+    return ended;
+}
 
 const char *e2e_build_path(const char *name)
 {
@@ -140,20 +187,10 @@ void e2e_run_raw(struct e2e_run *run, const char *fixture, const char *strays_op
     /* A fixture that hangs (a deadlocked hook, say) fails its test instead of
      * hanging the whole suite. */
     int ws = 0;
-    bool hung = false;
-    for (int waited_ms = 0;; waited_ms += 10) {
-        pid_t got = waitpid(pid, &ws, WNOHANG);
-        cr_assert_neq(got, -1, "waitpid: %s", strerror(errno));
-        if (got == pid)
-            break;
-        if (waited_ms >= timeout_ms && !hung) {
-            kill(pid, SIGKILL);
-            hung = true;
-        }
-        usleep(10 * 1000);
-    }
-    cr_assert(!hung, "%s hung: killed after %d ms", fixture, timeout_ms);
+    cr_assert(e2e_wait_exit(pid, timeout_ms, &ws), "%s hung: killed after %d ms", fixture,
+              timeout_ms);
     run->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    run->wait_status = ws;
     run->out = e2e_slurp(out_path);
     run->err = e2e_slurp(err_path);
     posix_spawn_file_actions_destroy(&fa);
@@ -250,4 +287,24 @@ int e2e_frame_of(const struct st_report *r, int stack, const char *function)
 bool e2e_stack_has(const struct st_report *r, int stack, const char *function)
 {
     return e2e_frame_of(r, stack, function) >= 0;
+}
+
+void e2e_copy_from_build(char *path, size_t len, const char *dir, const char *name,
+                         const char *as)
+{
+    cr_assert_eq(chmod(dir, 0755), 0);
+    snprintf(path, len, "%s/%s", dir, as);
+    char cmd[9000];
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", name[0] == '/' ? name : e2e_build_path(name), path);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+}
+
+bool e2e_wait_for_file(const char *path, int timeout_ms)
+{
+    for (int waited_ms = 0; access(path, F_OK) != 0; waited_ms += 2) {
+        if (waited_ms >= timeout_ms)
+            return false;
+        usleep(2000); /* sleep-ok: a bounded poll for the file, the event itself */
+    }
+    return true;
 }

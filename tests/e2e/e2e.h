@@ -7,9 +7,11 @@
 #include "report/report.h"
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 struct e2e_run {
     int status;        /* exit code, or 128 + signal */
+    int wait_status;   /* as waitpid gave it (a core dump shows here) */
     char *out;         /* the program's stdout */
     char *err;         /* its stderr (strays' messages land here) */
     int nreports;      /* report files written */
@@ -33,6 +35,9 @@ void e2e_load_reports(struct e2e_run *run, const char *dir);
 /* A fixture still running after this long is killed and its test fails
  * (60 s unless set; each test runs in its own process). */
 void e2e_set_timeout(int ms);
+/* Waits up to timeout_ms for the child pid to end, and reaps it into *ws.
+ * False when it did not end in time: it is then killed (SIGKILL) and reaped. */
+bool e2e_wait_exit(pid_t pid, int timeout_ms, int *ws);
 
 /* The one report of the run (fails the test unless there is exactly one). */
 const struct st_report *e2e_only_report(const struct e2e_run *run);
@@ -47,8 +52,18 @@ const struct st_report_thread *e2e_thread_named(const struct st_report *r, const
 bool e2e_stack_has(const struct st_report *r, int stack, const char *function);
 /* Index of the first frame of function in stack, or -1. */
 int e2e_frame_of(const struct st_report *r, int stack, const char *function);
+/* Waits up to timeout_ms for path to exist (a report is linked into place
+ * whole); false when it did not come. */
+bool e2e_wait_for_file(const char *path, int timeout_ms);
 /* The whole file (an empty string if it cannot be read); free() it. */
 char *e2e_slurp(const char *path);
+/* path: dir/AS, a copy of build/NAME (NAME absolute: that file), for a test
+ * that runs it as another user or makes it set-user-ID. The build directory
+ * may sit where only its owner can go (a clone in a home directory or under
+ * `mktemp -d`, mode 0700); dir is made world-readable, and the copy keeps
+ * the file's mode. */
+void e2e_copy_from_build(char *path, size_t len, const char *dir, const char *name,
+                         const char *as);
 /* Path of a build product ("fixtures/x", "libstrays.so"); four may be used
  * in one expression. */
 const char *e2e_build_path(const char *name);

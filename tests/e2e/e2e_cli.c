@@ -61,6 +61,15 @@ static char **make_env(const char *ld_preload, const char *strays_options)
     return env;
 }
 
+/* Frees what make_env allocated (the two variables it set, and the array). */
+static void free_env(char **env)
+{
+    for (size_t i = 0; env[i]; i++)
+        if (!strncmp(env[i], "STRAYS_OPTIONS=", 15) || !strncmp(env[i], "LD_PRELOAD=", 11))
+            free(env[i]);
+    free(env);
+}
+
 /* Starts path with output to dir/stdout and dir/stderr; returns its pid. */
 static pid_t spawn_in(const char *path, const char *const *args, char **env, const char *dir,
                       const char *cwd)
@@ -90,28 +99,32 @@ const char *e2e_cli_path(void)
     /* STRAYS_CLI: another build of the CLI (make test-asan runs its ASan
      * build against the plain preload and fixtures of STRAYS_BUILD). */
     const char *cli = getenv("STRAYS_CLI");
-    return cli && *cli ? cli : e2e_build_path("strays");
+    if (!cli || !*cli)
+        return e2e_build_path("strays");
+    /* Absolute, so tests that copy it elsewhere find it (Makefile passes
+     * build/asan/strays). */
+    static char absolute[4096];
+    return realpath(cli, absolute) ? absolute : cli;
 }
 
 void e2e_cli_run(struct e2e_cli *run, const char *const *args)
 {
-    char dir[256], path[4096];
-    e2e_tmpdir(dir, sizeof dir);
+    char path[4096];
     snprintf(path, sizeof path, "%s", e2e_cli_path());
-    char **env = make_env(NULL, NULL);
+    e2e_cmd_run(run, path, args, NULL, NULL);
+}
+
+void e2e_cmd_run(struct e2e_cli *run, const char *path, const char *const *args,
+                 const char *ld_preload, const char *strays_options)
+{
+    char dir[256];
+    e2e_tmpdir(dir, sizeof dir);
+    char **env = make_env(ld_preload, strays_options);
     pid_t pid = spawn_in(path, args, env, dir, NULL);
-    free(env);
-    int ws = 0, waited_ms = 0;
-    pid_t got;
-    while ((got = waitpid(pid, &ws, WNOHANG)) == 0 && waited_ms < CLI_TIMEOUT_MS) {
-        usleep(5 * 1000);
-        waited_ms += 5;
-    }
-    if (got == 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, &ws, 0);
-    }
-    cr_assert_neq(got, 0, "strays %s hung: killed after %d ms", args[0], CLI_TIMEOUT_MS);
+    free_env(env);
+    int ws = 0;
+    cr_assert(e2e_wait_exit(pid, CLI_TIMEOUT_MS, &ws), "%s %s hung: killed after %d ms", path,
+              args[0] ? args[0] : "", CLI_TIMEOUT_MS);
     run->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
     char file[300];
     snprintf(file, sizeof file, "%s/stdout", dir);
@@ -136,10 +149,7 @@ void e2e_bg_start(struct e2e_bg *bg, const char *fixture, const char *const *arg
     snprintf(path, sizeof path, "%s", e2e_build_path(fixture));
     char **env = make_env(ld_preload, strays_options);
     bg->pid = spawn_in(path, args, env, bg->dir, cwd);
-    for (size_t i = 0; env[i]; i++)
-        if (!strncmp(env[i], "STRAYS_OPTIONS=", 15) || !strncmp(env[i], "LD_PRELOAD=", 11))
-            free(env[i]);
-    free(env);
+    free_env(env);
     cr_assert(e2e_bg_wait_output(bg, ready, CLI_TIMEOUT_MS), "%s did not start", fixture);
 }
 
@@ -160,7 +170,7 @@ bool e2e_bg_wait_output(const struct e2e_bg *bg, const char *text, int timeout_m
             return true;
         if (waited_ms >= timeout_ms || !e2e_bg_alive(bg))
             return false;
-        usleep(5 * 1000);
+        usleep(5 * 1000); /* sleep-ok: the poll interval of a bounded wait */
     }
 }
 

@@ -18,6 +18,10 @@ struct e2e_cli {
 const char *e2e_cli_path(void);
 /* Runs the CLI with args (NULL-terminated); fails the test if it hangs. */
 void e2e_cli_run(struct e2e_cli *run, const char *const *args);
+/* Runs the program at path with args (NULL-terminated), with LD_PRELOAD and
+ * STRAYS_OPTIONS exactly as given (NULL: unset); fails the test if it hangs. */
+void e2e_cmd_run(struct e2e_cli *run, const char *path, const char *const *args,
+                 const char *ld_preload, const char *strays_options);
 void e2e_cli_free(struct e2e_cli *run);
 
 struct e2e_bg {

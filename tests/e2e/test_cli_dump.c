@@ -28,8 +28,8 @@ struct dumpee {
 
 /* Starts the fixture with log_path=DIR/r (or `log_path` when not NULL,
  * relative to DIR, its working directory) plus extra options. */
-static void start(struct dumpee *d, const char *mode, const char *log_path, const char *extra,
-                  bool under_strays, bool handler)
+static void start_as(struct dumpee *d, const char *mode, const char *log_path, const char *extra,
+                     bool under_strays, const char *how)
 {
     char options[1024];
     e2e_tmpdir(d->dir, sizeof d->dir);
@@ -38,10 +38,16 @@ static void start(struct dumpee *d, const char *mode, const char *log_path, cons
     const char *prefix = log_path ? log_path : d->prefix;
     snprintf(options, sizeof options, "format=json:log_path=%s%s%s", prefix, extra ? ":" : "",
              extra ? extra : "");
-    const char *args[] = {prefix, mode, handler ? NULL : "nohandler", NULL};
+    const char *args[] = {prefix, mode, how, NULL};
     e2e_bg_start(&d->bg, FIXTURE, args, under_strays ? d->preload : NULL, options, d->dir,
                  "ready\n");
     snprintf(d->pid, sizeof d->pid, "%d", (int)d->bg.pid);
+}
+
+static void start(struct dumpee *d, const char *mode, const char *log_path, const char *extra,
+                  bool under_strays, bool handler)
+{
+    start_as(d, mode, log_path, extra, under_strays, handler ? NULL : "nohandler");
 }
 
 static void stop(struct dumpee *d)
@@ -90,7 +96,7 @@ Test(cli_dump, prints_the_report_the_signal_asked_for_and_the_process_goes_on)
         e2e_cli_free(&run);
     }
     char *out = e2e_bg_output(&d.bg);
-    cr_assert_str_eq(out, "ready\ngot SIGUSR1\ndumped 0\ngot SIGUSR1\ndumped 1\n");
+    cr_assert_str_eq(out, "ready\ngot SIGRTMAX-4\ndumped 0\ngot SIGRTMAX-4\ndumped 1\n");
     free(out);
     cr_assert(e2e_bg_alive(&d.bg), "a dump does not stop the process");
     stop(&d);
@@ -159,7 +165,7 @@ Test(cli_dump, bad_dump_signal_is_noted_and_the_default_used_as_the_process_does
     snprintf(note, sizeof note, "strays: dump: note: process %s: bad value 'USR9' for option "
                                 "dump_signal", d.pid);
     cr_assert_eq(strncmp(run.err, note, strlen(note)), 0, "got:\n%s", run.err);
-    cr_assert(e2e_bg_wait_output(&d.bg, "got SIGUSR1\ndumped 0\n", 5000));
+    cr_assert(e2e_bg_wait_output(&d.bg, "got SIGRTMAX-4\ndumped 0\n", 5000));
     e2e_cli_free(&run);
     stop(&d);
 }
@@ -176,14 +182,66 @@ Test(cli_dump, no_report_in_time_is_a_clear_failure)
     char expected[700];
     snprintf(expected, sizeof expected,
              "strays: dump: no new report %s.%s.*.json|txt from process %s within 0.3s of "
-             "SIGUSR1\n",
+             "SIGRTMAX-4\n",
              d.prefix, d.pid, d.pid);
     cr_assert_str_eq(run.err, expected);
     cr_assert_str_eq(run.out, "");
     cr_assert_eq(run.status, 1);
     double took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     cr_assert_lt(took, 4.0, "waited %.1fs for a --wait of 0.3s", took);
-    cr_assert(e2e_bg_wait_output(&d.bg, "got SIGUSR1\n", 5000), "the signal was sent");
+    cr_assert(e2e_bg_wait_output(&d.bg, "got SIGRTMAX-4\n", 5000), "the signal was sent");
+    e2e_cli_free(&run);
+    stop(&d);
+}
+
+/* The process writes its exit report (it is exiting) where the dump was
+ * awaited: that is not the dump, and is not printed as one. */
+Test(cli_dump, exit_report_that_comes_instead_of_the_dump_is_not_the_answer)
+{
+    struct dumpee d;
+    start(&d, "json-exit", NULL, NULL, true, true);
+    struct e2e_cli run;
+    dump(&run, &d, "20");
+    char expected[700];
+    snprintf(expected, sizeof expected,
+             "strays: dump: process %s wrote its exit report %s.%s.0.json instead of the dump: "
+             "it is ending\n",
+             d.pid, d.prefix, d.pid);
+    cr_assert_str_eq(run.err, expected);
+    cr_assert_str_eq(run.out, "");
+    cr_assert_eq(run.status, 1);
+    e2e_cli_free(&run);
+    stop(&d);
+}
+
+/* Its environment was written over (a process title): the options it ran
+ * with are not known, so nothing is claimed of where the dump went, and -o
+ * says where its reports go. */
+Test(cli_dump, process_that_wrote_over_its_environment_needs_o_for_its_options)
+{
+    struct dumpee d;
+    start_as(&d, "json", NULL, NULL, true, "retitle");
+    struct e2e_cli run;
+    dump(&run, &d, "20");
+    char expected[900];
+    snprintf(expected, sizeof expected,
+             "strays: dump: note: /proc/%s/environ no longer holds the process's environment "
+             "(the program wrote over it, as PostgreSQL does for its process title): its strays "
+             "options are not known here, the defaults are assumed (-o gives them)\n"
+             "strays: dump: sent SIGRTMAX-4 to process %s; where it writes the dump is not known "
+             "here (its own stderr, unless its log_path says otherwise)\n",
+             d.pid, d.pid);
+    cr_assert_str_eq(run.err, expected);
+    cr_assert_eq(run.status, 0);
+    cr_assert(e2e_bg_wait_output(&d.bg, "got SIGRTMAX-4\ndumped 0\n", 5000));
+    e2e_cli_free(&run);
+    char log_path[400];
+    snprintf(log_path, sizeof log_path, "log_path=%s", d.prefix);
+    e2e_cli_run(&run, (const char *const[]){"dump", d.pid, "--wait", "20", "-o", log_path, NULL});
+    cr_assert_eq(run.status, 0, "stderr:\n%s", run.err);
+    char *text = expected_text(&d, 1);
+    cr_assert_str_eq(run.out, text);
+    free(text);
     e2e_cli_free(&run);
     stop(&d);
 }
@@ -196,12 +254,12 @@ Test(cli_dump, log_path_stderr_only_sends_the_signal)
     dump(&run, &d, NULL);
     char expected[300];
     snprintf(expected, sizeof expected,
-             "strays: dump: sent SIGUSR1 to process %s; it writes the dump to its own stderr "
+             "strays: dump: sent SIGRTMAX-4 to process %s; it writes the dump to its own stderr "
              "(log_path=stderr)\n",
              d.pid);
     cr_assert_str_eq(run.err, expected);
     cr_assert_eq(run.status, 0);
-    cr_assert(e2e_bg_wait_output(&d.bg, "got SIGUSR1\n", 5000));
+    cr_assert(e2e_bg_wait_output(&d.bg, "got SIGRTMAX-4\n", 5000));
     e2e_cli_free(&run);
     stop(&d);
 }
@@ -243,9 +301,9 @@ Test(cli_dump, signal_that_would_kill_the_process_is_not_sent)
 {
     struct dumpee d;
     start(&d, "json", NULL, NULL, true, false);
-    assert_refused(&d, "strays: dump: process %s has no handler for SIGUSR1, which would kill "
-                       "it: its strays does not take live dumps, or the program reset the "
-                       "handler; not sending it\n");
+    assert_refused(&d, "strays: dump: process %s does not catch SIGRTMAX-4, which would kill "
+                       "it: it takes no live dumps (a fork child of a threaded process, before "
+                       "exec), or its program took the signal back; not sending it\n");
 }
 
 Test(cli_dump, no_such_process_exits_2)
@@ -276,6 +334,7 @@ Test(cli_dump, bad_arguments_exit_2)
         {{"1", "--wait", "-1"}, BAD_WAIT("-1")},
         {{"1", "--wait=5s"}, BAD_WAIT("5s")},
         {{"1", "--wait"}, "strays: dump: no value for '--wait' (strays dump --help)\n"},
+        {{"1", "-o"}, "strays: dump: no value for '-o' (strays dump --help)\n"},
         {{"x1"}, "strays: dump: 'x1' is not a process id\n"},
         {{"1", "2"}, "strays: dump: unknown argument '2' (strays dump --help)\n"},
     };
@@ -292,24 +351,28 @@ Test(cli_dump, bad_arguments_exit_2)
     struct e2e_cli run;
     e2e_cli_run(&run, (const char *const[]){"dump", NULL});
     cr_assert_eq(run.status, 2);
-    cr_assert_eq(strncmp(run.err, "usage: strays dump PID [--wait SECONDS]\n", 40), 0);
+    const char *usage = "usage: strays dump PID [--wait SECONDS] [-o OPTION=VALUE]...\n";
+    cr_assert_eq(strncmp(run.err, usage, strlen(usage)), 0, "%s", run.err);
     e2e_cli_free(&run);
 }
 
 /* Against the real preload: the dump goes to strays' watchdog thread alone,
- * so the program's own sleep is not cut short. */
-Test(cli_dump, live_dump_of_a_real_process_leaves_its_sleep_alone)
+ * so the program's own sleep is not cut short. With blocked-start, the
+ * watchdog was started in a pthread_create made with every signal blocked
+ * (Node does that): it still takes its dump signal. */
+static void dump_real_process(const char *mode)
 {
     char dir[256], opts[400], pid_arg[16], lib[4096];
     e2e_tmpdir(dir, sizeof dir);
     snprintf(lib, sizeof lib, "%s", e2e_build_path("libstrays.so"));
     snprintf(opts, sizeof opts, "format=json:log_path=%s/r:exitcode=0", dir);
     struct e2e_bg bg;
-    e2e_bg_start(&bg, "fixtures/dump_sleeping_server", NULL, lib, opts, NULL, "ready");
+    e2e_bg_start(&bg, "fixtures/dump_sleeping_server", (const char *[]){mode, NULL}, lib, opts,
+                 NULL, "ready");
     snprintf(pid_arg, sizeof pid_arg, "%d", (int)bg.pid);
     struct e2e_cli cli;
     e2e_cli_run(&cli, (const char *[]){"dump", pid_arg, "--wait", "5", NULL});
-    cr_assert_eq(cli.status, 0, "printed: %d\nstdout:\n%s\nstderr:\n%s", cli.status,
+    cr_assert_eq(cli.status, 0, "%s: printed: %d\nstdout:\n%s\nstderr:\n%s", mode, cli.status,
                  cli.out, cli.err);
     cr_assert_not_null(strstr(cli.out, "strays: report (signal) of "), "%s", cli.out);
     cr_assert_not_null(strstr(cli.out, "2 threads blocked in pthread_cond_wait("), "%s", cli.out);
@@ -317,4 +380,68 @@ Test(cli_dump, live_dump_of_a_real_process_leaves_its_sleep_alone)
     e2e_cli_free(&cli);
     e2e_bg_stop(&bg);
     e2e_rmdir(dir);
+}
+
+Test(cli_dump, live_dump_of_a_real_process_leaves_its_sleep_alone)
+{
+    dump_real_process("normal");
+}
+
+Test(cli_dump, watchdog_started_with_every_signal_blocked_still_takes_the_dump_signal)
+{
+    dump_real_process("blocked-start");
+}
+
+/* The child of a forking process, going on without exec: with a threaded
+ * parent it takes no live dumps (strays starts no thread there), and its
+ * dump signal does what the program's action says, as without strays, so
+ * `strays dump` refuses rather than claim a dump; with a single-threaded
+ * parent it dumps as any single-threaded program does. The parent writes
+ * no dump either way. */
+static void dump_fork_child(const char *parent, int want_status)
+{
+    char dir[256], opts[400], lib[4096], child[16] = "";
+    e2e_tmpdir(dir, sizeof dir);
+    snprintf(lib, sizeof lib, "%s", e2e_build_path("libstrays.so"));
+    snprintf(opts, sizeof opts, "format=json:log_path=%s/r:exitcode=0", dir);
+    struct e2e_bg bg;
+    e2e_bg_start(&bg, "fixtures/dump_fork_child", (const char *[]){parent, NULL}, lib, opts, NULL,
+                 "ready\n");
+    char *out = e2e_bg_output(&bg);
+    cr_assert_eq(sscanf(out, "child %15s", child), 1, "%s", out);
+    free(out);
+    struct e2e_cli cli;
+    e2e_cli_run(&cli, (const char *[]){"dump", child, "--wait", "10", NULL});
+    cr_assert_eq(cli.status, want_status, "%s: status %d\nstdout:\n%s\nstderr:\n%s", parent,
+                 cli.status, cli.out, cli.err);
+    if (want_status == 0) {
+        char clean[100];
+        snprintf(clean, sizeof clean, "strays: no leaks (pid %s, ", child);
+        cr_assert_eq(strncmp(cli.out, clean, strlen(clean)), 0, "the child's dump: %s", cli.out);
+    } else {
+        char expected[400];
+        snprintf(expected, sizeof expected,
+                 "strays: dump: process %s does not catch SIGRTMAX-4, which would kill it: it "
+                 "takes no live dumps (a fork child of a threaded process, before exec), or its "
+                 "program took the signal back; not sending it\n",
+                 child);
+        cr_assert_str_eq(cli.err, expected);
+    }
+    e2e_cli_free(&cli);
+    char parent_reports[300];
+    snprintf(parent_reports, sizeof parent_reports, "ls %s | grep -q 'r\\.%d\\.'", dir,
+             (int)bg.pid);
+    cr_assert_neq(system(parent_reports), 0, "the parent wrote a report it was not asked for");
+    e2e_bg_stop(&bg);
+    e2e_rmdir(dir);
+}
+
+Test(cli_dump, fork_child_of_a_threaded_process_is_refused_and_its_parent_left_alone)
+{
+    dump_fork_child("threaded", 2);
+}
+
+Test(cli_dump, fork_child_of_a_single_threaded_process_dumps)
+{
+    dump_fork_child("single", 0);
 }

@@ -455,7 +455,7 @@ Test(cli_report, bad_arguments_exit_2_with_a_reason)
         {"report", NULL, NULL, NULL},
     };
     static const char *const reasons[] = {
-        "strays: report: unknown format 'xml' (text, json, junit or sarif)\n",
+        "strays: report: unknown format 'xml' (text, json, junit, sarif or pprof)\n",
         "strays: report: --format needs a value\n",
         "strays: report: --debug-dir needs a value\n",
         "strays: report: unknown argument '--colour'\n",
@@ -478,8 +478,9 @@ Test(cli_report, help_documents_the_formats_symbolization_and_exit_statuses)
     struct e2e_cli run;
     e2e_cli_run(&run, (const char *const[]){"report", "--help", NULL});
     cr_assert_eq(run.status, 0);
-    const char *head = "usage: strays report [--format text|json|junit|sarif] [--symbolize]\n"
-                       "                     [--debug-dir DIR] FILE.json...\n";
+    const char *head = "usage: strays report [--format text|json|junit|sarif|pprof] [--symbolize]\n"
+                       "                     [--debug-dir DIR] [--stack created|current]\n"
+                       "                     [--output PATH] FILE.json...\n";
     cr_assert_eq(strncmp(run.out, head, strlen(head)), 0, "%s", run.out);
     cr_assert_not_null(strstr(run.out, "  --format sarif "));
     cr_assert_not_null(strstr(run.out, "  --debug-dir DIR "));
@@ -488,8 +489,8 @@ Test(cli_report, help_documents_the_formats_symbolization_and_exit_statuses)
     e2e_cli_free(&run);
     e2e_cli_run(&run, (const char *const[]){"--help", NULL});
     cr_assert_eq(run.status, 0);
-    cr_assert_not_null(strstr(run.out, "  report [--format text|json|junit|sarif] [--symbolize] "
-                                       "[--debug-dir DIR] FILE.json...\n"));
+    cr_assert_not_null(strstr(run.out, "  report [--format text|json|junit|sarif|pprof] [--symbolize] "
+                                       "[--debug-dir DIR]\n"));
     static const char *const statuses[] = {"  0   clean", "  23  something leaked",
                                            "  2   usage error", "  1   strays itself failed"};
     for (size_t i = 0; i < 4; i++)

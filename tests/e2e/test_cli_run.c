@@ -9,7 +9,9 @@
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #define SCRIPT "fixtures/run_forks_leaky_child.sh"
 
@@ -120,4 +122,64 @@ Test(cli_run, help_describes_the_merged_summary_and_the_exit_status)
                                        "2 threads, 1 fd\n"));
     cr_assert_not_null(strstr(run.out, "exitcode option (23)"));
     e2e_cli_free(&run);
+}
+
+/* The pid of the run's command: its only child. */
+static pid_t child_of(pid_t run)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)run, (int)run);
+    char *children = e2e_slurp(path);
+    pid_t child = (pid_t)atoi(children);
+    free(children);
+    return child;
+}
+
+/* Where process pid writes its reports: log_path in its STRAYS_OPTIONS. */
+static void log_prefix_of(pid_t pid, char *prefix, size_t len)
+{
+    char path[64], env[65536];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    FILE *f = fopen(path, "r");
+    cr_assert_not_null(f, "%s", path);
+    size_t n = fread(env, 1, sizeof env - 1, f);
+    fclose(f);
+    env[n] = '\0';
+    prefix[0] = '\0';
+    for (const char *v = env; v < env + n; v += strlen(v) + 1) {
+        const char *at = strncmp(v, "STRAYS_OPTIONS=", 15) ? NULL : strstr(v, "log_path=");
+        if (at)
+            snprintf(prefix, len, "%.*s", (int)strcspn(at + 9, ":"), at + 9);
+    }
+    cr_assert(prefix[0], "no log_path in the environment of %d", (int)pid);
+}
+
+/* The dump signal sent to the run goes on to the command, as SIGINT and
+ * SIGUSR1 do: a live dump of the command, not a run killed by a real-time
+ * signal's default action. */
+Test(cli_run, the_dump_signal_sent_to_the_run_reaches_the_command)
+{
+    struct e2e_bg run;
+    e2e_bg_start(&run, "strays",
+                 (const char *const[]){"run", "--", e2e_build_path("fixtures/run_dump_target"), NULL},
+                 NULL, NULL, NULL, "ready");
+    pid_t command = child_of(run.pid);
+    cr_assert_gt(command, 0);
+    char prefix[4096], dump[4200];
+    log_prefix_of(command, prefix, sizeof prefix);
+    snprintf(dump, sizeof dump, "%s.%d.0.json", prefix, (int)command);
+    cr_assert_eq(kill(run.pid, SIGRTMAX - 4), 0);
+    /* The dump is the first report the command writes; then it is ended. */
+    cr_assert(e2e_wait_for_file(dump, 30000), "no dump %s", dump);
+    cr_assert_eq(kill(run.pid, SIGTERM), 0);
+    int status;
+    cr_assert_eq(waitpid(run.pid, &status, 0), run.pid);
+    cr_assert(WIFEXITED(status), "the run died of signal %d", WTERMSIG(status));
+    cr_assert_eq(WEXITSTATUS(status), 128 + SIGTERM, "the command's own end, passed on");
+    char file[300];
+    snprintf(file, sizeof file, "%s/stderr", run.dir);
+    char *err = e2e_slurp(file);
+    cr_assert_not_null(strstr(err, "strays: report (signal) of "), "%s", err);
+    free(err);
+    e2e_rmdir(run.dir);
 }

@@ -7,9 +7,12 @@
 #include "e2e_cli.h"
 
 #include <criterion/criterion.h>
+#include <fcntl.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* thread_blocked_on_cond prints "done", exits 0 and leaves one thread
@@ -62,6 +65,32 @@ Test(errors, log_path_in_a_missing_directory_sends_the_report_to_stderr)
 Test(errors, log_path_under_a_regular_file_sends_the_report_to_stderr)
 {
     expect_report_on_stderr_instead("/etc/hostname/r", "Not a directory");
+}
+
+/* A CI log or a `| head` that has gone: the report's write to stderr fails
+ * with EPIPE, and the SIGPIPE it raised must not end the program (plain, it
+ * writes nothing there and exits 0; under strays 23 for its leak). */
+Test(errors, a_stderr_pipe_nobody_reads_does_not_kill_the_program_with_sigpipe)
+{
+    int pipe_fds[2];
+    cr_assert_eq(pipe(pipe_fds), 0);
+    close(pipe_fds[0]);
+    char *env[] = {NULL, NULL};
+    cr_assert_gt(asprintf(&env[0], "LD_PRELOAD=%s", e2e_build_path("libstrays.so")), 0);
+    const char *prog = e2e_build_path(LEAKY);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, pipe_fds[1], 2);
+    pid_t pid;
+    cr_assert_eq(posix_spawn(&pid, prog, &fa, NULL, (char *[]){(char *)prog, NULL}, env), 0);
+    close(pipe_fds[1]);
+    int ws;
+    cr_assert_eq(waitpid(pid, &ws, 0), pid);
+    cr_assert(WIFEXITED(ws), "killed by signal %d", WIFSIGNALED(ws) ? WTERMSIG(ws) : 0);
+    cr_assert_eq(WEXITSTATUS(ws), 23);
+    posix_spawn_file_actions_destroy(&fa);
+    free(env[0]);
 }
 
 /* A bad STRAYS_OPTIONS pair is one line, and the program runs with the

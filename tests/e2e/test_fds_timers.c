@@ -5,6 +5,7 @@
 #include "e2e.h"
 
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,9 +189,9 @@ Test(fds, forked_child_reports_its_own_fd_and_parent_nothing)
     struct e2e_run run;
     e2e_run(&run, "fixtures/fd_fork_child_leak", NULL, NULL);
     cr_assert_eq(run.nreports, 2, "stderr:\n%s", run.err);
-    cr_assert_eq(run.status, 0);
+    cr_assert_eq(run.status, 23, "the child's leak fails its parent, the root");
     int child_pid = 0;
-    cr_assert_eq(sscanf(run.out, "child %d exited 23", &child_pid), 1, "%s", run.out);
+    cr_assert_eq(sscanf(run.out, "child %d exited", &child_pid), 1, "%s", run.out);
     const struct st_report *child = e2e_report(&run, child_pid);
     cr_assert_not_null(child);
     cr_assert_eq(child->nfds, 1);
@@ -352,4 +353,52 @@ Test(budget, text_report_names_the_unchecked_fds)
                        "%s", run.err);
     cr_assert_not_null(strstr(run.err, "/etc/passwd"), "%s", run.err);
     e2e_free(&run);
+}
+
+/* closedir(NULL) fails with EINVAL in glibc; fdopendir and fdopen on bad
+ * fds fail. Under strays each gives the same result and errno. */
+Test(fds, bad_dir_and_stream_arguments_fail_as_in_glibc)
+{
+    struct e2e_run run, plain;
+    e2e_run(&run, "fixtures/fd_null_streams", NULL, NULL);
+    e2e_run_raw(&plain, "fixtures/fd_null_streams", NULL, NULL, false);
+    cr_assert_eq(run.status, 0, "status %d; stderr:\n%s", run.status, run.err);
+    cr_assert_str_eq(run.out, "closedir(NULL)=-1 errno=EINVAL\n"
+                              "fdopendir(-1)=0 errno=EBADF\n"
+                              "fdopendir(file)=0 errno=ENOTDIR\n"
+                              "fdopendir(closed)=0 errno=EBADF\n"
+                              "fdopen(closed)=0 errno=EBADF\n");
+    cr_assert_str_eq(run.out, plain.out);
+    const struct st_report *r = e2e_only_report(&run);
+    cr_assert_eq(r->nthreads + r->ntimers + r->nfds, 0);
+    e2e_free(&run);
+    e2e_free(&plain);
+}
+
+/* fclose, pclose and freopen on NULL crash inside glibc (undefined
+ * behaviour): under strays they crash there too, with the same signal,
+ * and not earlier in strays' hook. */
+Test(fds, null_stream_crashes_inside_glibc_as_without_strays)
+{
+    static const char *const modes[][2] = {{"fclose", "fclose"}, {"pclose", "fclose"},
+                                           {"freopen", "freopen"}};
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        const char *args[] = {modes[i][0], NULL};
+        struct e2e_run run, plain;
+        e2e_run(&run, "fixtures/fd_null_streams", NULL, args);
+        e2e_run_raw(&plain, "fixtures/fd_null_streams", NULL, args, false);
+        cr_assert_eq(plain.status, 128 + SIGSEGV, "%s: plain status %d", modes[i][0],
+                     plain.status);
+        cr_assert_eq(run.status, plain.status, "%s: status %d", modes[i][0], run.status);
+        cr_assert_str_eq(run.out, plain.out);
+        const struct st_report *r = e2e_only_report(&run);
+        cr_assert_str_eq(r->reason, "crash");
+        const struct st_frame *top = &r->stacks[r->crash_stack].frames[0];
+        cr_assert(top->function && strstr(top->function, modes[i][1]), "%s: crashed in %s",
+                  modes[i][0],
+                         top->function);
+        cr_assert_not_null(strstr(top->module, "/libc.so.6"), "%s", top->module);
+        e2e_free(&run);
+        e2e_free(&plain);
+    }
 }

@@ -80,12 +80,7 @@ static void run_prog(struct proc *r, const char *const *argv, const char *preloa
         _exit(127);
     }
     int ws = 0;
-    pid_t got;
-    for (int waited_ms = 0; (got = waitpid(pid, &ws, WNOHANG)) == 0; waited_ms += 5) {
-        if (waited_ms > 60000)
-            kill(pid, SIGKILL);
-        usleep(5000);
-    }
+    cr_assert(e2e_wait_exit(pid, 60000, &ws), "%s hung: killed after 60 s", argv[0]);
     r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
     r->out = e2e_slurp(out);
     r->err = e2e_slurp(err);
@@ -136,20 +131,6 @@ static void need_root(void)
 {
     if (geteuid() != 0)
         cr_skip_test("needs root (files owned by another user)");
-}
-
-/* path: dir/AS, a copy of build/NAME, for a test that runs it as another
- * user or makes it set-user-ID. The build directory may sit where only its
- * owner can go (a clone in a home directory or under `mktemp -d`, mode
- * 0700); dir is made world-readable, and the copy keeps the file's mode. */
-static void copy_from_build(char *path, size_t len, const char *dir, const char *name,
-                            const char *as)
-{
-    cr_assert_eq(chmod(dir, 0755), 0);
-    snprintf(path, len, "%s/%s", dir, as);
-    char cmd[9000];
-    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", e2e_build_path(name), path);
-    cr_assert_eq(system(cmd), 0, "%s", cmd);
 }
 
 /* The number after the first `prefix` in text (the pid in a file name). */
@@ -476,7 +457,7 @@ static void setuid_copy(char *dir, size_t len, char *prog, size_t prog_len)
 {
     uid_t nobody = nobody_uid();
     e2e_tmpdir(dir, len);
-    copy_from_build(prog, prog_len, dir, "fixtures/security_dlopen_strays", "prog");
+    e2e_copy_from_build(prog, prog_len, dir, "fixtures/security_dlopen_strays", "prog");
     cr_assert_eq(chown(prog, nobody, (gid_t)-1), 0);
     cr_assert_eq(chmod(prog, 04755), 0);
 }
@@ -507,7 +488,7 @@ Test(security_setuid, strays_does_nothing_in_a_setuid_program_unless_root_allows
         cr_skip_test(SECURE_FILE " exists on this machine; not touching it");
     char dir[256], prog[400], lib[400], reports[400];
     setuid_copy(dir, sizeof dir, prog, sizeof prog);
-    copy_from_build(lib, sizeof lib, dir, "libstrays.so", "libstrays.so");
+    e2e_copy_from_build(lib, sizeof lib, dir, "libstrays.so", "libstrays.so");
     nobodys_dir(dir, reports, sizeof reports);
 
     /* Not allowed: nothing read from the environment, nothing written,
@@ -611,7 +592,7 @@ Test(security_run, a_setuid_program_is_named_and_runs_with_its_own_status)
     need_root();
     char dir[256], prog[400];
     e2e_tmpdir(dir, sizeof dir);
-    copy_from_build(prog, sizeof prog, dir, "fixtures/exit_status_from_arg", "setuid_exit");
+    e2e_copy_from_build(prog, sizeof prog, dir, "fixtures/exit_status_from_arg", "setuid_exit");
     cr_assert_eq(chown(prog, nobody_uid(), (gid_t)-1), 0);
     cr_assert_eq(chmod(prog, 04755), 0);
     struct e2e_cli run;
@@ -641,9 +622,9 @@ Test(security_run, a_program_with_file_capabilities_is_named_for_a_user_without_
     char dir[256], prog[400], cli[400], lib[400], cmd[600];
     e2e_tmpdir(dir, sizeof dir);
     /* nobody runs the CLI, which finds the library beside itself. */
-    copy_from_build(cli, sizeof cli, dir, "strays", "strays");
-    copy_from_build(lib, sizeof lib, dir, "libstrays.so", "libstrays.so");
-    copy_from_build(prog, sizeof prog, dir, "fixtures/exit_status_from_arg", "capable");
+    e2e_copy_from_build(cli, sizeof cli, dir, "strays", "strays");
+    e2e_copy_from_build(lib, sizeof lib, dir, "libstrays.so", "libstrays.so");
+    e2e_copy_from_build(prog, sizeof prog, dir, "fixtures/exit_status_from_arg", "capable");
     snprintf(cmd, sizeof cmd, "/usr/sbin/setcap cap_net_raw+ep '%s'", prog);
     if (system(cmd) != 0) {
         e2e_rmdir(dir);

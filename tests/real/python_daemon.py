@@ -4,6 +4,7 @@
 # thread start. The main thread waits until the sleeper is in the kernel's
 # sleep, so the report does not depend on how fast the thread got there.
 import os
+import sys
 import threading
 import time
 
@@ -15,7 +16,7 @@ def sleeper():
     global sleeper_tid
     sleeper_tid = threading.get_native_id()
     started.set()
-    time.sleep(3600)
+    time.sleep(3600)  # sleep-ok: the leaked thread under test sleeps
 
 
 def in_kernel_sleep(tid):
@@ -34,8 +35,10 @@ def in_kernel_sleep(tid):
 
 threading.Thread(target=sleeper, name="sleeper", daemon=True).start()
 started.wait()
-for _ in range(500):
-    if in_kernel_sleep(sleeper_tid):
-        break
-    time.sleep(0.01)
+deadline = time.monotonic() + 30  # a loaded machine may keep the thread waiting
+while not in_kernel_sleep(sleeper_tid):
+    if time.monotonic() > deadline:
+        sys.exit(f"python_daemon.py: gave up after 30 s waiting for thread {sleeper_tid} "
+                 "to sleep in clock_nanosleep")
+    time.sleep(0.001)  # sleep-ok: the poll interval of a bounded wait
 print("main thread done, the sleeper is left behind")

@@ -1,6 +1,6 @@
 /* Regression tests for what the fuzzers (tests/fuzz/, `make fuzz`) found in
- * the parsers of hostile input: STRAYS_OPTIONS, suppressions files and JSON
- * reports. Each test feeds the input that broke a parser, cut down to what
+ * the parsers of hostile input: STRAYS_OPTIONS, suppressions files, JSON
+ * reports and Rust symbol names. Each test feeds the input that broke a parser, cut down to what
  * matters, and pins the behaviour of the fix; the raw input stays in
  * tests/fuzz/regressions/TARGET/ and `make fuzz` replays it under ASan and
  * UBSan. Here, without sanitizers, the undefined conversions showed up as
@@ -10,6 +10,7 @@
 #include "report/json.h"
 #include "base/options.h"
 #include "report/report_parse.h"
+#include "symbolize/demangle.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -138,4 +139,27 @@ Test(fuzz_regressions, blocked_seconds_that_fit_load)
     cr_assert_eq(load_blocked_for("0.5", &r, why, sizeof why), 0, "%s", why);
     cr_assert_eq(r.threads[0].blocked->blocked_ns, 500000000ull);
     st_report_free(&r);
+}
+
+/* ---------------------------------------------------------------- demangle */
+
+/* tests/fuzz/regressions/demangle/legacy_escape_of_nul: "$u0$" in a legacy
+ * name put a NUL into the demangled name, cutting it short (and a control
+ * character would break a text report's line). Such a name is not Rust's. */
+Test(fuzz_regressions, demangle_legacy_escape_of_a_control_character_is_refused)
+{
+    char out[256];
+    cr_assert_eq(st_demangle_rust("_ZN6a$u0$b17hc581dbde460c560dE", out, sizeof out), -EINVAL);
+    cr_assert_eq(st_demangle_rust("_ZN7a$u0a$b17hc581dbde460c560dE", out, sizeof out), -EINVAL);
+    cr_assert_eq(st_demangle_rust("_ZN7a$u20$b17hc581dbde460c560dE", out, sizeof out), 3);
+    cr_assert_str_eq(out, "a b");
+}
+
+/* tests/fuzz/regressions/demangle/v0_empty_name: a crate root with an empty
+ * name demangled to "", which no buffer could refuse as too small. */
+Test(fuzz_regressions, demangle_v0_name_that_reads_as_nothing_is_refused)
+{
+    char out[256];
+    cr_assert_eq(st_demangle_rust("_RCsx_0", out, sizeof out), -EINVAL);
+    cr_assert_eq(st_demangle_rust("_RC0", out, sizeof out), -EINVAL);
 }

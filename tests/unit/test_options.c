@@ -8,6 +8,7 @@
 #include "messages.h"
 #include "base/options.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -383,6 +384,65 @@ Test(options, bad_value_message_names_the_value_actually_kept)
     cr_assert_eq(o.format, ST_FORMAT_JSON);
     cr_assert_str_eq(e.text,
                      "bad value 'xml' for option format: expected text or json; keeping json\n");
+}
+
+/* ------------------------------------------------------------ dump_signal */
+
+Test(options, dump_signal_defaults_to_sigrtmax_minus_4)
+{
+    struct st_options o;
+    expect_clean(&o, NULL);
+    cr_assert_eq(o.dump_signal, SIGRTMAX - 4);
+}
+
+Test(options, dump_signal_takes_names_real_time_forms_and_numbers)
+{
+    static const struct {
+        const char *text;
+        int sig;
+    } cases[] = {
+        {"dump_signal=SIGUSR2", SIGUSR2}, {"dump_signal=USR1", SIGUSR1},
+        {"dump_signal=SIGRTMAX-4", -4},   {"dump_signal=RTMAX-10", -10},
+        {"dump_signal=RTMAX", -100},      {"dump_signal=RTMIN+5", 5},
+        {"dump_signal=SIGRTMIN", 100},    {"dump_signal=0", 0},
+        {"dump_signal=10", 10},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct st_options o;
+        expect_clean(&o, cases[i].text);
+        int want = cases[i].sig;
+        if (want == -100)
+            want = SIGRTMAX;
+        else if (want < 0)
+            want = SIGRTMAX + want;
+        else if (want == 100)
+            want = SIGRTMIN;
+        else if (!strncmp(cases[i].text, "dump_signal=RTMIN+", 18))
+            want = SIGRTMIN + want;
+        cr_assert_eq(o.dump_signal, want, "%s: %d", cases[i].text, o.dump_signal);
+    }
+}
+
+/* Signals glibc or strays uses itself are refused, with the reason. */
+Test(options, dump_signal_used_by_glibc_or_strays_is_refused)
+{
+    static const char *const taken[] = {"32", "33", "SIGSEGV", "ABRT", "SIGRTMAX-3"};
+    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++) {
+        char text[64], want[400];
+        snprintf(text, sizeof text, "dump_signal=%s", taken[i]);
+        snprintf(want, sizeof want,
+                 "bad value '%s' for option dump_signal: glibc or strays itself uses that signal "
+                 "(32 and 33, SIGRTMAX-3, the crash signals SIGSEGV, SIGBUS, SIGFPE, SIGILL and "
+                 "SIGABRT); choose another, such as SIGRTMAX-4 or SIGUSR2; keeping SIGRTMAX-4",
+                 taken[i]);
+        expect_one_error(text, want);
+    }
+    expect_one_error("dump_signal=RTMAX+1", "bad value 'RTMAX+1' for option dump_signal: "
+                                            "expected a signal name such as SIGRTMAX-4, SIGUSR2 "
+                                            "or USR2, a number, or 0; keeping SIGRTMAX-4");
+    expect_one_error("dump_signal=KILL", "bad value 'KILL' for option dump_signal: expected a "
+                                         "signal name such as SIGRTMAX-4, SIGUSR2 or USR2, a "
+                                         "number, or 0; keeping SIGRTMAX-4");
 }
 
 /* -------------------------------------------------------------------- help */

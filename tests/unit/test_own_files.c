@@ -325,7 +325,7 @@ static int child_writes_past_the_limit(const char *prefix)
         return 10;
     st_log_init();
     struct st_sink s;
-    st_sink_open(&s, prefix, ST_FORMAT_JSON);
+    st_sink_open(&s, prefix, ST_FORMAT_JSON, true);
     if (!s.is_file)
         return 11;
     char big[20000];

@@ -638,3 +638,49 @@ Test(report_writers, out_error_sticks_and_drops_the_rest)
     close(fd);
     free(o);
 }
+
+/* The string-only writer (text built on the crash path without stdio):
+ * numbers and strings in order, and what does not fit is cut, never past
+ * the buffer, with the error noted. */
+Test(report_writers, string_writer_builds_text_and_cuts_what_does_not_fit)
+{
+    struct st_out o;
+    st_out_init_string(&o);
+    st_out_str(&o, "fd:");
+    st_out_int(&o, -12);
+    st_out_char(&o, ' ');
+    st_out_hex(&o, 0xbeef);
+    cr_assert_str_eq(st_out_string(&o), "fd:-12 0xbeef");
+    cr_assert_eq(o.error, 0);
+    st_out_init_string(&o);
+    for (size_t i = 0; i < sizeof o.buf + 10; i++)
+        st_out_char(&o, 'x');
+    cr_assert_eq(strlen(st_out_string(&o)), sizeof o.buf - 1);
+    cr_assert_eq(o.error, -ENOSPC);
+}
+
+/* A crash report that left records out (their table stayed locked) says
+ * so, in JSON (read back the same, "complete" false) and in text. */
+Test(report_writers, records_a_crash_could_not_read_are_counted_and_said)
+{
+    struct st_report r, back;
+    server_model(&r);
+    r.tracking.present = true;
+    r.tracking.threads_unread = 3;
+    r.tracking.timers_unread = 1;
+    round_trip(&r, &back);
+    cr_assert_eq(back.tracking.threads_unread, 3);
+    cr_assert_eq(back.tracking.timers_unread, 1);
+    char *json = render(&r, st_report_write_json);
+    cr_assert_not_null(strstr(json, "\"complete\":false"), "%s", json);
+    char *text = render(&r, st_report_write_text);
+    cr_assert_not_null(
+        strstr(text, "strays: 3 threads left out: strays' thread table stayed locked when the "
+                     "crash came\nstrays: 1 timer left out: strays' timer table stayed locked "
+                     "when the crash came\n"),
+        "%s", text);
+    free(json);
+    free(text);
+    st_report_free(&back);
+    st_report_free(&r);
+}
