@@ -241,13 +241,14 @@ static const char *parse_signal(const char *v, int *out)
         sig = (int)n;
     } else {
         const char *name = strncmp(v, "SIG", 3) ? v : v + 3;
+        /* RTMIN/RTMAX forms first: the default is one, and glibc names no
+         * real-time signal, so the walk over its names would find nothing. */
+        sig = realtime_signal(name);
         for (int s = 1; s < NSIG && !sig; s++) {
             const char *abbrev = sigabbrev_np(s);
             if (abbrev && !strcmp(abbrev, name))
                 sig = s;
         }
-        if (!sig)
-            sig = realtime_signal(name);
     }
     if (!sig || sig == SIGKILL || sig == SIGSTOP)
         return expected;
