@@ -187,8 +187,8 @@ static void match_symbols(const struct symbols *t, struct pending *p, size_t n,
                 else
                     hi = mid;
             }
-            for (size_t j = lo; j < n && p[j].pc - buf[i].st_value < (buf[i].st_size ? buf[i].st_size : 1);
-                 j++)
+            uint64_t extent = buf[i].st_size ? buf[i].st_size : 1;
+            for (size_t j = lo; j < n && p[j].pc - buf[i].st_value < extent; j++)
                 consider(&p[j], &buf[i]);
         }
     }

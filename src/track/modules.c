@@ -197,7 +197,8 @@ static bool dynamic_tables_of(const struct dl_phdr_info *info, struct dynamic_ta
 static const ElfW(Sym) *gnu_lookup(const struct dynamic_tables *t, const char *name)
 {
     uint32_t nbuckets = t->gnu_hash[0], first = t->gnu_hash[1], bloom_words = t->gnu_hash[2];
-    const uint32_t *buckets = (const uint32_t *)((const ElfW(Addr) *)(t->gnu_hash + 4) + bloom_words);
+    const ElfW(Addr) *bloom = (const ElfW(Addr) *)(t->gnu_hash + 4);
+    const uint32_t *buckets = (const uint32_t *)(bloom + bloom_words);
     const uint32_t *chain = buckets + nbuckets;
     uint32_t h = 5381;
     for (const unsigned char *p = (const unsigned char *)name; *p; p++)
