@@ -2,7 +2,8 @@
 #   make          build/libstrays.so (the preload, also linkable) and build/strays (the CLI)
 #   make demo     run the bundled leaky example under strays
 #   make test     unit and end-to-end tests
-#   make bench    overhead of the preload, plain vs preloaded, as ratios
+#   make bench    overhead of the preload, plain vs preloaded, as ratios (hooked
+#                 calls, whole processes, scale)
 #   make install  PREFIX=/usr/local DESTDIR= (and make uninstall)
 # Every target first installs the Debian packages it needs, and only those (see deps below).
 
@@ -77,8 +78,11 @@ $(B)/obj/tests/%.o: tests/%.c | deps-test
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
+# -static-libgcc links libgcc's unwinder in (libgcc_eh.a), where the version
+# script keeps its symbols private: stack capture needs no library loaded
+# until a thread moves on to libunwind (src/track/stack_capture.c).
 $(B)/libstrays.so: $(PRELOAD_OBJ) $(CORE_OBJ) preload/strays.map
-	$(CC) -shared -Wl,-soname,libstrays.so -Wl,-z,defs -Wl,--version-script=preload/strays.map -o $@ $(filter %.o,$^) $(LDLIBS)
+	$(CC) -shared -static-libgcc -Wl,-soname,libstrays.so -Wl,-z,defs -Wl,--version-script=preload/strays.map -o $@ $(filter %.o,$^) $(LDLIBS)
 
 $(B)/strays: $(CLI_OBJ)
 	$(CC) -o $@ $^ $(LDLIBS)
@@ -283,8 +287,27 @@ bench-scale: all $(B)/bench_scale $(B)/bench_churn $(B)/fixtures/scale_objects
 	$(B)/bench_scale --lib $(B)/libstrays.so --objects $(B)/fixtures/scale_objects \
 	    --churn $(B)/bench_churn
 
-bench: deps-bench all $(B)/bench_ops $(B)/bench_run $(B)/bench_scale $(B)/bench_churn $(B)/fixtures/scale_objects
+# Whole programs (issue 16): a clean process's start and exit, a leaky xz -T2,
+# strays' own build under `strays run`; plain vs strays, wall time, peak memory
+# and instructions.
+$(B)/bench_process: tests/bench/bench_process.c | deps-build
+	@mkdir -p $(B)
+	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $<
+
+$(B)/bench_empty.so: tests/bench/empty_preload.c | deps-build
+	@mkdir -p $(B)
+	$(CC) -std=gnu11 -O2 $(WARN) -shared -fPIC -o $@ $<
+
+BENCH_PROCESS = $(B)/bench_process --lib $(B)/libstrays.so --cli $(B)/strays --src . \
+                --empty-lib $(B)/bench_empty.so
+
+.PHONY: bench-process
+bench-process: deps-bench all $(B)/bench_process $(B)/bench_empty.so
+	$(BENCH_PROCESS)
+
+bench: deps-bench all $(B)/bench_ops $(B)/bench_run $(B)/bench_scale $(B)/bench_churn $(B)/fixtures/scale_objects $(B)/bench_process $(B)/bench_empty.so
 	$(B)/bench_run --lib $(B)/libstrays.so --ops $(B)/bench_ops --instructions
+	$(BENCH_PROCESS)
 	$(B)/bench_scale --lib $(B)/libstrays.so --objects $(B)/fixtures/scale_objects \
 	    --churn $(B)/bench_churn
 

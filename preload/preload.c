@@ -5,8 +5,12 @@
 #define _GNU_SOURCE
 #include "interpose.h"
 
-__attribute__((constructor)) static void strays_preload_init(void)
+#include "base/command_line.h"
+
+/* glibc calls constructors with main's arguments. */
+__attribute__((constructor)) static void strays_preload_init(int argc, char **argv, char **envp)
 {
+    st_command_line_remember(argc, argv, envp);
     if (st_active())
         st_runtime_start_services();
 }

@@ -4,8 +4,10 @@
 # with that target's groups:
 #   build     make, make demo, make install: the compiler and the libraries
 #   test      make test, test-asan, real, soak: Criterion, g++, the checkers
-#             (jsonschema, xmllint, groff), the security and real-program tools
-#   bench     make bench: valgrind (callgrind counts the instructions)
+#             (jsonschema, xmllint, groff), the security and real-program tools,
+#             strace
+#   bench     make bench: valgrind (callgrind counts the instructions), xz and
+#             git (the whole-program rows)
 #   memcheck  make memcheck: valgrind
 #   lint      make lint: cppcheck, clang-tidy
 #   compare   make compare: valgrind (TSan comes with gcc)
@@ -70,6 +72,8 @@ group_test() {
     links -static || want libc6-dev
     has_admin_command setcap || want libcap2-bin
     has_command setpriv || want util-linux
+    # What a clean process reads is checked with strace.
+    has_command strace || want strace
     # make real: programs we did not write, and a GLib program.
     has_command xz || want xz-utils
     has_command zstd || want zstd
@@ -79,6 +83,12 @@ group_test() {
 }
 
 group_valgrind() { has_command valgrind || want valgrind; }
+
+# make bench's whole programs: xz, and a clone of strays to build with make.
+group_bench() {
+    has_command xz || want xz-utils
+    has_command git || want git
+}
 
 group_lint() {
     group_build
@@ -101,11 +111,12 @@ probe() {
         case $group in
         build) group_build ;;
         test) group_test ;;
-        bench | memcheck) group_build; group_valgrind ;;
+        bench) group_build; group_valgrind; group_bench ;;
+        memcheck) group_build; group_valgrind ;;
         compare) group_test; group_valgrind ;;
         lint) group_lint ;;
         fuzz) group_fuzz ;;
-        all) group_test; group_valgrind; group_lint; group_fuzz ;;
+        all) group_test; group_valgrind; group_bench; group_lint; group_fuzz ;;
         *)
             echo "install-deps.sh: unknown group \"$group\" (build, test, bench, memcheck, lint, compare, fuzz, all)" >&2
             exit 2

@@ -4,6 +4,7 @@
 #include "base/st.h"
 #include "base/sys.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -23,23 +24,35 @@ static void mark_private(long fd)
         ;
 }
 
+#define FLOOR_CEILING 1024 /* the floor is 64 below the soft limit, or below this */
+
 int st_private_fd_floor(void)
 {
     /* Far above where programs allocate, but below the soft limit so a
      * program that raises nothing still lets strays have a few. */
     struct rlimit rl;
-    long limit = 1024;
+    long limit = FLOOR_CEILING;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
         limit = (long)rl.rlim_cur;
-    if (limit > 1024)
-        limit = 1024;
+    if (limit > FLOOR_CEILING)
+        limit = FLOOR_CEILING;
     long floor = limit - 64;
     return floor < 10 ? 10 : (int)floor;
 }
 
+/* A copy of fd at or above the floor, close-on-exec, or -errno. The floor
+ * for a soft limit of 1024 or more (most systems) is tried first: a limit
+ * below it makes that fail with EINVAL, and only then is the limit asked
+ * for. Two system calls fewer in every process's start. */
+static long dup_high(int fd)
+{
+    long high = st_sys_fcntl(fd, F_DUPFD_CLOEXEC, FLOOR_CEILING - 64);
+    return high == -EINVAL ? st_sys_fcntl(fd, F_DUPFD_CLOEXEC, st_private_fd_floor()) : high;
+}
+
 int st_fd_hide(int fd)
 {
-    long high = st_sys_fcntl(fd, F_DUPFD_CLOEXEC, st_private_fd_floor());
+    long high = dup_high(fd);
     if (high < 0) {
         st_sys_fcntl(fd, F_SETFD, FD_CLOEXEC);
         return fd;
@@ -52,7 +65,7 @@ void st_log_init(void)
 {
     if (log_fd >= 0)
         return;
-    long fd = st_sys_fcntl(2, F_DUPFD_CLOEXEC, st_private_fd_floor());
+    long fd = dup_high(2);
     if (fd < 0)
         fd = st_sys_fcntl(2, F_DUPFD_CLOEXEC, 3);
     mark_private(fd);

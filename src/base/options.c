@@ -30,12 +30,48 @@ static const char *parse_bool(const char *v, bool *out)
     return "expected 0 or 1";
 }
 
+/* Plain decimal digits (at most 18, so no overflow) and where they end:
+ * what strtol, strtoull and strtod make of such a prefix, without them.
+ * Every default and most values are written so; these parsers then touch
+ * no code or locale table of libc's number parsers, pages a process under
+ * strays would otherwise fault in at start only for this. false: leave it
+ * to them (a sign, a space, hex, a fraction, an exponent, many digits). */
+static bool plain_digits(const char *v, unsigned long long *n, char **end)
+{
+    size_t i = 0;
+    unsigned long long value = 0;
+    for (; v[i] >= '0' && v[i] <= '9'; i++) {
+        if (i == 18)
+            return false;
+        value = value * 10 + (unsigned)(v[i] - '0');
+    }
+    char next = v[i];
+    if (i == 0 || next == '.' || next == 'e' || next == 'E' || next == 'x' || next == 'X' ||
+        next == 'p' || next == 'P')
+        return false;
+    *n = value;
+    *end = (char *)(v + i);
+    return true;
+}
+
+static long to_long(const char *v, char **end)
+{
+    unsigned long long n;
+    if (plain_digits(v, &n, end))
+        return (long)n;
+    if ((*v >= 'A' && *v <= 'Z') || (*v >= 'a' && *v <= 'z')) {
+        *end = (char *)v; /* no number at all ("SIGUSR1"), as strtol would find */
+        return 0;
+    }
+    return strtol(v, end, 10);
+}
+
 static const char *parse_int_range(const char *v, int min, int max, int *out,
                                    const char *expected)
 {
     char *end;
     errno = 0;
-    long n = strtol(v, &end, 10);
+    long n = to_long(v, &end);
     if (*v == '\0' || *end != '\0' || errno != 0 || n < min || n > max)
         return expected;
     *out = (int)n;
@@ -88,14 +124,16 @@ static const char *parse_track(const char *v, unsigned *out)
     static const char *const names[] = {"threads", "timers", "fds"};
     unsigned bits = 0;
     for (const char *p = v; *p;) {
-        size_t len = strcspn(p, ",");
+        size_t len = 0;
+        while (p[len] && p[len] != ',') /* strcspn, by hand: see plain_digits */
+            len++;
         unsigned i = 0;
         while (i < 3 && (strlen(names[i]) != len || strncmp(p, names[i], len)))
             i++;
         if (i == 3)
             return "expected threads, timers and/or fds, separated by commas";
         bits |= 1u << i;
-        /* strcspn stopped at ',' or the NUL: p[len] is in the string. */
+        /* len stopped at ',' or the NUL: p[len] is in the string. */
         // NOLINTNEXTLINE(clang-analyzer-core.UndefinedBinaryOperatorResult)
         p += len + (p[len] == ',');
     }
@@ -115,7 +153,8 @@ static const char *parse_duration(const char *v, uint64_t *out)
     const char *expected = "expected a duration such as 500ms, 30s or 10m";
     char *end;
     errno = 0;
-    double n = strtod(v, &end);
+    unsigned long long whole;
+    double n = plain_digits(v, &whole, &end) ? (double)whole : strtod(v, &end);
     /* NaN fails both comparisons; converting it, or more nanoseconds than
      * uint64_t holds (584 years), to an integer is undefined behaviour. */
     if (end == v || errno || !(n >= 0 && n <= 1e9) || *v == '-' || *v == '+')
@@ -137,7 +176,9 @@ static const char *parse_size(const char *v, uint64_t *out)
     const char *expected = "expected a size such as 0, 65536, 64k, 16m or 1g";
     char *end;
     errno = 0;
-    unsigned long long n = strtoull(v, &end, 10);
+    unsigned long long n;
+    if (!plain_digits(v, &n, &end))
+        n = strtoull(v, &end, 10);
     if (end == v || errno || *v == '-' || *v == '+')
         return expected;
     unsigned shift = 0;
@@ -169,7 +210,7 @@ static int realtime_signal(const char *name)
         return 0;
     char *end;
     errno = 0;
-    long n = strtol(name + 6, &end, 10);
+    long n = to_long(name + 6, &end);
     if (errno || *end || n > SIGRTMAX - SIGRTMIN)
         return 0;
     return from_min ? SIGRTMIN + (int)n : SIGRTMAX - (int)n;
@@ -188,7 +229,7 @@ static const char *parse_signal(const char *v, int *out)
                            "or 0";
     char *end;
     errno = 0;
-    long n = strtol(v, &end, 10);
+    long n = to_long(v, &end);
     int sig = 0;
     if (*v && !*end) {
         if (errno || n < 0 || n >= NSIG)
@@ -200,13 +241,14 @@ static const char *parse_signal(const char *v, int *out)
         sig = (int)n;
     } else {
         const char *name = strncmp(v, "SIG", 3) ? v : v + 3;
+        /* RTMIN/RTMAX forms first: the default is one, and glibc names no
+         * real-time signal, so the walk over its names would find nothing. */
+        sig = realtime_signal(name);
         for (int s = 1; s < NSIG && !sig; s++) {
             const char *abbrev = sigabbrev_np(s);
             if (abbrev && !strcmp(abbrev, name))
                 sig = s;
         }
-        if (!sig)
-            sig = realtime_signal(name);
     }
     if (!sig || sig == SIGKILL || sig == SIGSTOP)
         return expected;
@@ -228,10 +270,11 @@ static const char *parse_path_or_none(const char *v, st_opt_path_t *out)
 
 static const char *parse_mode(const char *v, unsigned *out)
 {
-    char *end;
-    errno = 0;
-    unsigned long n = strtoul(v, &end, 8);
-    if (*v < '0' || *v > '7' || *end != '\0' || errno != 0 || n > 0777)
+    unsigned long n = 0;
+    const char *end = v;
+    for (; *end >= '0' && *end <= '7' && n <= 0777; end++) /* strtoul's base 8, by hand */
+        n = n * 8 + (unsigned long)(*end - '0');
+    if (*v < '0' || *v > '7' || *end != '\0' || n > 0777)
         return "expected permissions in octal, from 0 to 0777, such as 0600 or 0644";
     *out = (unsigned)n;
     return NULL;

@@ -23,6 +23,11 @@
  * page with the real functions' addresses and the options, rather than
  * wherever .bss puts them. */
 #define ST_HOT_DATA __attribute__((section(".data.st_hot")))
+/* For large zeroed tables that most processes never touch: after all of
+ * .bss (the linker's .lbss), so the small variables every process writes at
+ * start share a page or two; each page first written costs a page fault,
+ * which on some virtual machines costs more than all of strays' start. */
+#define ST_LARGE_BSS __attribute__((section(".lbss")))
 #define ST_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The release, as CHANGELOG.md names it: `strays --version`, every report,

@@ -53,6 +53,11 @@ long st_sys_read(int fd, void *buf, size_t len)
     return raw(SYS_read, fd, (long)buf, (long)len, 0);
 }
 
+long st_sys_pread(int fd, void *buf, size_t len, unsigned long offset)
+{
+    return raw(SYS_pread64, fd, (long)buf, (long)len, (long)offset);
+}
+
 long st_sys_write(int fd, const void *buf, size_t len)
 {
     return raw(SYS_write, fd, (long)buf, (long)len, 0);

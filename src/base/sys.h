@@ -19,6 +19,7 @@ long st_sys_open(const char *path, int flags, int mode);
 long st_sys_openat(int dirfd, const char *path, int flags, int mode);
 long st_sys_close(int fd);
 long st_sys_read(int fd, void *buf, size_t len);
+long st_sys_pread(int fd, void *buf, size_t len, unsigned long offset);
 long st_sys_write(int fd, const void *buf, size_t len);
 /* Writes everything (retrying short writes and EINTR) or returns -errno. */
 long st_sys_write_all(int fd, const void *buf, size_t len);

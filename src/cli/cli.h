@@ -91,6 +91,11 @@ void cli_buf_leak_details(struct cli_buf *b, const struct st_report *r,
 int cli_write_junit(struct st_report *reports, const char *const *files, int count, int fd);
 int cli_write_sarif(struct st_report *reports, const char *const *files, int count, int fd);
 
+/* `strays run`: fills in function, file and line that the processes left
+ * out (separate debug files), once per module for all count reports, and
+ * writes each report that changed back to paths[i] (run_symbolize.c).
+ * Returns 0, or -1 when libdw cannot be loaded (said on stderr). */
+int cli_run_symbolize(struct st_report *reports, char *const *paths, int count);
 /* pprof profiles, one per report (format_pprof.c): to output (a file, or
  * NULL for stdout) for one report, into output (a directory) for several.
  * cli_pprof_check_output says what is wrong with the arguments (0 or -1).

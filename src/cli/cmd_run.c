@@ -27,9 +27,10 @@ static const char run_usage[] =
     "Runs CMD with libstrays.so preloaded (prepended to any LD_PRELOAD; found\n"
     "beside the strays executable, in ../lib, or at $STRAYS_LIB). The preload is\n"
     "inherited: every process CMD starts writes its own report, and all of them\n"
-    "are collected. Then it prints on stderr (or to --text FILE) the text report\n"
-    "of each process that left something behind and, when there were several\n"
-    "processes, one summary line for all of them:\n"
+    "are collected and given the files and lines that separate debug files know\n"
+    "(read once per module for the whole run). Then it prints on stderr (or to\n"
+    "--text FILE) the text report of each process that left something behind\n"
+    "and, when there were several processes, one summary line for all of them:\n"
     "  strays: 3 processes, 1 leaked: ./worker (pid 812): 2 threads, 1 fd\n"
     "--json FILE copies the JSON report of CMD's own process to FILE.\n"
     "-o passes an option as in STRAYS_OPTIONS (strays --help lists them);\n"
@@ -651,6 +652,7 @@ int cli_run(int argc, char **argv)
     set_aside(dir, done_dir, sizeof done_dir);
     struct collected c;
     collect_reports(done_dir, child_pid, &c);
+    cli_run_symbolize(c.reports, c.paths, c.count);
     if (c.main_index < 0 && WIFSIGNALED(wait_status))
         cli_error("run: no report from %s (pid %d): killed by signal %d (%s) before it could "
                   "write one",

@@ -6,12 +6,15 @@
 #include "collect/report_build.h"
 
 #include "collect/growth.h"
+#include "base/command_line.h"
 #include "base/log.h"
 #include "base/options.h"
 #include "base/sort.h"
 #include "track/modules.h"
+#include "track/registry_fd.h"
 #include "track/registry_memory.h"
 #include "track/registry_thread.h"
+#include "track/registry_timer.h"
 #include "base/st.h"
 #include "collect/suppressions.h"
 #include "collect/thread_settle.h"
@@ -25,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -169,9 +173,17 @@ static bool known_tid(const int *sorted, uint32_t n, int tid)
 }
 
 /* Threads in /proc/self/task that strays did not see created: the main
- * thread and strays' own are left out, the rest are listed as untracked. */
+ * thread and strays' own are left out, the rest are listed as untracked.
+ * A process in which no thread was ever created has none to list, and
+ * glibc knows that: it clears __libc_single_threaded when pthread_create
+ * makes the first thread (its own timer and AIO helpers included) and
+ * never sets it again, so a clean single-threaded process reads nothing
+ * here. (Only a thread made by a raw clone system call in a process that
+ * never called pthread_create goes unseen then.) */
 static void fill_untracked(struct st_report *r, const struct thread_copy *known)
 {
+    if (__libc_single_threaded && known->count == 0)
+        return;
     /* Every thread strays knows, reported or not (set aside, another scope). */
     int *tids = st_arena_alloc(&r->arena, (known->count + 1) * sizeof *tids);
     if (!tids)
@@ -215,12 +227,13 @@ static void fill_untracked(struct st_report *r, const struct thread_copy *known)
 
 static void fill_stacks(struct st_report *r, const struct st_stack_index *si, bool symbolize)
 {
+    if (si->count == 0)
+        return; /* nothing to place or name: no module list, no symbolizer */
     struct st_module_map map;
     st_modules_snapshot(&map, &r->arena);
-    struct st_symbolizer *sym = symbolize ? st_symbolizer_open_self() : NULL;
     r->stacks = st_arena_alloc(&r->arena, (si->count + 1) * sizeof *r->stacks);
     if (!r->stacks)
-        goto out;
+        return;
     for (uint32_t i = 0; i < si->count; i++) {
         const struct st_stack *s = si->order[i];
         struct st_report_stack *rs = &r->stacks[r->nstacks++];
@@ -246,13 +259,10 @@ static void fill_stacks(struct st_report *r, const struct st_stack_index *si, bo
                 f->offset = s->frames[j] - m->base;
                 f->build_id = m->build_id;
             }
-            if (sym)
-                st_symbolize_frame(sym, f, &r->arena);
         }
     }
-out:
-    if (sym)
-        st_symbolizer_close(sym);
+    if (symbolize)
+        st_symbolize_report(r);
 }
 
 static void fill_header(struct st_report *r, const char *reason, int exit_status)
@@ -264,7 +274,9 @@ static void fill_header(struct st_report *r, const char *reason, int exit_status
     char buf[PATH_MAX];
     long n = st_sys_readlink("/proc/self/exe", buf, sizeof buf - 1);
     r->exe = n > 0 ? st_arena_strndup(&r->arena, buf, (size_t)n) : NULL;
-    n = st_sys_read_file("/proc/self/cmdline", buf, sizeof buf);
+    n = st_command_line_name(buf, sizeof buf);
+    if (n == -ENOENT) /* the core linked into a program: no constructor told us */
+        n = st_sys_read_file("/proc/self/cmdline", buf, sizeof buf);
     r->command = n > 0 ? st_arena_strdup(&r->arena, buf) : r->exe;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -304,19 +316,27 @@ static void fill_crash(struct st_report *r, const struct st_report_request *req,
             r->threads[i].stack = r->crash_stack;
 }
 
-/* verbosity=2: how long each step of a build took, in one line. */
+/* verbosity=2: how long each step of a build took, in one line (to the
+ * microsecond: st_uptime_ns's coarse clock moves in 4 ms steps). */
 struct build_clock {
     uint64_t start, last;
     char line[256];
     size_t used;
 };
 
+static uint64_t fine_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 static void lap(struct build_clock *c, const char *step)
 {
     if (st_opt.verbosity < 2)
         return;
-    uint64_t now = st_uptime_ns();
-    int n = snprintf(c->line + c->used, sizeof c->line - c->used, " %s %.1f,", step,
+    uint64_t now = fine_ns();
+    int n = snprintf(c->line + c->used, sizeof c->line - c->used, " %s %.2f,", step,
                      (double)(now - c->last) / 1e6);
     if (n > 0 && (size_t)n < sizeof c->line - c->used)
         c->used += (size_t)n;
@@ -325,7 +345,7 @@ static void lap(struct build_clock *c, const char *step)
 
 int st_report_build(struct st_report *r, const struct st_report_request *req)
 {
-    struct build_clock clock = {.start = st_uptime_ns()};
+    struct build_clock clock = {.start = st_opt.verbosity >= 2 ? fine_ns() : 0};
     clock.last = clock.start;
     const char *reason = req->reason;
     bool final = !strcmp(reason, "exit") || !strcmp(reason, "crash");
@@ -367,7 +387,13 @@ int st_report_build(struct st_report *r, const struct st_report_request *req)
     st_suppressions_apply(r, req->symbolize);
     lap(&clock, "suppressions");
     if (st_opt.verbosity >= 2)
-        st_logf("%s report built in %.1f ms (ms per step:%s)", reason,
-                (double)(st_uptime_ns() - clock.start) / 1e6, clock.line);
+        st_logf("%s report built in %.2f ms (ms per step:%s)", reason,
+                (double)(fine_ns() - clock.start) / 1e6, clock.line);
     return 0;
+}
+
+bool st_report_would_be_empty(void)
+{
+    return __libc_single_threaded && st_thread_count() == 0 && st_timer_count() == 0 &&
+           !st_fd_any_tracked();
 }

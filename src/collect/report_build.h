@@ -34,6 +34,10 @@ struct st_report_request {
 
 /* Fills r as req asks (st_report_free releases it). Returns 0 or -errno. */
 int st_report_build(struct st_report *r, const struct st_report_request *req);
+/* Whether a report built now would list nothing: no thread, timer or fd is
+ * tracked, and no thread but the caller was ever made (so /proc has no
+ * untracked one to show). Reads no file. */
+bool st_report_would_be_empty(void);
 
 /* ---- shared by the report_*.c builders ---- */
 

@@ -89,7 +89,7 @@ static void on_signal(int sig, siginfo_t *info, void *ucontext)
         __atomic_store_n(&req->done, -1, __ATOMIC_RELEASE);
     } else {
         st_guard_enter();
-        int depth = st_stack_capture(req->frames, st_opt.stack_depth + DELIVERY_FRAMES);
+        int depth = st_stack_capture_in_handler(req->frames, st_opt.stack_depth + DELIVERY_FRAMES);
         req->depth = st_stack_from_interrupted_pc(req->frames, depth, ucontext);
         if (req->depth > st_opt.stack_depth)
             req->depth = st_opt.stack_depth;

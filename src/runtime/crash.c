@@ -18,6 +18,7 @@
 #include "base/st.h"
 #include "base/sys.h"
 #include "runtime/runtime.h"
+#include "track/modules.h"
 #include "track/stack.h"
 
 #include <dlfcn.h>
@@ -211,12 +212,11 @@ static void alt_stack_for_this_thread(void)
 static void find_abort(void)
 {
     void *fn = dlsym(RTLD_NEXT, "abort");
-    Dl_info info;
-    const ElfW(Sym) *sym = NULL;
-    if (!fn || !dladdr1(fn, &info, (void **)&sym, RTLD_DL_SYMENT) || !sym || !sym->st_size)
-        return;
-    abort_lo = (uintptr_t)fn;
-    abort_hi = abort_lo + sym->st_size;
+    uintptr_t lo, hi;
+    if (fn && st_modules_function_extent((uintptr_t)fn, "abort", &lo, &hi) == 0) {
+        abort_lo = lo;
+        abort_hi = hi;
+    }
 }
 
 int st_crash_install(void)

@@ -123,8 +123,13 @@ static bool parent_runs_strays(void)
  * one else can plant or remove a mark), never through a symlink. */
 static int marks_dir_in(const char *base, bool create)
 {
+    /* Built by hand: snprintf would bring printf's code and tables into
+     * every process's exit (three page faults each). */
     char path[64];
-    snprintf(path, sizeof path, "%s/strays-%u", base, (unsigned)geteuid());
+    size_t n = strlen(base);
+    memcpy(path, base, n);
+    memcpy(path + n, "/strays-", 8);
+    st_sys_format_uint((unsigned)geteuid(), path + n + 8);
     long fd = st_sys_open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
     if (fd == -ENOENT && create && st_sys_mkdirat(AT_FDCWD, path, 0700) == 0)
         fd = st_sys_open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);

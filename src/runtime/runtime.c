@@ -19,6 +19,7 @@
 #include "runtime/exit_verdict.h"
 #include "runtime/fd_headroom.h"
 #include "runtime/watchdog.h"
+#include "symbolize/symbolize.h"
 #include "symbolize/symbolize_elf.h"
 #include "track/modules.h"
 #include "track/registry_fd.h"
@@ -76,6 +77,7 @@ static void after_fork_child(void)
     st_timer_after_fork_child();
     st_fd_after_fork_child();
     st_wait_after_fork_child();
+    st_symbolize_after_fork_child();
     st_watchdog_after_fork_child();
     st_lock_reset(&emit_lock); /* a dump under way in the parent stays there */
     st_growth_reset();
@@ -181,8 +183,6 @@ static void initialise(void)
     }
     st_suppressions_init();
     find_own_code();
-    if (st_stack_capture_init() != 0)
-        st_logf("libunwind.so.8 not found; capturing stacks with glibc's backtrace()");
     st_exit_verdict_start();
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     if (at_quick_exit(at_quick_exit_handler) != 0)
@@ -327,9 +327,21 @@ static int emit_now(const struct st_report_request *req, bool force)
     return leaks;
 }
 
+/* A report that would list nothing and go to a terminal, which hears
+ * nothing when nothing leaked, is not even built: a clean exit reads no
+ * /proc file and maps no memory. (A report file is always written.) */
+static bool nothing_to_say(bool force)
+{
+    return !force && st_opt.verbosity == 0 && !st_opt.print_suppressions &&
+           !st_opt.metrics_path[0] && !st_sink_is_file(st_opt.log_path) &&
+           st_report_would_be_empty();
+}
+
 /* A process at its fd limit still gets its report (fd_headroom.h). */
 int st_runtime_emit(const struct st_report_request *req, bool force)
 {
+    if (nothing_to_say(force))
+        return 0;
     /* Not for a dump about a limit (exhaustion.h): the program is at it,
      * and its next calls must fail as they would without strays, not get
      * the room meant for the report. */

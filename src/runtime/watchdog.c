@@ -337,7 +337,7 @@ static bool in_signal_handler(void)
     if (!restorer)
         return false;
     uintptr_t frames[ST_STACK_MAX];
-    int n = st_stack_capture(frames, ST_STACK_MAX);
+    int n = st_stack_capture_in_handler(frames, ST_STACK_MAX);
     for (int i = 0; i < n; i++)
         if (frames[i] - restorer < 16)
             return true;

@@ -1,18 +1,20 @@
-/* Function, file and line for frames, from ELF symbol tables and DWARF
- * through elfutils' libdwfl. libdw is loaded privately at report time only;
- * without it, function names come from dladdr (exported symbols only). */
+/* Function, file and line for a report's frames, in the process: names
+ * from ELF symbol tables, file and line from the debug info a module
+ * carries itself, through elfutils' libdwfl (symbolize.c says why not from
+ * separate debug files). */
 #ifndef STRAYS_SYMBOLIZE_H
 #define STRAYS_SYMBOLIZE_H
 
-#include "base/arena.h"
 #include "report/report.h"
 
-struct st_symbolizer;
-
-/* A symbolizer for this process's own address space. Never NULL. */
-struct st_symbolizer *st_symbolizer_open_self(void);
-/* Fills function, file and line of f (a return address) when known. */
-void st_symbolize_frame(struct st_symbolizer *s, struct st_frame *f, struct st_arena *arena);
-void st_symbolizer_close(struct st_symbolizer *s);
+/* Fills in function, file and line of r's frames where known. libdw is
+ * loaded when the first module with its own line table shows up in a
+ * report, and what it reads is kept for the next reports. Thread-safe; not
+ * for signal handlers. */
+void st_symbolize_report(struct st_report *r);
+/* Modules whose line tables were read so far (tests: kept across reports). */
+unsigned st_symbolize_sessions(void);
+/* A fork child: what another thread was changing at the fork is dropped. */
+void st_symbolize_after_fork_child(void);
 
 #endif

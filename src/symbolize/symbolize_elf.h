@@ -1,12 +1,20 @@
-/* Function names from ELF symbol tables with nothing but system calls, for
- * reports written where allocation is not safe (a crash). */
+/* Function names from ELF symbol tables with nothing but system calls:
+ * for every report written in the process, the crash report included
+ * (symbolize_elf.c says where the tables come from). */
 #ifndef STRAYS_SYMBOLIZE_ELF_H
 #define STRAYS_SYMBOLIZE_ELF_H
 
 #include "report/report.h"
 
+#include <stdbool.h>
+
 /* Fills in the function of every frame of r's stacks that has a module and
- * no function yet. */
+ * no function yet (not demangled, without a symbol version).
+ * Async-signal-safe: memory comes from r's arena. */
 void st_symbolize_elf(struct st_report *r);
+
+/* Whether the ELF file at path carries its own line table (.debug_line):
+ * a program or library built with -g and not stripped. */
+bool st_elf_has_debug_lines(const char *path);
 
 #endif

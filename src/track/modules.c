@@ -159,6 +159,95 @@ int st_modules_span_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, int *is_mai
     return 0;
 }
 
+/* ---- a function's extent, by its module's GNU hash table ---- */
+
+struct dynamic_tables {
+    const uint32_t *gnu_hash;
+    const ElfW(Sym) *symtab;
+    const char *strtab;
+};
+
+/* A table address from the dynamic section: glibc stores them relocated,
+ * but a value below the load base is taken as not relocated yet. */
+static const void *table_at(const struct dl_phdr_info *info, ElfW(Addr) ptr)
+{
+    return (const void *)(ptr >= info->dlpi_addr ? ptr : ptr + info->dlpi_addr);
+}
+
+static bool dynamic_tables_of(const struct dl_phdr_info *info, struct dynamic_tables *t)
+{
+    memset(t, 0, sizeof *t);
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        if (info->dlpi_phdr[i].p_type != PT_DYNAMIC)
+            continue;
+        for (const ElfW(Dyn) *d = (const ElfW(Dyn) *)(info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+             d->d_tag != DT_NULL; d++) {
+            if (d->d_tag == DT_GNU_HASH)
+                t->gnu_hash = table_at(info, d->d_un.d_ptr);
+            else if (d->d_tag == DT_SYMTAB)
+                t->symtab = table_at(info, d->d_un.d_ptr);
+            else if (d->d_tag == DT_STRTAB)
+                t->strtab = table_at(info, d->d_un.d_ptr);
+        }
+    }
+    return t->gnu_hash && t->symtab && t->strtab;
+}
+
+/* The GNU hash lookup of name (the ELF gABI extension glibc's loader uses). */
+static const ElfW(Sym) *gnu_lookup(const struct dynamic_tables *t, const char *name)
+{
+    uint32_t nbuckets = t->gnu_hash[0], first = t->gnu_hash[1], bloom_words = t->gnu_hash[2];
+    const ElfW(Addr) *bloom = (const ElfW(Addr) *)(t->gnu_hash + 4);
+    const uint32_t *buckets = (const uint32_t *)(bloom + bloom_words);
+    const uint32_t *chain = buckets + nbuckets;
+    uint32_t h = 5381;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = h * 33 + *p;
+    uint32_t i = nbuckets ? buckets[h % nbuckets] : 0;
+    if (i < first)
+        return NULL;
+    for (;; i++) {
+        uint32_t h2 = chain[i - first];
+        if ((h | 1) == (h2 | 1) && !strcmp(name, t->strtab + t->symtab[i].st_name))
+            return &t->symtab[i];
+        if (h2 & 1)
+            return NULL;
+    }
+}
+
+struct extent_query {
+    uintptr_t fn, lo, hi;
+    const char *name;
+    int rc;
+};
+
+static int find_extent(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    struct extent_query *q = data;
+    uintptr_t lo, hi;
+    span_of(info, &lo, &hi, true);
+    if (q->fn < lo || q->fn >= hi)
+        return 0;
+    struct dynamic_tables t;
+    const ElfW(Sym) *sym = dynamic_tables_of(info, &t) ? gnu_lookup(&t, q->name) : NULL;
+    if (sym && sym->st_size && info->dlpi_addr + sym->st_value == q->fn) {
+        q->lo = q->fn;
+        q->hi = q->fn + sym->st_size;
+        q->rc = 0;
+    }
+    return 1;
+}
+
+int st_modules_function_extent(uintptr_t fn, const char *name, uintptr_t *lo, uintptr_t *hi)
+{
+    struct extent_query q = {fn, 0, 0, name, -ENOENT};
+    dl_iterate_phdr(find_extent, &q);
+    *lo = q.lo;
+    *hi = q.hi;
+    return q.rc;
+}
+
 /* ---- modules dlclose unloaded ---- */
 
 /* Records of unloaded modules live here for good. */

@@ -36,7 +36,10 @@ struct slot {
     char name[ST_FD_NAME_MAX];
 };
 
-static struct slot *chunks[CHUNK_COUNT];
+static struct slot *chunks[CHUNK_COUNT] ST_LARGE_BSS;
+/* One past the highest chunk ever mapped: walks of the table stop there
+ * (most processes use the first chunk only, or none). */
+static unsigned chunks_end;
 
 /* The slot of fd, mapping its chunk first; NULL if fd is out of range or
  * there is no memory. The slow half of slot_of. */
@@ -60,6 +63,11 @@ static __attribute__((noinline)) struct slot *slot_create(int fd)
         if (__atomic_compare_exchange_n(chunk, &expected, fresh, false, __ATOMIC_ACQ_REL,
                                         __ATOMIC_ACQUIRE)) {
             base = fresh;
+            unsigned end = ((unsigned)fd >> CHUNK_SHIFT) + 1;
+            unsigned seen = __atomic_load_n(&chunks_end, __ATOMIC_RELAXED);
+            while (seen < end && !__atomic_compare_exchange_n(&chunks_end, &seen, end, false,
+                                                              __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+                ;
         } else {
             st_mem_unmap(ST_MEM_FDS, fresh, CHUNK_SLOTS * sizeof(struct slot));
             base = expected;
@@ -259,10 +267,23 @@ bool st_fd_is_tracked(int fd)
     return s && __atomic_load_n(&s->live, __ATOMIC_RELAXED);
 }
 
+static unsigned chunks_in_use(void) { return __atomic_load_n(&chunks_end, __ATOMIC_ACQUIRE); }
+
+bool st_fd_any_tracked(void)
+{
+    for (unsigned c = 0, end = chunks_in_use(); c < end; c++) {
+        const struct slot *base = __atomic_load_n(&chunks[c], __ATOMIC_ACQUIRE);
+        for (unsigned i = 0; base && i < CHUNK_SLOTS; i++)
+            if (__atomic_load_n(&base[i].live, __ATOMIC_RELAXED))
+                return true;
+    }
+    return false;
+}
+
 int st_fd_foreach(void (*fn)(const struct st_fd_view *, void *), void *ctx)
 {
     int n = 0;
-    for (unsigned c = 0; c < CHUNK_COUNT; c++) {
+    for (unsigned c = 0, end = chunks_in_use(); c < end; c++) {
         struct slot *base = __atomic_load_n(&chunks[c], __ATOMIC_ACQUIRE);
         for (unsigned i = 0; base && i < CHUNK_SLOTS; i++) {
             struct slot copy;
@@ -291,7 +312,7 @@ int st_fd_foreach(void (*fn)(const struct st_fd_view *, void *), void *ctx)
 
 void st_fd_ignore_all(void)
 {
-    for (unsigned c = 0; c < CHUNK_COUNT; c++) {
+    for (unsigned c = 0, end = chunks_in_use(); c < end; c++) {
         struct slot *base = __atomic_load_n(&chunks[c], __ATOMIC_ACQUIRE);
         for (unsigned i = 0; base && i < CHUNK_SLOTS; i++) {
             if (!__atomic_load_n(&base[i].live, __ATOMIC_RELAXED))
@@ -306,7 +327,7 @@ void st_fd_ignore_all(void)
 
 void st_fd_reset(void)
 {
-    for (unsigned c = 0; c < CHUNK_COUNT; c++)
+    for (unsigned c = 0, end = chunks_in_use(); c < end; c++)
         if (chunks[c])
             memset(chunks[c], 0, CHUNK_SLOTS * sizeof(struct slot));
 }

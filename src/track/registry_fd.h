@@ -57,6 +57,8 @@ void st_fd_untrack(int fd);
 /* Every fd in [first, last] is about to be closed. */
 void st_fd_untrack_range(unsigned first, unsigned last);
 bool st_fd_is_tracked(int fd);
+/* Whether any fd is tracked now. */
+bool st_fd_any_tracked(void);
 
 /* Calls fn with a consistent copy of every live slot. Returns the count. */
 int st_fd_foreach(void (*fn)(const struct st_fd_view *, void *), void *ctx);

@@ -110,7 +110,7 @@ static void remove_slot_locked(uint32_t i)
 {
     record_free_locked(slots[i]);
     slots[i] = NULL;
-    used--;
+    __atomic_store_n(&used, used - 1, __ATOMIC_RELAXED); /* st_timer_count reads it */
     for (uint32_t j = (i + 1) & mask; slots[j]; j = (j + 1) & mask) {
         uint32_t home = slot_hash(slots[j]->id, slots[j]->compat) & mask;
         /* Movable into the hole when home is not cyclically within (i, j]. */
@@ -140,7 +140,7 @@ void st_timer_created(uintptr_t id, bool compat, int clock, int notify, int sign
             return;
         }
         slots[probe_locked(id, compat)] = rec;
-        used++;
+        __atomic_store_n(&used, used + 1, __ATOMIC_RELAXED);
     }
     *rec = (struct timer_record){
         .id = id,
@@ -219,6 +219,8 @@ int st_timer_foreach(void (*fn)(const struct st_timer_view *, void *), void *ctx
     st_unlock(&lock);
     return n;
 }
+
+unsigned st_timer_count(void) { return __atomic_load_n(&used, __ATOMIC_RELAXED); }
 
 void st_timer_ignore_all(void)
 {

@@ -40,6 +40,8 @@ int st_timer_foreach(void (*fn)(const struct st_timer_view *, void *), void *ctx
                      unsigned *unread);
 /* strays_snapshot: every timer tracked now is left out of later reports. */
 void st_timer_ignore_all(void);
+/* Timers tracked now. */
+unsigned st_timer_count(void);
 void st_timer_before_fork(void);
 void st_timer_after_fork_parent(void);
 /* Timers are not inherited across fork (timer_create(2)). */

@@ -1,6 +1,7 @@
 /* Stack capture and interning. Hooks capture return addresses with
- * libgcc's or libunwind's unwinder (loaded privately, see stack_capture.c) and intern
- * them: identical stacks are stored once and records keep a pointer.
+ * libgcc's unwinder (linked in) or libunwind's (loaded privately when a
+ * thread first needs it; see stack_capture.c) and intern them: identical
+ * stacks are stored once and records keep a pointer.
  * The intern table and the registries' tables are hand-written, not uthash:
  * they are searched on every hooked call without a lock (uthash needs one
  * for readers beside a writer) and take their memory through
@@ -26,14 +27,19 @@ struct st_stack {
 };
 
 /* Loads libunwind and warms it up (its first use takes a lock and opens a
- * pipe). Returns 0, or -errno when only glibc's backtrace() is available. */
+ * pipe), once; captures do this themselves when a thread first needs it.
+ * Never from a signal handler. Returns 0, or -ENOENT when libunwind is not
+ * there (then every capture uses libgcc's unwinder). */
 int st_stack_capture_init(void);
 /* Fills frames with up to max return addresses of the caller's stack,
  * leaving out strays' own frames. Returns how many. */
 int st_stack_capture(uintptr_t *frames, int max);
-/* The same for the crash path, without waiting for a fork under way: its
- * thread may never finish it (it may wait for a lock the crashing thread
- * holds, such as malloc's). */
+/* The same from a signal handler (a request for the current stack): libgcc's
+ * lock-free unwinder only, and nothing is loaded. */
+int st_stack_capture_in_handler(uintptr_t *frames, int max);
+/* The same for the crash path, also without waiting for a fork under way:
+ * its thread may never finish it (it may wait for a lock the crashing
+ * thread holds, such as malloc's). */
 int st_stack_capture_crashing(uintptr_t *frames, int max);
 /* Treats [lo, hi) as strays' own code, whose frames capture leaves out. */
 void st_stack_set_own_range(uintptr_t lo, uintptr_t hi);
@@ -53,7 +59,7 @@ const struct st_stack *st_stack_standalone(const uintptr_t *frames, int depth);
  * signal handlers: it may allocate and takes the intern table's lock. */
 const struct st_stack *st_stack_here(void);
 /* Which unwinder this thread's last capture used (tests; see stack_capture.c). */
-enum st_unwinder { ST_UNWINDER_NONE, ST_UNWINDER_LIBGCC, ST_UNWINDER_LIBUNWIND, ST_UNWINDER_BACKTRACE };
+enum st_unwinder { ST_UNWINDER_NONE, ST_UNWINDER_LIBGCC, ST_UNWINDER_LIBUNWIND };
 enum st_unwinder st_stack_last_unwinder(void);
 /* How many of this thread's st_stack_here calls the cache served (tests). */
 unsigned long st_stack_cache_hits(void);

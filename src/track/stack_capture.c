@@ -1,27 +1,33 @@
-/* Capturing the current stack. libunwind is loaded privately with
- * dlopen(RTLD_LOCAL): linked normally, its _Unwind_* and weak backtrace
- * symbols would join the program's global scope and capture C++ exception
- * unwinding from libgcc_s (DESIGN.md, "Traps"). Without libunwind, glibc's
- * backtrace() serves, more slowly.
+/* Capturing the current stack, with two unwinders, neither of which costs
+ * a process anything until it captures its first stack.
+ *
+ * libgcc's _Unwind_Backtrace is linked into libstrays.so (-static-libgcc:
+ * libgcc_eh.a, kept out of the program's symbol scope by the version
+ * script, so C++ exceptions keep binding to the program's libgcc_s; see
+ * DESIGN.md, "Traps"). It finds unwind tables with glibc's lock-free
+ * _dl_find_object and keeps nothing per thread, so it is also the one a
+ * signal handler may use (the crash report, the current stacks at exit).
+ *
+ * libunwind's unw_backtrace is about ten times faster (0.3 us for 14
+ * frames) because it keeps a trace cache per thread, but that cache is
+ * 256 KiB, filled in on the thread's first unwind: 10 000 threads that
+ * each capture once would cost 2.6 GB (measured 274 KB of RSS per thread).
+ * So each thread's first LIBGCC_UNWINDS unwinds use libgcc, and only a
+ * thread that keeps unwinding (which the stack cache below makes rare)
+ * moves to libunwind. libunwind is loaded privately (dlopen RTLD_LOCAL:
+ * linked normally, its _Unwind_* and weak backtrace symbols would join the
+ * program's global scope) by the first thread that needs it, from a hook,
+ * never from a signal handler; a process that never gets there never loads
+ * it. Both give the same return addresses (tests/unit/test_stack_capture.c).
  *
  * st_stack_here, which every hook uses, remembers where on the stack each
  * return address of a capture lay and, called again from the same stack
  * position, checks those words instead of unwinding: a hot loop costs a few
- * loads instead of an unw_backtrace (0.3-0.6 us per capture measured inside
- * a thread or fd churn, where its tables are out of cache). See "Stack
- * cache" below for why the check is sound.
- *
- * Two unwinders: unw_backtrace is fast (0.3 us for 14 frames) because it
- * keeps a trace cache per thread, but that cache is 256 KiB, filled in on
- * the thread's first unwind: 10 000 threads that each capture once would
- * cost 2.6 GB (measured 274 KB of RSS per thread). libgcc's
- * _Unwind_Backtrace keeps nothing per thread and finds unwind tables with
- * glibc's lock-free _dl_find_object, but costs about ten times as much per
- * unwind. So each thread's first LIBGCC_UNWINDS unwinds use libgcc, and only
- * a thread that keeps unwinding (which the stack cache below makes rare)
- * moves to libunwind. Both give the same return addresses
- * (tests/unit/test_stack_capture.c). */
+ * loads instead of an unwind (0.3-0.6 us per capture measured inside a
+ * thread or fd churn, where the tables are out of cache). See "Stack
+ * cache" below for why the check is sound. */
 #define _GNU_SOURCE /* pthread_getattr_np */
+#include "base/log.h"
 #include "base/options.h"
 #include "base/libc.h"
 #include "base/st.h"
@@ -30,22 +36,20 @@
 
 #include <dlfcn.h>
 #include <errno.h>
-#include <execinfo.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <unwind.h>
 
 typedef int (*unw_backtrace_fn)(void **buffer, int size);
-typedef _Unwind_Reason_Code (*unwind_trace_fn)(_Unwind_Trace_Fn, void *);
-typedef _Unwind_Word (*unwind_get_fn)(struct _Unwind_Context *);
 
 #define LIBGCC_UNWINDS 64 /* per thread, before it moves to libunwind */
 
-static unw_backtrace_fn unw_backtrace_ptr;
-static unwind_trace_fn unwind_trace; /* libgcc's, set by cache_setup */
-static unwind_get_fn unwind_get_ip, unwind_get_cfa;
-static bool libgcc_ready; /* all three above found */
+static unw_backtrace_fn unw_backtrace_ptr; /* NULL until libunwind is loaded */
+enum { LIBUNWIND_NOT_TRIED, LIBUNWIND_LOADING, LIBUNWIND_TRIED };
+static int libunwind_state;
 static uintptr_t own_lo, own_hi;
 static ST_TLS unsigned tls_unwinds;                 /* this thread's unwinds so far */
 static ST_TLS enum st_unwinder tls_last_unwinder;   /* for tests */
@@ -96,8 +100,13 @@ void st_stack_capture_before_fork(void)
 
 void st_stack_capture_after_fork(bool child)
 {
-    if (child)
+    if (child) {
         __atomic_store_n(&unwinding, 0, __ATOMIC_RELAXED);
+        /* A thread of the parent was loading libunwind: the child tries again. */
+        int loading = LIBUNWIND_LOADING;
+        __atomic_compare_exchange_n(&libunwind_state, &loading, LIBUNWIND_NOT_TRIED, false,
+                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    }
     __atomic_store_n(&fork_pending, 0, __ATOMIC_RELEASE);
 }
 
@@ -111,33 +120,33 @@ static _Unwind_Reason_Code on_raw_frame(struct _Unwind_Context *ctx, void *arg)
     struct raw_walk *w = arg;
     if (w->n == w->want)
         return _URC_END_OF_STACK;
-    w->raw[w->n++] = (void *)unwind_get_ip(ctx);
+    w->raw[w->n++] = (void *)_Unwind_GetIP(ctx);
     return _URC_NO_REASON;
 }
 
 /* Inlined, so raw[0] is an address in the calling function and raw[1] its
- * return address, whichever unwinder runs. */
-static inline __attribute__((always_inline)) int unwind(void **raw, int want, bool wait_for_fork)
+ * return address, whichever unwinder runs. libunwind only when it is
+ * loaded, this thread is past its libgcc unwinds, and the caller allows it
+ * (signal handlers do not: libunwind finds its tables under the loader's
+ * lock, through dl_iterate_phdr). wait_for_fork: see unwind_enter. */
+static inline __attribute__((always_inline)) int unwind(void **raw, int want, bool libunwind_ok,
+                                                        bool wait_for_fork)
 {
-    unw_backtrace_fn fn = __atomic_load_n(&unw_backtrace_ptr, __ATOMIC_ACQUIRE);
-    bool use_libgcc = __atomic_load_n(&libgcc_ready, __ATOMIC_ACQUIRE) &&
-                      (!fn || tls_unwinds < LIBGCC_UNWINDS);
+    unw_backtrace_fn fn = libunwind_ok ? __atomic_load_n(&unw_backtrace_ptr, __ATOMIC_ACQUIRE)
+                                       : NULL;
     int n;
     unwind_enter(wait_for_fork);
-    if (use_libgcc) {
+    if (!fn || tls_unwinds < LIBGCC_UNWINDS) {
         tls_unwinds++;
         struct raw_walk w = {raw, 0, want};
-        unwind_trace(on_raw_frame, &w);
+        _Unwind_Backtrace(on_raw_frame, &w);
         n = w.n;
         if (n > 0 && raw[n - 1] == NULL) /* libgcc ends with a 0 above _start */
             n--;
         tls_last_unwinder = ST_UNWINDER_LIBGCC;
-    } else if (fn) {
+    } else {
         n = fn(raw, want);
         tls_last_unwinder = ST_UNWINDER_LIBUNWIND;
-    } else {
-        n = backtrace(raw, want);
-        tls_last_unwinder = ST_UNWINDER_BACKTRACE;
     }
     unwind_leave();
     return n;
@@ -169,14 +178,21 @@ __attribute__((noinline)) int st_stack_capture(uintptr_t *frames, int max)
 {
     void *raw[ST_STACK_MAX + 16];
     int used;
-    return program_frames(raw, unwind(raw, want_of(max), true), frames, max, &used);
+    return program_frames(raw, unwind(raw, want_of(max), true, true), frames, max, &used);
+}
+
+__attribute__((noinline)) int st_stack_capture_in_handler(uintptr_t *frames, int max)
+{
+    void *raw[ST_STACK_MAX + 16];
+    int used;
+    return program_frames(raw, unwind(raw, want_of(max), false, true), frames, max, &used);
 }
 
 __attribute__((noinline)) int st_stack_capture_crashing(uintptr_t *frames, int max)
 {
     void *raw[ST_STACK_MAX + 16];
     int used;
-    return program_frames(raw, unwind(raw, want_of(max), false), frames, max, &used);
+    return program_frames(raw, unwind(raw, want_of(max), false, false), frames, max, &used);
 }
 
 /* ------------------------------------------------------------ Stack cache
@@ -205,8 +221,8 @@ __attribute__((noinline)) int st_stack_capture_crashing(uintptr_t *frames, int m
  * above the return address the call pushed (x86-64 psABI). Slower than
  * unw_backtrace, it runs only for captures repeated at the same sp (a
  * one-off costs nothing more), within a budget that hits replenish, and
- * only inside the thread's own stack, whose bounds pthread_getattr_np gives
- * once per thread: every word read lies between sp and the stack's top, so
+ * only inside the thread's own stack, whose bounds are found once per thread
+ * (stack_bounds): every word read lies between sp and the stack's top, so
  * is mapped. On another stack (coroutines, sigaltstack) the cache is not
  * used. */
 
@@ -281,46 +297,55 @@ void st_stack_cache_thread_ended(void)
     tls_no_cache = true;
 }
 
-static _Unwind_Reason_Code on_frame(struct _Unwind_Context *ctx, void *arg);
-
-/* libgcc_s, like libunwind, is looked up privately rather than linked, and
- * used once here: its first unwind finds and sorts the unwind tables. */
 static void cache_setup(void)
 {
 #if defined(__x86_64__) /* the slot arithmetic below is x86-64's */
-    void *lib = dlopen("libgcc_s.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!lib)
-        return;
-    unwind_trace = (unwind_trace_fn)dlsym(lib, "_Unwind_Backtrace");
-    unwind_get_ip = (unwind_get_fn)dlsym(lib, "_Unwind_GetIP");
-    unwind_get_cfa = (unwind_get_fn)dlsym(lib, "_Unwind_GetCFA");
-    if (!unwind_trace || !unwind_get_ip || !unwind_get_cfa)
-        return;
-    struct frame_walk w = {0};
-    unwind_trace(on_frame, &w);
-    __atomic_store_n(&libgcc_ready, true, __ATOMIC_RELEASE);
     cache_ok = pthread_key_create(&cache_key, cache_free) == 0;
 #endif
+}
+
+/* ld.so's: the stack pointer _start began with. */
+extern void *__libc_stack_end; // NOLINT(bugprone-reserved-identifier): glibc's own name for it
+
+/* This thread's stack. pthread_getattr_np gives any thread's, but for the
+ * main thread it reads /proc/self/maps; there every frame lies below where
+ * _start began, and the stack grows down at most RLIMIT_STACK from there
+ * (1 GiB is assumed when that is unlimited). */
+static bool stack_bounds(uintptr_t *lo, uintptr_t *hi)
+{
+    if (st_gettid() == getpid()) {
+        struct rlimit rl;
+        size_t size = 1ul << 30;
+        if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur < size)
+            size = rl.rlim_cur;
+        *hi = (uintptr_t)__libc_stack_end;
+        *lo = *hi > size ? *hi - size : 0;
+        return *hi != 0;
+    }
+    pthread_attr_t attr;
+    void *addr = NULL;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &attr) != 0)
+        return false;
+    int rc = pthread_attr_getstack(&attr, &addr, &size);
+    pthread_attr_destroy(&attr);
+    *lo = (uintptr_t)addr;
+    *hi = (uintptr_t)addr + size;
+    return rc == 0;
 }
 
 static struct stack_cache *cache_create(void)
 {
     tls_no_cache = true; /* until it works out */
     pthread_once(&cache_once, cache_setup);
-    if (!cache_ok)
+    uintptr_t lo, hi;
+    if (!cache_ok || !stack_bounds(&lo, &hi))
         return NULL;
-    pthread_attr_t attr;
-    void *addr = NULL;
-    size_t size = 0;
-    if (pthread_getattr_np(pthread_self(), &attr) != 0)
-        return NULL;
-    int rc = pthread_attr_getstack(&attr, &addr, &size);
-    pthread_attr_destroy(&attr);
-    struct stack_cache *c = rc == 0 ? calloc(1, sizeof *c) : NULL;
+    struct stack_cache *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->lo = (uintptr_t)addr;
-    c->hi = (uintptr_t)addr + size;
+    c->lo = lo;
+    c->hi = hi;
     c->credit = CREDIT;
     /* Freed at the thread's end: by its exit handler when the thread
      * registry has one (see st_thread_self_tracked), else by a key. */
@@ -404,8 +429,8 @@ static _Unwind_Reason_Code on_frame(struct _Unwind_Context *ctx, void *arg)
     struct frame_walk *w = arg;
     if (w->n == (int)ST_ARRAY_LEN(w->ip))
         return _URC_END_OF_STACK;
-    w->ip[w->n] = unwind_get_ip(ctx);
-    w->cfa[w->n] = unwind_get_cfa(ctx);
+    w->ip[w->n] = _Unwind_GetIP(ctx);
+    w->cfa[w->n] = _Unwind_GetCFA(ctx);
     w->n++;
     return _URC_NO_REASON;
 }
@@ -419,7 +444,7 @@ RAW_STACK_READ static bool find_slots(struct cache_entry *e, uintptr_t sp, uintp
 {
     struct frame_walk w;
     w.n = 0;
-    unwind_trace(on_frame, &w);
+    _Unwind_Backtrace(on_frame, &w);
     int j = 0;
     while (j < w.n && !(w.ip[j] == (uintptr_t)raw[1] && w.cfa[j] == sp + 16))
         j++;
@@ -522,17 +547,15 @@ static void cache_remember(uintptr_t sp, void *const *raw, int used, const struc
  * remembers where they lay. Called only by st_stack_here, never as a tail
  * call (see there), so raw[1] is in st_stack_here and from raw + 1 on the
  * layout is that of an unwind made by st_stack_here itself. */
+static bool try_load_libunwind(void);
+
 static __attribute__((noinline)) const struct st_stack *capture_missed(uintptr_t sp, int max)
 {
     void *raw[ST_STACK_MAX + 17];
     uintptr_t frames[ST_STACK_MAX];
-    /* Before st_stack_capture_init (the core linked into a program, as in
-     * the unit tests), libgcc is looked up here, so a thread's captures do
-     * not start on backtrace() and change unwinder on the way (under
-     * AddressSanitizer backtrace() even adds a frame of its own). */
-    if (!__atomic_load_n(&libgcc_ready, __ATOMIC_ACQUIRE))
-        pthread_once(&cache_once, cache_setup);
-    int n = unwind(raw, want_of(max) + 1, true);
+    if (ST_UNLIKELY(tls_unwinds >= LIBGCC_UNWINDS))
+        try_load_libunwind(); /* this thread moves on to libunwind */
+    int n = unwind(raw, want_of(max) + 1, true, true);
     if (n < 2)
         return st_stack_intern(frames, 0);
     int used;
@@ -562,23 +585,49 @@ ST_HOT __attribute__((noinline)) const struct st_stack *st_stack_here(void)
 
 unsigned long st_stack_cache_hits(void) { return tls_hits; }
 
-int st_stack_capture_init(void)
+/* Loads libunwind and warms it up: its first use takes a lock and opens a
+ * pipe (whose fds the hooks move to strays' high range, the guard being
+ * up). Never from a signal handler. */
+static void load_libunwind(void)
 {
-    pthread_once(&cache_once, cache_setup); /* here rather than inside a hook */
-    if (unw_backtrace_ptr)
-        return 0;
     /* Debian's libunwind.so.1 is LLVM's unwinder, not this one: ask for .8. */
     void *lib = dlopen("libunwind.so.8", RTLD_NOW | RTLD_LOCAL);
     unw_backtrace_fn fn = lib ? (unw_backtrace_fn)dlsym(lib, "unw_backtrace") : NULL;
-    void *warm[4];
-    if (fn) {
-        fn(warm, 4);
-        __atomic_store_n(&unw_backtrace_ptr, fn, __ATOMIC_RELEASE);
-        /* cppcheck-suppress resourceLeak ; lib stays loaded: fn lives in it */
-        return 0;
+    if (!fn) {
+        if (lib)
+            st_libc_dlclose(lib); /* a libunwind.so.8 without unw_backtrace */
+        st_logf("libunwind.so.8 not found; every stack is captured with libgcc's unwinder, "
+                "which is slower");
+        return;
     }
-    if (lib)
-        st_libc_dlclose(lib); /* a libunwind.so.8 without unw_backtrace */
-    backtrace(warm, 4); /* loads libgcc_s now rather than inside a hook */
-    return -ENOENT;
+    void *warm[4];
+    unwind_enter(true);
+    fn(warm, 4);
+    unwind_leave();
+    __atomic_store_n(&unw_backtrace_ptr, fn, __ATOMIC_RELEASE);
+    /* cppcheck-suppress resourceLeak ; lib stays loaded: fn lives in it */
+}
+
+/* The first thread to get here loads libunwind; one that finds another
+ * thread at it goes on with libgcc rather than wait: a dlopen waits for the
+ * loader's lock, which a thread waiting for this one (a library constructor
+ * joining the thread it started) may hold. Returns whether it was tried. */
+static bool try_load_libunwind(void)
+{
+    int state = __atomic_load_n(&libunwind_state, __ATOMIC_ACQUIRE);
+    if (state == LIBUNWIND_NOT_TRIED &&
+        __atomic_compare_exchange_n(&libunwind_state, &state, LIBUNWIND_LOADING, false,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+        load_libunwind();
+        __atomic_store_n(&libunwind_state, LIBUNWIND_TRIED, __ATOMIC_RELEASE);
+        return true;
+    }
+    return state == LIBUNWIND_TRIED;
+}
+
+int st_stack_capture_init(void)
+{
+    while (!try_load_libunwind())
+        sched_yield();
+    return __atomic_load_n(&unw_backtrace_ptr, __ATOMIC_ACQUIRE) ? 0 : -ENOENT;
 }

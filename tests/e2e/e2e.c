@@ -145,10 +145,14 @@ void e2e_for_each_report(const char *dir, void (*fn)(struct st_report *r, void *
 static void keep_report(struct st_report *r, void *ctx)
 {
     struct e2e_run *run = ctx;
-    if (run->nreports < (int)(sizeof run->reports / sizeof run->reports[0]))
-        run->reports[run->nreports++] = *r;
-    else
-        st_report_free(r);
+    /* Grows by powers of two: a run may leave hundreds of reports. */
+    if ((run->nreports & (run->nreports - 1)) == 0) {
+        size_t cap = run->nreports ? 2 * (size_t)run->nreports : 1;
+        struct st_report *grown = realloc(run->reports, cap * sizeof *grown);
+        cr_assert_not_null(grown);
+        run->reports = grown;
+    }
+    run->reports[run->nreports++] = *r;
 }
 
 void e2e_load_reports(struct e2e_run *run, const char *dir)
@@ -215,6 +219,7 @@ void e2e_free(struct e2e_run *run)
 {
     for (int i = 0; i < run->nreports; i++)
         st_report_free(&run->reports[i]);
+    free(run->reports);
     free(run->out);
     free(run->err);
     /* e2e_run_raw's directory (stdout, stderr); e2e_run's are gone already. */

@@ -15,7 +15,7 @@ struct e2e_run {
     char *out;         /* the program's stdout */
     char *err;         /* its stderr (strays' messages land here) */
     int nreports;      /* report files written */
-    struct st_report reports[128];
+    struct st_report *reports;
     char dir[256];
 };
 
@@ -30,7 +30,7 @@ void e2e_free(struct e2e_run *run);
 /* Loads every JSON report in dir, in the order strays wrote them
  * (r.PID.SEQ.json, by version sort), and hands each to fn, which owns it. */
 void e2e_for_each_report(const char *dir, void (*fn)(struct st_report *r, void *ctx), void *ctx);
-/* Adds dir's reports to run->reports, in that order (at most 128). */
+/* Adds dir's reports to run->reports, in that order. */
 void e2e_load_reports(struct e2e_run *run, const char *dir);
 /* A fixture still running after this long is killed and its test fails
  * (60 s unless set; each test runs in its own process). */
