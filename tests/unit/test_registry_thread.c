@@ -11,6 +11,7 @@
 #include "base/options.h"
 #include "track/registry_thread.h"
 #include "track/stack.h"
+#include "track/per_thread.h"
 #include "base/st.h"
 #include "track/waits.h"
 
@@ -58,7 +59,7 @@ static void *gated(void *arg)
     w->tid = st_gettid();
     w->started = true;
     pthread_cond_broadcast(&w->cond);
-    if (w->exiting_first) st_thread_exiting(); /* what the pthread_exit hook does first */
+    if (w->exiting_first) st_per_thread_exiting(); /* what the pthread_exit hook does first */
     while (!w->open)
         pthread_cond_wait(&w->cond, &w->lock);
     pthread_mutex_unlock(&w->lock);
@@ -428,7 +429,7 @@ Test(registry_thread, detached_thread_that_ends_before_create_returns)
 }
 
 /* Regression: st_thread_detached() used to free the record of a thread
- * whose state was EXITED, which st_thread_exiting() (the pthread_exit hook)
+ * whose state was EXITED, which st_per_thread_exiting() (the pthread_exit hook)
  * sets while the thread still runs its cleanup handlers and exit
  * destructors; the exit destructor then wrote into the freed record. The
  * probe takes a freed block back from malloc and would see those writes. */
@@ -732,7 +733,7 @@ Test(registry_thread, fork_child_has_no_records)
     pid_t pid = fork();
     cr_assert_neq(pid, -1);
     if (pid == 0) {
-        st_thread_after_fork_child();
+        st_thread_after_fork_child(NULL);
         int n = st_thread_foreach(add_view, &(struct views){0}, NULL);
         _exit(n == 0 && st_thread_count() == 0 ? 0 : 1);
     }
