@@ -318,8 +318,8 @@ static bool stack_bounds(uintptr_t *lo, uintptr_t *hi)
  * has ended: a capture from an exit destructor must not make another. */
 static struct st_stack_cache *cache_create(struct st_per_thread *ts)
 {
-#if defined(__x86_64__) /* the slot arithmetic below is x86-64's */
     ts->no_cache = true; /* until it works out */
+#if defined(__x86_64__) /* the slot arithmetic below is x86-64's */
     uintptr_t lo, hi;
     if (ts->phase != ST_PHASE_LIVE || !stack_bounds(&lo, &hi) || !st_per_thread_keep(ts))
         return NULL;
@@ -334,7 +334,6 @@ static struct st_stack_cache *cache_create(struct st_per_thread *ts)
     ts->cache = c;
     return c;
 #else
-    ts->no_cache = true;
     return NULL;
 #endif
 }

@@ -10,7 +10,6 @@
 #include "base/st.h"
 #include "track/per_thread.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -308,5 +308,6 @@ Test(per_thread, a_fork_child_keeps_only_the_forking_threads_parts)
     pthread_mutex_unlock(&fp.lock);
     join_tracked(holder);
     cr_assert_eq(st_wait_records_claimed(), records);
-    cr_assert_eq(st_stack_caches_live(), caches, "%u caches, %u before", st_stack_caches_live(), caches);
+    cr_assert_eq(st_stack_caches_live(), caches, "%u caches, %u before", st_stack_caches_live(),
+                 caches);
 }
