@@ -7,8 +7,8 @@
 
 #include "base/timeout.h"
 #include "runtime/exhaustion.h"
-#include "track/registry_thread.h"
 #include "track/per_thread.h"
+#include "track/registry_thread.h"
 
 INTERPOSER int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
                               void *(*start)(void *), void *arg)

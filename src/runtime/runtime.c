@@ -22,11 +22,11 @@
 #include "symbolize/symbolize.h"
 #include "symbolize/symbolize_elf.h"
 #include "track/modules.h"
+#include "track/per_thread.h"
 #include "track/registry_fd.h"
 #include "track/registry_thread.h"
 #include "track/registry_timer.h"
 #include "track/stack.h"
-#include "track/per_thread.h"
 
 #include "base/sys.h"
 

@@ -31,8 +31,8 @@
 #include "base/options.h"
 #include "base/libc.h"
 #include "base/st.h"
-#include "track/stack.h"
 #include "track/per_thread.h"
+#include "track/stack.h"
 
 #include <dlfcn.h>
 #include <errno.h>
