@@ -53,6 +53,12 @@ SKIP = {
         "300 forks while two threads create threads without pause: valgrind runs one "
         "thread at a time and takes about 30 minutes over it. thread_fork_child and "
         "fd_fork_child_leak fork under memcheck here.",
+    "inspect_target":
+        "the process `strays inspect` looks at from outside: it runs without the preload "
+        "and waits until it is killed.",
+    "limit_exhaust":
+        "waits for signals until the test that reads its exhaustion dump kills it; the "
+        "dump's writers are the ones dump_growing_server's runs cover.",
 }
 
 # Fixtures run with arguments and options (each entry one run), and why; the
