@@ -69,8 +69,10 @@ RUNS = {
     # Live dumps by signal (a burst of 1000 in "storm"), as JSON files.
     "dump_growing_server": [([], "format=json:log_path={dir}/r"),
                             (["storm"], "format=json:log_path={dir}/r")],
-    # Dumps by the watchdog's timer, and the metrics file.
-    "dump_interval_workers": [([], "dump_interval=100ms:metrics_path={dir}/m")],
+    # Dumps by the watchdog's timer (the fixture waits for three at log_path), and the
+    # metrics file.
+    "dump_interval_workers": [([], "dump_interval=100ms:metrics_path={dir}/m:"
+                                   "log_path={dir}/r")],
     # Every way out of the process.
     "thread_exit_paths": [([], ""), (["exit"], ""), (["_exit"], ""), (["_Exit"], ""),
                           (["quick_exit"], ""), (["fail"], ""), (["exit-from-thread"], ""),
