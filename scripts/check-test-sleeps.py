@@ -30,19 +30,6 @@ DEFINITION = re.compile(r'^\s*(?:static\s+|inline\s+|extern\s+)*'
 SKIP_DIRS = {'bench'}
 SOURCES = ('.c', '.cc', '.cpp', '.h', '.inc', '.rs', '.go', '.py', '.sh')
 
-# Files other work is changing right now (issue 17's timing and signal tests):
-# each may keep at most this many unmarked sleeps until its owners mark or
-# replace them; then its entry goes. A new sleep there still fails.
-PENDING = {
-    'tests/fixtures/crash_segv_with_worker.c': 1,
-    'tests/fixtures/dump_growing_server.c': 2,
-    'tests/fixtures/dump_interval_workers.c': 2,
-    'tests/fixtures/dump_single_threaded.c': 1,
-    'tests/fixtures/dump_sleeping_server.c': 1,
-    'tests/fixtures/stress_churn.c': 1,
-    'tests/fixtures/unusual_signals.c': 1,
-}
-
 
 def code_lines(text, python_like):
     """Each line with its comments blanked out (the marker is looked for in
@@ -90,10 +77,7 @@ def main():
                 continue
             path = os.path.join(top, name)
             rel = os.path.relpath(path, root)
-            found = unmarked_sleeps(path)
-            if rel in PENDING and len(found) <= PENDING[rel]:
-                continue
-            for n, line in found:
+            for n, line in unmarked_sleeps(path):
                 print(f'{rel}:{n}: a sleep used to wait? {line}')
                 bad += 1
     if bad:

@@ -53,6 +53,12 @@ SKIP = {
         "300 forks while two threads create threads without pause: valgrind runs one "
         "thread at a time and takes about 30 minutes over it. thread_fork_child and "
         "fd_fork_child_leak fork under memcheck here.",
+    "inspect_target":
+        "the process `strays inspect` looks at from outside: it runs without the preload "
+        "and waits until it is killed.",
+    "limit_exhaust":
+        "waits for signals until the test that reads its exhaustion dump kills it; the "
+        "dump's writers are the ones dump_growing_server's runs cover.",
 }
 
 # Fixtures run with arguments and options (each entry one run), and why; the
@@ -63,8 +69,10 @@ RUNS = {
     # Live dumps by signal (a burst of 1000 in "storm"), as JSON files.
     "dump_growing_server": [([], "format=json:log_path={dir}/r"),
                             (["storm"], "format=json:log_path={dir}/r")],
-    # Dumps by the watchdog's timer, and the metrics file.
-    "dump_interval_workers": [([], "dump_interval=100ms:metrics_path={dir}/m")],
+    # Dumps by the watchdog's timer (the fixture waits for three at log_path), and the
+    # metrics file.
+    "dump_interval_workers": [([], "dump_interval=100ms:metrics_path={dir}/m:"
+                                   "log_path={dir}/r")],
     # Every way out of the process.
     "thread_exit_paths": [([], ""), (["exit"], ""), (["_exit"], ""), (["_Exit"], ""),
                           (["quick_exit"], ""), (["fail"], ""), (["exit-from-thread"], ""),

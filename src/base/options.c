@@ -204,6 +204,7 @@ static int realtime_signal(const char *name)
     bool from_min = !strncmp(name, "RTMIN", 5);
     if (!from_min && strncmp(name, "RTMAX", 5))
         return 0;
+    /* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Branch): strncmp matched 5 characters */
     if (!name[5])
         return from_min ? SIGRTMIN : SIGRTMAX;
     if (name[5] != (from_min ? '+' : '-') || name[6] < '0' || name[6] > '9')

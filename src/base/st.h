@@ -52,10 +52,10 @@ uint64_t st_uptime_ns_first(uint64_t now);
 static inline uint64_t st_uptime_ns(void)
 {
     uint64_t now = st_now_ns();
-    uint64_t start = __atomic_load_n(&st_start_ns, __ATOMIC_RELAXED);
-    if (ST_UNLIKELY(start == 0))
+    uint64_t started = __atomic_load_n(&st_start_ns, __ATOMIC_RELAXED);
+    if (ST_UNLIKELY(started == 0))
         return st_uptime_ns_first(now);
-    return now > start ? now - start : 0;
+    return now > started ? now - started : 0;
 }
 
 /* The calling thread's errno, found once per thread: the hooks keep the

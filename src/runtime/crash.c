@@ -185,8 +185,7 @@ static void on_crash(int sig, siginfo_t *info, void *ucontext)
 bool st_crash_in_program_handler(void)
 {
     int sig = in_handler.sig;
-    char here;
-    uintptr_t sp = (uintptr_t)&here;
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
     if (!sig || sp >= in_handler.frame || in_handler.frame - sp > (1u << 20))
         return false; /* none, or the handler jumped out of it long ago */
     sigset_t now;

@@ -151,8 +151,9 @@ static int marks_dir(bool create)
 
 static void mark_name(pid_t pid, char name[32])
 {
-    memcpy(name, "leaked.", 7);
-    st_sys_format_uint((unsigned)pid, name + 7);
+    static const char prefix[] = "leaked.";
+    memcpy(name, prefix, sizeof prefix);
+    st_sys_format_uint((unsigned)pid, name + sizeof prefix - 1);
 }
 
 /* File times come from the kernel's coarse clock, a tick behind at most. */
@@ -216,7 +217,6 @@ static int leave_mark(pid_t parent, const char *lines, size_t len)
 /* Appends "PID COMMAND\n" for this process to buf (of len bytes, used so far). */
 static size_t add_own_line(char *buf, size_t used, size_t len)
 {
-    extern char *program_invocation_short_name;
     int n = snprintf(buf + used, len - used, "%d %s\n", (int)getpid(),
                      program_invocation_short_name ? program_invocation_short_name : "?");
     return n > 0 && (size_t)n < len - used ? used + (size_t)n : used;

@@ -169,7 +169,7 @@ struct dynamic_tables {
 
 /* A table address from the dynamic section: glibc stores them relocated,
  * but a value below the load base is taken as not relocated yet. */
-static const void *table_at(const struct dl_phdr_info *info, ElfW(Addr) ptr)
+static const void *table_at(const struct dl_phdr_info *info, uintptr_t ptr)
 {
     return (const void *)(ptr >= info->dlpi_addr ? ptr : ptr + info->dlpi_addr);
 }

@@ -357,18 +357,20 @@ Test(cli_dump, bad_arguments_exit_2)
 }
 
 /* Against the real preload: the dump goes to strays' watchdog thread alone,
- * so the program's own sleep is not cut short. With blocked-start, the
+ * so the program's own sleep is not cut short (it sleeps until the dump is
+ * written). With blocked-start, the
  * watchdog was started in a pthread_create made with every signal blocked
  * (Node does that): it still takes its dump signal. */
 static void dump_real_process(const char *mode)
 {
-    char dir[256], opts[400], pid_arg[16], lib[4096];
+    char dir[256], prefix[300], opts[400], pid_arg[16], lib[4096];
     e2e_tmpdir(dir, sizeof dir);
     snprintf(lib, sizeof lib, "%s", e2e_build_path("libstrays.so"));
-    snprintf(opts, sizeof opts, "format=json:log_path=%s/r:exitcode=0", dir);
+    snprintf(prefix, sizeof prefix, "%s/r", dir);
+    snprintf(opts, sizeof opts, "format=json:log_path=%s:exitcode=0", prefix);
     struct e2e_bg bg;
-    e2e_bg_start(&bg, "fixtures/dump_sleeping_server", (const char *[]){mode, NULL}, lib, opts,
-                 NULL, "ready");
+    e2e_bg_start(&bg, "fixtures/dump_sleeping_server", (const char *[]){mode, prefix, NULL}, lib,
+                 opts, NULL, "ready");
     snprintf(pid_arg, sizeof pid_arg, "%d", (int)bg.pid);
     struct e2e_cli cli;
     e2e_cli_run(&cli, (const char *[]){"dump", pid_arg, "--wait", "5", NULL});
