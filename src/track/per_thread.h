@@ -1,8 +1,9 @@
 /* A thread's own state in strays, in one thread-local object: its registry
  * record, its wait record, its stack cache and the flags around them. One
  * exit path tears it all down, in one order (per_thread.c), and one call
- * resets it in a fork child. The modules that own the parts (registry_thread.c, waits.c,
- * stack_capture.c) keep no thread-local state of their own. */
+ * resets it in a fork child. The modules that own the parts
+ * (registry_thread.c, waits.c, stack_capture.c) keep no thread-local state
+ * of their own. */
 #ifndef STRAYS_PER_THREAD_H
 #define STRAYS_PER_THREAD_H
 
@@ -16,7 +17,7 @@ struct st_wait_record;
 struct st_stack_cache;
 
 /* Who runs the exit path for the parts the thread holds now. */
-enum st_thread_exit_by {
+enum st_per_thread_exit_by {
     ST_EXIT_BY_NONE,    /* nobody yet: the thread holds no part that needs it */
     ST_EXIT_BY_HANDLER, /* the cleanup handler of the trampoline that started it */
     ST_EXIT_BY_KEY,     /* the destructor of strays' one thread-specific key */
@@ -25,8 +26,8 @@ enum st_thread_exit_by {
 enum st_per_thread_phase {
     ST_PHASE_LIVE,  /* zeroed TLS: every thread starts here */
     ST_PHASE_ENDED, /* the trampoline's exit handler ran: no stack cache is made
-                      * again; a later wait (a C++ thread_local's destructor
-                      * joining) gets a record freed by the key */
+                     * again; a later wait (a C++ thread_local's destructor
+                     * joining) gets a record freed by the key */
     ST_PHASE_GONE,  /* the key's destructor ran: no part is made again */
 };
 
@@ -37,7 +38,7 @@ struct st_per_thread {
     struct st_wait_record *wait;  /* waits.c: claimed at the first wait */
     struct st_stack_cache *cache; /* stack_capture.c: made at a repeated capture */
     uint8_t phase;                /* enum st_per_thread_phase */
-    uint8_t exit_by;              /* enum st_thread_exit_by */
+    uint8_t exit_by;              /* enum st_per_thread_exit_by */
     /* stack_capture.c's, kept here so that a capture costs no other TLS. */
     volatile bool cache_busy; /* inside the cache: a signal handler goes around it */
     bool no_cache;            /* no stack bounds or unwinder for this thread */
