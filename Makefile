@@ -268,14 +268,14 @@ $(B)/bench_ops: tests/bench/bench_ops.c | deps-build
 	@mkdir -p $(B)
 	$(CC) -std=gnu11 -O2 $(WARN) -pthread -o $@ $< -lrt
 
-$(B)/bench_run: tests/bench/bench_run.c | deps-build
+$(B)/bench_run: tests/bench/bench_run.c tests/bench/bench_util.h | deps-build
 	@mkdir -p $(B)
 	$(CC) -std=gnu11 -O2 $(WARN) -pthread -o $@ $<
 
 # Scale (issue 7): 10 000 threads, 100 000 fds and timers in one process,
 # the exit report's time and strays' memory per object; dump stalls under
 # churn. bench_scale prints a table for docs/performance.md.
-$(B)/bench_scale: tests/bench/bench_scale.c | deps-build
+$(B)/bench_scale: tests/bench/bench_scale.c tests/bench/bench_util.h | deps-build
 	@mkdir -p $(B)
 	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $<
 
@@ -291,7 +291,7 @@ bench-scale: all $(B)/bench_scale $(B)/bench_churn $(B)/fixtures/scale_objects
 # Whole programs (issue 16): a clean process's start and exit, a leaky xz -T2,
 # strays' own build under `strays run`; plain vs strays, wall time, peak memory
 # and instructions.
-$(B)/bench_process: tests/bench/bench_process.c | deps-build
+$(B)/bench_process: tests/bench/bench_process.c tests/bench/bench_util.h | deps-build
 	@mkdir -p $(B)
 	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $<
 

@@ -27,9 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 extern char **environ;
 
-#define MAX_REPS 99
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 struct config {
@@ -70,24 +71,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* The environment with LD_PRELOAD and STRAYS_OPTIONS as given (NULL: unset). */
-static char **make_env(const char *preload, const char *options)
-{
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    char **env = calloc(n + 3, sizeof *env);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "LD_PRELOAD=", 11) && strncmp(environ[i], "STRAYS_OPTIONS=", 15))
-            env[k++] = environ[i];
-    if (preload && asprintf(&env[k++], "LD_PRELOAD=%s", preload) < 0)
-        exit(1);
-    if (options && asprintf(&env[k++], "STRAYS_OPTIONS=%s", options) < 0)
-        exit(1);
-    return env;
 }
 
 /* Runs argv with stdout to out_path (or /dev/null) and stderr to err_path
@@ -132,23 +115,9 @@ static bool exited_with(const struct outcome *o, int a, int b)
 
 /* ---- statistics ---- */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-    double s[MAX_REPS];
-    memcpy(s, v, (size_t)n * sizeof *s);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
 /* Plain and strays samples of one measure, taken in alternating pairs. */
 struct pairs {
-    double plain[MAX_REPS], strays[MAX_REPS], ratio[MAX_REPS];
+    double plain[BENCH_MAX_REPS], strays[BENCH_MAX_REPS], ratio[BENCH_MAX_REPS];
     int n;
 };
 
@@ -167,8 +136,8 @@ static void print_row(const char *what, const struct pairs *p, double scale, con
         printf("| %s | failed | failed | | %s |\n", what, goal);
         return;
     }
-    printf("| %s | %.3g %s | %.3g %s | %.3f | %s |\n", what, median(p->plain, p->n) * scale, unit,
-           median(p->strays, p->n) * scale, unit, median(p->ratio, p->n), goal);
+    printf("| %s | %.3g %s | %.3g %s | %.3f | %s |\n", what, bench_median(p->plain, p->n) * scale, unit,
+           bench_median(p->strays, p->n) * scale, unit, bench_median(p->ratio, p->n), goal);
 }
 
 /* ---- instructions, by callgrind ---- */
@@ -227,8 +196,8 @@ static void bench_clean(const struct config *c)
 {
     enum { STARTS = 200 };
     char *argv[] = {(char *)"/bin/true", NULL};
-    char **envs[3] = {make_env(NULL, NULL), make_env(c->lib, NULL),
-                      c->empty_lib ? make_env(c->empty_lib, NULL) : NULL};
+    char **envs[3] = {bench_env(NULL, NULL), bench_env(c->lib, NULL),
+                      c->empty_lib ? bench_env(c->empty_lib, NULL) : NULL};
     struct pairs wall = {.n = 0}, cpu = {.n = 0}, empty_wall = {.n = 0}, empty_cpu = {.n = 0};
     for (int r = 0; r < c->reps; r++) {
         double t[3] = {0, 0, 0}, u[3] = {0, 0, 0};
@@ -248,10 +217,10 @@ static void bench_clean(const struct config *c)
     print_row("a clean process (/bin/true, 200 starts): wall time per start", &wall, 1e3, "ms",
               "");
     printf("|   added per process, wall time | | +%.3f ms | | ≤ +0.2 ms |\n",
-           (median(wall.strays, wall.n) - median(wall.plain, wall.n)) * 1e3);
+           (bench_median(wall.strays, wall.n) - bench_median(wall.plain, wall.n)) * 1e3);
     print_row("  CPU time per start (user + system)", &cpu, 1e3, "ms", "");
     printf("|   added per process, CPU time | | +%.3f ms | | |\n",
-           (median(cpu.strays, cpu.n) - median(cpu.plain, cpu.n)) * 1e3);
+           (bench_median(cpu.strays, cpu.n) - bench_median(cpu.plain, cpu.n)) * 1e3);
     if (empty_cpu.n) {
         print_row("  the floor: a library that does nothing, preloaded: wall", &empty_wall, 1e3,
                   "ms", "");
@@ -263,8 +232,8 @@ static void bench_shell(const struct config *c)
 {
     char *argv[] = {(char *)"sh", (char *)"-c",
                     (char *)"i=0; while [ $i -lt 200 ]; do /bin/true; i=$((i+1)); done", NULL};
-    char **plain = make_env(NULL, NULL), **strays = make_env(c->lib, NULL);
-    char **empty = c->empty_lib ? make_env(c->empty_lib, NULL) : NULL;
+    char **plain = bench_env(NULL, NULL), **strays = bench_env(c->lib, NULL);
+    char **empty = c->empty_lib ? bench_env(c->empty_lib, NULL) : NULL;
     struct pairs p = {.n = 0}, cpu = {.n = 0}, floor = {.n = 0};
     for (int r = 0; r < c->reps; r++) {
         struct outcome a = run(argv, plain, NULL, NULL, NULL);
@@ -304,7 +273,7 @@ static bool make_xz_input(const struct config *c, char *path, size_t len)
 {
     snprintf(path, len, "%s/input.txt", c->work);
     size_t bytes = 1u << 20;
-    char **plain = make_env(NULL, NULL);
+    char **plain = bench_env(NULL, NULL);
     for (int round = 0; round < 3; round++) {
         if (!write_text(path, bytes))
             return false;
@@ -348,10 +317,10 @@ static void bench_xz(const struct config *c)
     snprintf(err_path, sizeof err_path, "%s/xz.err", c->work);
     char *argv[] = {(char *)"xz", (char *)"-T2", (char *)"-0", (char *)"--block-size=256KiB",
                     (char *)"-c", input, NULL};
-    char **plain = make_env(NULL, NULL), **strays = make_env(c->lib, "exitcode=0");
-    char **verbose = make_env(c->lib, "exitcode=0:verbosity=2");
+    char **plain = bench_env(NULL, NULL), **strays = bench_env(c->lib, "exitcode=0");
+    char **verbose = bench_env(c->lib, "exitcode=0:verbosity=2");
     struct pairs wall = {.n = 0}, cpu = {.n = 0}, mem = {.n = 0};
-    double sym[MAX_REPS];
+    double sym[BENCH_MAX_REPS];
     int nsym = 0;
     for (int r = 0; r < c->reps; r++) {
         struct outcome a = run(argv, plain, NULL, NULL, NULL);
@@ -371,10 +340,10 @@ static void bench_xz(const struct config *c)
     print_row("xz -T2: peak memory (maximum RSS)", &mem, 1.0 / 1024, "MiB", "≤ 1.20");
     if (nsym)
         printf("| xz -T2: its report's stacks symbolized in the process | | %.2f ms | | ≤ 20 ms |\n",
-               median(sym, nsym));
+               bench_median(sym, nsym));
     char *run_argv[] = {(char *)c->cli, (char *)"run", (char *)"--", argv[0], argv[1], argv[2],
                         argv[3], argv[4], argv[5], NULL};
-    char **run_env = make_env(NULL, "exitcode=0");
+    char **run_env = bench_env(NULL, "exitcode=0");
     struct pairs under_run = {.n = 0};
     for (int r = 0; r < c->reps; r++) {
         struct outcome a = run(argv, plain, NULL, NULL, NULL);
@@ -401,7 +370,7 @@ static void bench_make(const struct config *c)
     char *build[] = {(char *)"make", (char *)"-s", (char *)"-j2", (char *)"all", NULL};
     char *under[] = {(char *)c->cli, (char *)"run", (char *)"--", (char *)"make", (char *)"-s",
                      (char *)"-j2", (char *)"all", NULL};
-    char **plain = make_env(NULL, NULL), **run_env = make_env(NULL, "exitcode=0");
+    char **plain = bench_env(NULL, NULL), **run_env = bench_env(NULL, "exitcode=0");
     struct pairs p = {.n = 0}, cpu = {.n = 0};
     for (int r = 0; r < c->make_reps; r++) {
         run(clean, plain, tree, NULL, NULL);
@@ -428,14 +397,14 @@ static void instruction_table(const struct config *c)
     printf("\n| instructions (callgrind, whole run) | plain | strays | added | ratio |\n");
     printf("|---|---|---|---|---|\n");
     char *tru[] = {(char *)"/bin/true", NULL};
-    char **plain = make_env(NULL, NULL), **strays = make_env(c->lib, NULL);
+    char **plain = bench_env(NULL, NULL), **strays = bench_env(c->lib, NULL);
     print_instructions("/bin/true", instructions(c, tru, plain), instructions(c, tru, strays));
     if (c->rows[ROW_XZ]) {
         char input[300];
         snprintf(input, sizeof input, "%s/input.txt", c->work);
         char *xz[] = {(char *)"xz", (char *)"-T2", (char *)"-0", (char *)"--block-size=256KiB",
                       (char *)"-c", input, NULL};
-        char **leaky = make_env(c->lib, "exitcode=0");
+        char **leaky = bench_env(c->lib, "exitcode=0");
         print_instructions("xz -T2 (exit report with leaks)", instructions(c, xz, plain),
                            instructions(c, xz, leaky));
     }
@@ -469,7 +438,7 @@ static void parse_args(struct config *c, int argc, char **argv)
             c->src = v;
         else if (!strcmp(a, "--reps") || !strcmp(a, "--make-reps")) {
             int n = atoi(v);
-            if (n < 1 || n > MAX_REPS)
+            if (n < 1 || n > BENCH_MAX_REPS)
                 usage_exit("repetitions go from 1 to 99");
             *(!strcmp(a, "--reps") ? &c->reps : &c->make_reps) = n;
         } else if (!strcmp(a, "--only")) {

@@ -23,9 +23,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 extern char **environ;
 
-#define MAX_REPS 99
 #define TOOL_REPS 5 /* valgrind is slow: at most this many repetitions there */
 #ifndef CHILD_TIMEOUT_S
 #define CHILD_TIMEOUT_S 300 /* a hung child (e.g. a deadlocked hook) must not hang make */
@@ -126,7 +127,7 @@ static int parse_reps(const char *s)
     char *end;
     errno = 0;
     long n = strtol(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || errno != 0 || n < 1 || n > MAX_REPS)
+    if (*s == '\0' || *end != '\0' || errno != 0 || n < 1 || n > BENCH_MAX_REPS)
         usage_exit("--reps takes a number from 1 to 99");
     return (int)n;
 }
@@ -388,24 +389,10 @@ static bool measure(const struct config *c, const char *op, enum mode m, long it
 
 /* ---- statistics and tables ---- */
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(const double *v, int n)
-{
-    double s[MAX_REPS];
-    memcpy(s, v, (size_t)n * sizeof *v);
-    qsort(s, (size_t)n, sizeof *s, cmp_double);
-    return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
-}
-
 struct op_result {
     bool failed;
     int n;
-    double plain[MAX_REPS], strays[MAX_REPS], ratio[MAX_REPS];
+    double plain[BENCH_MAX_REPS], strays[BENCH_MAX_REPS], ratio[BENCH_MAX_REPS];
 };
 
 /* Alternates which side runs first so neither always gets the warmer cache
@@ -438,8 +425,8 @@ static void print_main_table(const struct config *c, const struct op_result *res
         if (r->failed)
             printf("| %s | failed | failed | failed |\n", all_ops[i]);
         else
-            printf("| %s | %.1f | %.1f | %.3f |\n", all_ops[i], median(r->plain, r->n),
-                   median(r->strays, r->n), median(r->ratio, r->n));
+            printf("| %s | %.1f | %.1f | %.3f |\n", all_ops[i], bench_median(r->plain, r->n),
+                   bench_median(r->strays, r->n), bench_median(r->ratio, r->n));
     }
 }
 
@@ -479,9 +466,9 @@ static void print_tool_cell(const struct tool_result *t, enum mode m)
     else if (t->failed[m] || t->failed[PLAIN])
         printf(" failed |");
     else if (m == PLAIN)
-        printf(" 1.000 (%.1f ns) |", median(t->plain_ns, t->n[PLAIN]));
+        printf(" 1.000 (%.1f ns) |", bench_median(t->plain_ns, t->n[PLAIN]));
     else
-        printf(" %.3f |", median(t->ratio[m], t->n[m]));
+        printf(" %.3f |", bench_median(t->ratio[m], t->n[m]));
 }
 
 /* Returns false if any run failed. */

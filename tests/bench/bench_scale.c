@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
+
 extern char **environ;
 
 struct config {
@@ -89,23 +91,6 @@ static bool run_capture(char *const argv[], char *const env[], char *out, size_t
     return true;
 }
 
-static char **make_env(const char *preload, const char *options)
-{
-    size_t n = 0;
-    while (environ[n])
-        n++;
-    char **env = calloc(n + 3, sizeof *env);
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "LD_PRELOAD=", 11) && strncmp(environ[i], "STRAYS_OPTIONS=", 15))
-            env[k++] = environ[i];
-    if (preload && asprintf(&env[k++], "LD_PRELOAD=%s", preload) < 0)
-        die("%s", "out of memory");
-    if (options && asprintf(&env[k++], "STRAYS_OPTIONS=%s", options) < 0)
-        die("%s", "out of memory");
-    return env;
-}
-
 /* The one file in dir whose name starts with prefix. */
 static bool find_report(const char *dir, const char *prefix, char *path, size_t len)
 {
@@ -132,7 +117,7 @@ static void run_objects(const struct config *c, const char *format, struct run *
     char *argv[] = {(char *)c->objects, t, f, m, NULL};
     snprintf(options, sizeof options, "format=%s:log_path=%s/%s", format ? format : "text", c->dir,
              format ? format : "plain");
-    char **env = make_env(format ? c->lib : NULL, format ? options : NULL);
+    char **env = bench_env(format ? c->lib : NULL, format ? options : NULL);
     r->ok = run_capture(argv, env, r->out, sizeof r->out, 0, 23);
     free(env);
     if (!r->ok || sscanf(r->out, "created %ld %ld %ld rss_kb %ld exit_ns %lld", &r->threads,
@@ -294,7 +279,7 @@ static void churn_table(const struct config *c)
     mkdir(dir, 0700);
     snprintf(options, sizeof options, "format=json:log_path=%s/d", dir);
     char *argv[] = {(char *)c->churn, n, s, (char *)"5", dir, NULL};
-    char **env = make_env(c->lib, options);
+    char **env = bench_env(c->lib, options);
     bool ok = run_capture(argv, env, out, sizeof out, 0, 23);
     free(env);
     long long bmax, bp99, dmax, dp99, dump_ms;
