@@ -20,7 +20,8 @@ LDLIBS  := -ldl -pthread
 #   base       raw system calls, locks, logging, options, output buffers
 #   report     the report model, its JSON and text writers and reader, sinks
 #   symbolize  function, file and line for frames (libdw, ELF symbol tables)
-#   track      the registries of threads, timers and fds; stacks and their capture
+#   track      the registries of threads, timers and fds; each thread's own state;
+#              stacks and their capture
 #   collect    a report built from the registries (waits, fds, current stacks)
 #   runtime    strays' life in the process: init, exit, fork, crash, watchdog, API
 #   cli        the strays command (base, report and symbolize only)

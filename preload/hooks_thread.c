@@ -1,11 +1,13 @@
 /* Interposers for thread creation, joining and exit (POSIX and C11). The
- * registry (src/registry_thread.c) does the bookkeeping; these only call
- * the real function and tell it what happened. */
+ * registry (src/track/registry_thread.c) does the bookkeeping; these only call
+ * the real function and tell it what happened; the trampoline and the
+ * thread's exit path are in src/track/per_thread.c. */
 #define _GNU_SOURCE
 #include "interpose.h"
 
 #include "base/timeout.h"
 #include "runtime/exhaustion.h"
+#include "track/per_thread.h"
 #include "track/registry_thread.h"
 
 INTERPOSER int pthread_create(pthread_t *thread, const pthread_attr_t *attr,
@@ -70,7 +72,7 @@ INTERPOSER int pthread_detach(pthread_t thread)
 INTERPOSER void pthread_exit(void *retval)
 {
     if (st_active())
-        CORE(st_thread_exiting());
+        CORE(st_per_thread_exiting());
     REAL(pthread_exit)(retval);
     __builtin_unreachable();
 }
@@ -119,7 +121,7 @@ INTERPOSER int thrd_detach(thrd_t thread)
 INTERPOSER void thrd_exit(int res)
 {
     if (st_active())
-        CORE(st_thread_exiting());
+        CORE(st_per_thread_exiting());
     REAL(thrd_exit)(res);
     __builtin_unreachable();
 }

@@ -22,11 +22,11 @@
 #include "symbolize/symbolize.h"
 #include "symbolize/symbolize_elf.h"
 #include "track/modules.h"
+#include "track/per_thread.h"
 #include "track/registry_fd.h"
 #include "track/registry_thread.h"
 #include "track/registry_timer.h"
 #include "track/stack.h"
-#include "track/waits.h"
 
 #include "base/sys.h"
 
@@ -73,10 +73,9 @@ static void after_fork_child(void)
     st_clock_after_fork();
     st_stack_after_fork_child();
     st_stack_capture_after_fork(true);
-    st_thread_after_fork_child();
+    st_per_thread_after_fork_child(); /* the thread registry, waits, this thread's parts */
     st_timer_after_fork_child();
     st_fd_after_fork_child();
-    st_wait_after_fork_child();
     st_symbolize_after_fork_child();
     st_watchdog_after_fork_child();
     st_lock_reset(&emit_lock); /* a dump under way in the parent stays there */

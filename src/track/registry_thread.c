@@ -1,7 +1,6 @@
-/* The thread registry; see registry_thread.h. Thread exit is seen by a
- * cleanup handler the trampoline pushes around the start routine, which
- * glibc runs for every way out of a thread (return, pthread_exit,
- * thrd_exit, cancellation).
+/* The thread registry; see registry_thread.h. A tracked thread's start and
+ * end reach it from its trampoline and exit path (per_thread.c), which
+ * also hold the calling thread's record.
  *
  * The table is split in shards by handle, each with its own lock, so
  * threads that create and join threads do not queue on one lock. A record
@@ -15,7 +14,6 @@
 #include "track/registry_memory.h"
 #include "track/scope.h"
 #include "base/st.h"
-#include "track/waits.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -37,11 +35,6 @@ static struct shard {
 
 #define MIN_BUCKETS 16u
 #define MAX_BUCKETS (1u << 20)
-
-/* The record of the calling thread, when strays saw it created. */
-static ST_TLS struct st_thread *self_record;
-
-static void on_thread_exit(void *record);
 
 /* pthread_t is the address of glibc's thread descriptor, in page-aligned
  * regions, so its low bits say little. Fibonacci hashing: the top bits of
@@ -212,14 +205,14 @@ static void insert_locked(struct shard *s, struct st_thread *rec)
     __atomic_store_n(&rec->in_table, true, __ATOMIC_RELEASE);
 }
 
-/* First thing a tracked thread does: note its tid and make sure the record
- * is in the table. The creator inserts too, after pthread_create returns;
- * whoever comes first does it, so a join from any thread finds it. The
- * creator is usually first: then the lock is not needed, since only this
- * thread writes tid and state, and its record cannot go before it ends. */
-static void thread_started(struct st_thread *rec)
+/* First thing a tracked thread does (its trampoline, per_thread.c): note
+ * its tid and make sure the record is in the table. The creator inserts
+ * too, after pthread_create returns; whoever comes first does it, so a join
+ * from any thread finds it. The creator is usually first: then the lock is
+ * not needed, since only this thread writes tid and state, and its record
+ * cannot go before it ends. */
+void st_thread_record_started(struct st_thread *rec)
 {
-    self_record = rec;
     st_scope_inherit(rec->scope);
     __atomic_store_n(&rec->tid, st_gettid(), __ATOMIC_RELAXED);
     __atomic_store_n(&rec->state, ST_THREAD_RUNNING, __ATOMIC_RELAXED);
@@ -233,52 +226,6 @@ static void thread_started(struct st_thread *rec)
         }
         st_unlock(&s->lock);
     }
-}
-
-/* The thread's end, run by the cleanup handler its trampoline pushes: when
- * the start routine returns, and when pthread_exit, thrd_exit or
- * cancellation unwinds through the trampoline. It also frees the thread's
- * wait record and stack cache. A cleanup handler rather than thread-specific
- * keys' destructors: glibc scans every key slot at the exit of a thread that
- * set one (about 700 instructions), where a handler is a setjmp and two
- * calls. */
-static void thread_ends(void *record)
-{
-    int saved_errno = errno;
-    st_guard_enter();
-    on_thread_exit(record);
-    st_wait_thread_ended();
-    st_stack_cache_thread_ended();
-    st_guard_leave();
-    errno = saved_errno;
-}
-
-bool st_thread_self_tracked(void) { return self_record != NULL; }
-
-void *st_thread_trampoline(void *record)
-{
-    struct st_thread *rec = record;
-    void *(*fn)(void *) = rec->u.start.fn;
-    void *arg = rec->u.start.arg;
-    void *ret;
-    thread_started(rec);
-    pthread_cleanup_push(thread_ends, rec);
-    ret = fn(arg);
-    pthread_cleanup_pop(1);
-    return ret;
-}
-
-int st_thread_trampoline_c11(void *record)
-{
-    struct st_thread *rec = record;
-    int (*fn)(void *) = (int (*)(void *))(void (*)(void))rec->u.start.fn;
-    void *arg = rec->u.start.arg;
-    int ret;
-    thread_started(rec);
-    pthread_cleanup_push(thread_ends, rec);
-    ret = fn(arg);
-    pthread_cleanup_pop(1);
-    return ret;
 }
 
 void st_thread_created(struct st_thread *rec, int rc, pthread_t handle)
@@ -306,10 +253,11 @@ void st_thread_created(struct st_thread *rec, int rc, pthread_t handle)
     st_unlock(&s->lock);
 }
 
-static void on_thread_exit(void *record)
+/* The thread's end, from its exit path (per_thread.c), on the thread
+ * itself: the record stays until the thread is joined, or goes now if it
+ * is detached. */
+void st_thread_record_ended(struct st_thread *rec)
 {
-    struct st_thread *rec = record;
-    self_record = NULL;
     /* The name is kept for the report of a thread that ended and was never
      * joined. Reading it is a system call (about 1 us in some VMs, a tenth
      * of a whole pthread_create and join), skipped when no such report can
@@ -331,11 +279,8 @@ static void on_thread_exit(void *record)
     st_unlock(&s->lock);
 }
 
-void st_thread_exiting(void)
+void st_thread_record_exiting(struct st_thread *rec)
 {
-    struct st_thread *rec = self_record;
-    if (!rec)
-        return;
     struct shard *s = shard_of(pthread_self());
     st_lock(&s->lock);
     if (rec->state == ST_THREAD_RUNNING)
@@ -512,12 +457,12 @@ void st_thread_before_fork(void) { lock_all(); }
 
 void st_thread_after_fork_parent(void) { unlock_first(SHARDS); }
 
-void st_thread_after_fork_child(void)
+void st_thread_after_fork_child(struct st_thread *self)
 {
     /* The parent's threads do not exist here. The forking thread may be a
-     * tracked one: it is the child's only thread now, not a leak, and its
-     * exit handler must still find its record, so that one is kept,
-     * marked so the handler frees it. */
+     * tracked one (self): it is the child's only thread now, not a leak,
+     * and its exit path must still find its record, so that one is kept,
+     * marked so the exit path frees it. */
     for (unsigned i = 0; i < SHARDS; i++) {
         struct shard *s = &shards[i];
         st_lock_reset(&s->lock);
@@ -526,7 +471,7 @@ void st_thread_after_fork_child(void)
             for (; rec; rec = next) {
                 next = rec->next;
                 rec->in_table = false;
-                if (rec != self_record)
+                if (rec != self)
                     st_mem_free(ST_MEM_THREADS, rec);
             }
             s->buckets[b] = NULL;
@@ -534,12 +479,12 @@ void st_thread_after_fork_child(void)
         s->count = 0;
     }
     memset(own_tids, 0, sizeof own_tids); /* they did not come along */
-    if (self_record) {
-        self_record->finished = true;
-        self_record->creator_done = true;
-        self_record->joiners = 0;
-        self_record->waiters = 0;
-        self_record->detached = true;
+    if (self) {
+        self->finished = true;
+        self->creator_done = true;
+        self->joiners = 0;
+        self->waiters = 0;
+        self->detached = true;
     }
 }
 

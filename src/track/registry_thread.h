@@ -46,11 +46,9 @@ struct st_thread {
 /* Creates the record for a thread about to be created, with the caller's
  * stack; NULL when it cannot be tracked (no memory). */
 struct st_thread *st_thread_prepare(void *(*fn)(void *), void *arg, const pthread_attr_t *attr);
-/* The start routine to hand to the real pthread_create with the record. */
-void *st_thread_trampoline(void *record);
-/* The same for thrd_create, whose start routine returns int (the record
- * holds it cast to the pthread type). */
-int st_thread_trampoline_c11(void *record);
+/* The thread rec was made for runs (its trampoline, per_thread.c, on the
+ * new thread). */
+void st_thread_record_started(struct st_thread *rec);
 /* After the real pthread_create: rc is its result, handle the new thread. */
 void st_thread_created(struct st_thread *rec, int rc, pthread_t handle);
 
@@ -69,14 +67,12 @@ void st_thread_join_wait_end(struct st_thread *rec, int rc);
  * after it could mark the new thread detached. */
 struct st_thread *st_thread_detach_begin(pthread_t handle);
 void st_thread_detach_end(struct st_thread *rec, int rc);
-/* The calling thread is leaving through pthread_exit or thrd_exit. */
-void st_thread_exiting(void);
-/* Whether the calling thread's end will run the exit handler its
- * trampoline pushed (it was started by a tracked pthread_create or
- * thrd_create and has not ended). Per-thread state that needs cleaning up
- * at exit is then cleaned up there, rather than by a thread-specific key:
- * one key set makes glibc scan all key slots at the thread's exit. */
-bool st_thread_self_tracked(void);
+/* The calling thread, whose record rec is, leaves through pthread_exit or
+ * thrd_exit (st_per_thread_exiting). */
+void st_thread_record_exiting(struct st_thread *rec);
+/* The calling thread, whose record rec is, has ended: its exit path
+ * (per_thread.c) says so once, from the thread itself. */
+void st_thread_record_ended(struct st_thread *rec);
 
 /* Copy of one record, as a report sees it. */
 struct st_thread_view {
@@ -112,8 +108,9 @@ bool st_thread_recently_gone(int tid);
 int st_thread_own_add(int tid);
 void st_thread_own_remove(int tid);
 bool st_thread_is_own(int tid);
-/* Fork, in the child: only the forking thread exists there. */
-void st_thread_after_fork_child(void);
+/* Fork, in the child: only the forking thread exists there; self is its
+ * record, or NULL (st_per_thread_after_fork_child passes it). */
+void st_thread_after_fork_child(struct st_thread *self);
 void st_thread_before_fork(void);
 void st_thread_after_fork_parent(void);
 

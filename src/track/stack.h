@@ -63,9 +63,11 @@ enum st_unwinder { ST_UNWINDER_NONE, ST_UNWINDER_LIBGCC, ST_UNWINDER_LIBUNWIND }
 enum st_unwinder st_stack_last_unwinder(void);
 /* How many of this thread's st_stack_here calls the cache served (tests). */
 unsigned long st_stack_cache_hits(void);
-/* The calling thread is ending (the thread registry's exit handler): frees
- * its stack cache unless a key's destructor will. */
-void st_stack_cache_thread_ended(void);
+struct st_stack_cache;
+/* The thread that held cache has ended (its exit path, per_thread.c). */
+void st_stack_cache_release(struct st_stack_cache *cache);
+/* Fork, in the child: self (or NULL) is the only cache left. */
+void st_stack_cache_after_fork_child(const struct st_stack_cache *self);
 /* Threads with a stack cache now (for tests: each goes with its thread). */
 unsigned st_stack_caches_live(void);
 

@@ -31,7 +31,7 @@
 #include "base/options.h"
 #include "base/libc.h"
 #include "base/st.h"
-#include "track/registry_thread.h"
+#include "track/per_thread.h"
 #include "track/stack.h"
 
 #include <dlfcn.h>
@@ -51,8 +51,6 @@ static unw_backtrace_fn unw_backtrace_ptr; /* NULL until libunwind is loaded */
 enum { LIBUNWIND_NOT_TRIED, LIBUNWIND_LOADING, LIBUNWIND_TRIED };
 static int libunwind_state;
 static uintptr_t own_lo, own_hi;
-static ST_TLS unsigned tls_unwinds;                 /* this thread's unwinds so far */
-static ST_TLS enum st_unwinder tls_last_unwinder;   /* for tests */
 
 void st_stack_set_own_range(uintptr_t lo, uintptr_t hi)
 {
@@ -134,25 +132,29 @@ static inline __attribute__((always_inline)) int unwind(void **raw, int want, bo
 {
     unw_backtrace_fn fn = libunwind_ok ? __atomic_load_n(&unw_backtrace_ptr, __ATOMIC_ACQUIRE)
                                        : NULL;
+    struct st_per_thread *ts = st_per_thread();
     int n;
     unwind_enter(wait_for_fork);
-    if (!fn || tls_unwinds < LIBGCC_UNWINDS) {
-        tls_unwinds++;
+    if (!fn || ts->unwinds < LIBGCC_UNWINDS) {
+        ts->unwinds++;
         struct raw_walk w = {raw, 0, want};
         _Unwind_Backtrace(on_raw_frame, &w);
         n = w.n;
         if (n > 0 && raw[n - 1] == NULL) /* libgcc ends with a 0 above _start */
             n--;
-        tls_last_unwinder = ST_UNWINDER_LIBGCC;
+        ts->last_unwinder = ST_UNWINDER_LIBGCC;
     } else {
         n = fn(raw, want);
-        tls_last_unwinder = ST_UNWINDER_LIBUNWIND;
+        ts->last_unwinder = ST_UNWINDER_LIBUNWIND;
     }
     unwind_leave();
     return n;
 }
 
-enum st_unwinder st_stack_last_unwinder(void) { return tls_last_unwinder; }
+enum st_unwinder st_stack_last_unwinder(void)
+{
+    return (enum st_unwinder)st_per_thread()->last_unwinder;
+}
 
 static bool is_own(uintptr_t pc) { return pc >= own_lo && pc < own_hi; }
 
@@ -231,7 +233,7 @@ __attribute__((noinline)) int st_stack_capture_crashing(uintptr_t *frames, int m
 #define CACHE_SLOTS 48          /* return addresses an entry can check */
 #define CACHE_CHECKS 80         /* words an entry can check: slots, then pinned bases */
 #define SCAN_BYTES (256u << 10) /* how far above sp a slot may be */
-#define RECENT 4                /* sps of recent misses, to remember the second time */
+#define RECENT ST_STACK_RECENT /* sps of recent misses, to remember the second time */
 #define RECORD_COST 8           /* a recording costs about as much as 8 misses save */
 #define CREDIT (16 * RECORD_COST)
 
@@ -251,7 +253,7 @@ struct cache_entry {
 /* Recording costs a second, slower unwind: it is paid from a credit that
  * hits earn, one each, and that a trickle of misses earns, so a site that
  * keeps missing (three call paths at one sp, say) stops being recorded. */
-struct stack_cache {
+struct st_stack_cache {
     uintptr_t lo, hi; /* this thread's stack */
     unsigned credit;
     unsigned misses;                /* since the last credit earned by missing */
@@ -264,44 +266,22 @@ struct frame_walk {
     uintptr_t ip[CACHE_SLOTS + 8], cfa[CACHE_SLOTS + 8];
 };
 
-static ST_TLS struct stack_cache *tls_cache;
-/* Set while this thread is inside the cache: a signal handler that
- * captures meanwhile goes around it rather than see a half-written entry. */
-static ST_TLS volatile bool tls_busy;
-static ST_TLS bool tls_no_cache;     /* no stack bounds or unwinder, or the thread is ending */
-static ST_TLS bool tls_cache_in_key; /* tls_cache is freed by cache_key's destructor */
-static ST_TLS uintptr_t tls_recent[RECENT];
-static ST_TLS unsigned tls_recent_next;
-static ST_TLS unsigned long tls_hits; /* for tests: proof the cache served a capture */
-
-static pthread_key_t cache_key;
-static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
-static bool cache_ok;
+/* The cache and its flags are in the thread's state (per_thread.h),
+ * whose exit path frees the cache. */
 
 static unsigned caches_live;
 
 unsigned st_stack_caches_live(void) { return __atomic_load_n(&caches_live, __ATOMIC_RELAXED); }
 
-static void cache_free(void *cache)
+void st_stack_cache_release(struct st_stack_cache *cache)
 {
     __atomic_sub_fetch(&caches_live, 1, __ATOMIC_RELAXED);
     free(cache);
-    tls_cache = NULL;
-    tls_no_cache = true; /* exit destructors that capture must not make another */
 }
 
-void st_stack_cache_thread_ended(void)
+void st_stack_cache_after_fork_child(const struct st_stack_cache *self)
 {
-    if (tls_cache && !tls_cache_in_key)
-        cache_free(tls_cache);
-    tls_no_cache = true;
-}
-
-static void cache_setup(void)
-{
-#if defined(__x86_64__) /* the slot arithmetic below is x86-64's */
-    cache_ok = pthread_key_create(&cache_key, cache_free) == 0;
-#endif
+    __atomic_store_n(&caches_live, self ? 1u : 0u, __ATOMIC_RELAXED);
 }
 
 /* ld.so's: the stack pointer _start began with. */
@@ -334,30 +314,28 @@ static bool stack_bounds(uintptr_t *lo, uintptr_t *hi)
     return rc == 0;
 }
 
-static struct stack_cache *cache_create(void)
+/* Made once per thread, on its first repeated capture, unless the thread
+ * has ended: a capture from an exit destructor must not make another. */
+static struct st_stack_cache *cache_create(struct st_per_thread *ts)
 {
-    tls_no_cache = true; /* until it works out */
-    pthread_once(&cache_once, cache_setup);
+    ts->no_cache = true; /* until it works out */
+#if defined(__x86_64__) /* the slot arithmetic below is x86-64's */
     uintptr_t lo, hi;
-    if (!cache_ok || !stack_bounds(&lo, &hi))
+    if (ts->phase != ST_PHASE_LIVE || !stack_bounds(&lo, &hi) || !st_per_thread_keep(ts))
         return NULL;
-    struct stack_cache *c = calloc(1, sizeof *c);
+    struct st_stack_cache *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     c->lo = lo;
     c->hi = hi;
     c->credit = CREDIT;
-    /* Freed at the thread's end: by its exit handler when the thread
-     * registry has one (see st_thread_self_tracked), else by a key. */
-    tls_cache_in_key = !st_thread_self_tracked();
-    if (tls_cache_in_key && pthread_setspecific(cache_key, c) != 0) {
-        free(c);
-        return NULL;
-    }
     __atomic_add_fetch(&caches_live, 1, __ATOMIC_RELAXED);
-    tls_no_cache = false;
-    tls_cache = c;
+    ts->no_cache = false;
+    ts->cache = c;
     return c;
+#else
+    return NULL;
+#endif
 }
 
 static unsigned set_of(uintptr_t sp) { return (unsigned)(sp >> 4) % CACHE_SETS; }
@@ -397,10 +375,11 @@ RAW_STACK_READ static inline bool entry_hits(const struct cache_entry *e, uintpt
 
 static const struct st_stack *cache_lookup(uintptr_t sp, int max)
 {
-    struct stack_cache *c = tls_cache;
-    if (!c || tls_busy || sp < c->lo || sp >= c->hi)
+    struct st_per_thread *ts = st_per_thread();
+    struct st_stack_cache *c = ts->cache;
+    if (!c || ts->cache_busy || sp < c->lo || sp >= c->hi)
         return NULL;
-    tls_busy = true;
+    ts->cache_busy = true;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     /* The way hit last first: a loop calling from one place hits at once
      * even when another path shares its sp (a function called from two
@@ -414,13 +393,13 @@ static const struct st_stack *cache_lookup(uintptr_t sp, int max)
     }
     if (way < CACHE_WAYS) {
         s = c->e[set][way].stack;
-        tls_hits++;
+        ts->cache_hits++;
         c->recent_way[set] = (uint8_t)way;
         if (c->credit < CREDIT)
             c->credit++;
     }
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    tls_busy = false;
+    ts->cache_busy = false;
     return s;
 }
 
@@ -501,21 +480,23 @@ RAW_STACK_READ static bool find_pins(struct cache_entry *e, uintptr_t sp)
     return true;
 }
 
-static bool seen_recently(uintptr_t sp)
+static bool seen_recently(struct st_per_thread *ts, uintptr_t sp)
 {
     for (unsigned i = 0; i < RECENT; i++)
-        if (tls_recent[i] == sp)
+        if (ts->recent[i] == sp)
             return true;
-    tls_recent[tls_recent_next++ % RECENT] = sp;
+    ts->recent[ts->recent_next++ % RECENT] = sp;
     return false;
 }
 
 static void cache_remember(uintptr_t sp, void *const *raw, int used, const struct st_stack *s,
                            int max)
 {
-    if (tls_no_cache || tls_busy || used < 2 || used - 1 > CACHE_SLOTS || !seen_recently(sp))
+    struct st_per_thread *ts = st_per_thread();
+    if (ts->no_cache || ts->cache_busy || used < 2 || used - 1 > CACHE_SLOTS ||
+        !seen_recently(ts, sp))
         return;
-    struct stack_cache *c = tls_cache ? tls_cache : cache_create();
+    struct st_stack_cache *c = ts->cache ? ts->cache : cache_create(ts);
     if (!c || sp < c->lo || sp >= c->hi)
         return;
     if (++c->misses >= 256 && c->credit < CREDIT) {
@@ -525,7 +506,7 @@ static void cache_remember(uintptr_t sp, void *const *raw, int used, const struc
     if (c->credit < RECORD_COST)
         return;
     c->credit -= RECORD_COST;
-    tls_busy = true;
+    ts->cache_busy = true;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     unsigned set = set_of(sp), way = c->recent_way[set] ^ 1;
     if (c->e[set][0].sp == 0 || c->e[set][1].sp == 0)
@@ -540,7 +521,7 @@ static void cache_remember(uintptr_t sp, void *const *raw, int used, const struc
         e->sp = sp;
     }
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    tls_busy = false;
+    ts->cache_busy = false;
 }
 
 /* A miss: unwinds from here, keeps the program's frames, and maybe
@@ -553,7 +534,7 @@ static __attribute__((noinline)) const struct st_stack *capture_missed(uintptr_t
 {
     void *raw[ST_STACK_MAX + 17];
     uintptr_t frames[ST_STACK_MAX];
-    if (ST_UNLIKELY(tls_unwinds >= LIBGCC_UNWINDS))
+    if (ST_UNLIKELY(st_per_thread()->unwinds >= LIBGCC_UNWINDS))
         try_load_libunwind(); /* this thread moves on to libunwind */
     int n = unwind(raw, want_of(max) + 1, true, true);
     if (n < 2)
@@ -583,7 +564,7 @@ ST_HOT __attribute__((noinline)) const struct st_stack *st_stack_here(void)
     return s;
 }
 
-unsigned long st_stack_cache_hits(void) { return tls_hits; }
+unsigned long st_stack_cache_hits(void) { return st_per_thread()->cache_hits; }
 
 /* Loads libunwind and warms it up: its first use takes a lock and opens a
  * pipe (whose fds the hooks move to strays' high range, the guard being

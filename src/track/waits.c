@@ -1,20 +1,19 @@
-/* Per-thread wait records; see waits.h. A record is found through a
- * thread-local pointer, so entering a wait costs a few stores and a cheap
- * clock read. The stack at the wait is captured on entry through
+/* Per-thread wait records; see waits.h. A record is found through the
+ * thread's state (per_thread.h), so entering a wait costs a few stores
+ * and a cheap clock read. The stack at the wait is captured on entry through
  * st_stack_here, whose checked per-position cache makes a loop of waits
  * from one place cheap. */
 #define _GNU_SOURCE
 #include "track/waits.h"
 
 #include "base/lock.h"
-#include "track/registry_thread.h"
 #include "base/st.h"
+#include "track/per_thread.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-struct wait_record {
+struct st_wait_record {
     uint32_t seq; /* odd while the owner writes */
     int tid;      /* 0: free for another thread */
     uint8_t call;
@@ -27,19 +26,15 @@ struct wait_record {
     /* Owner-only: the last wait, to count timeouts in a row, and the stack cache. */
     uint8_t last_call;
     const void *last_object;
-    struct wait_record *next;      /* all records, never unlinked */
-    struct wait_record *next_free; /* free records, under alloc_lock */
+    struct st_wait_record *next;      /* all records, never unlinked */
+    struct st_wait_record *next_free; /* free records, under alloc_lock */
 };
 
-static struct wait_record *all_records;
+static struct st_wait_record *all_records;
 /* Records whose thread ended, for the next thread: taking one is a pop, not
  * a walk over every record (10 000 threads starting would walk 50 million). */
-static struct wait_record *free_records;
+static struct st_wait_record *free_records;
 static st_lock_t alloc_lock = ST_LOCK_INIT;
-static pthread_key_t exit_key;
-static int exit_key_state; /* 0 none, 1 creating, 2 ready */
-static ST_TLS struct wait_record *self;
-static ST_TLS bool self_in_key; /* self is freed by exit_key's destructor */
 
 static const char *const call_names[] = {
 #define ST_WAIT_NAME(name, text) text,
@@ -60,10 +55,8 @@ bool st_wait_call_is_lock(enum st_wait_call call)
            call == ST_WAIT_RWLOCK_TIMEDRDLOCK;
 }
 
-/* The thread ends: its record is free for the next thread. */
-static void on_thread_exit(void *record)
+void st_wait_record_release(struct st_wait_record *w)
 {
-    struct wait_record *w = record;
     __atomic_store_n(&w->call, ST_WAIT_NONE, __ATOMIC_RELAXED);
     w->last_call = ST_WAIT_NONE;
     w->timeouts = 0;
@@ -72,26 +65,13 @@ static void on_thread_exit(void *record)
     w->next_free = free_records;
     free_records = w;
     st_unlock(&alloc_lock);
-    self = NULL;
 }
 
-static void ensure_exit_key(void)
-{
-    int expected = 0;
-    if (__atomic_load_n(&exit_key_state, __ATOMIC_ACQUIRE) == 2)
-        return;
-    if (__atomic_compare_exchange_n(&exit_key_state, &expected, 1, false, __ATOMIC_ACQ_REL,
-                                    __ATOMIC_ACQUIRE)) {
-        int rc = pthread_key_create(&exit_key, on_thread_exit);
-        __atomic_store_n(&exit_key_state, rc == 0 ? 2 : 0, __ATOMIC_RELEASE);
-    }
-}
-
-static struct wait_record *claim_record(void)
+static struct st_wait_record *claim_record(void)
 {
     int tid = st_gettid();
     st_lock(&alloc_lock);
-    struct wait_record *w = free_records;
+    struct st_wait_record *w = free_records;
     if (w)
         free_records = w->next_free;
     st_unlock(&alloc_lock);
@@ -111,53 +91,41 @@ static struct wait_record *claim_record(void)
     return w;
 }
 
-static struct wait_record *my_record(void)
+/* The calling thread's record, claimed at its first wait. None once its
+ * state is gone (a wait from another key's destructor after strays' own):
+ * a record claimed then would never be given back. */
+static struct st_wait_record *my_record(struct st_per_thread *ts)
 {
-    if (ST_LIKELY(self != NULL))
-        return self;
-    struct wait_record *w = claim_record();
-    if (!w)
+    if (ST_LIKELY(ts->wait != NULL))
+        return ts->wait;
+    if (!st_per_thread_keep(ts))
         return NULL;
-    /* Freed at the thread's end: by its exit handler when the thread
-     * registry has one (see st_thread_self_tracked), else by a key. */
-    self_in_key = !st_thread_self_tracked();
-    if (self_in_key) {
-        ensure_exit_key();
-        if (__atomic_load_n(&exit_key_state, __ATOMIC_ACQUIRE) == 2)
-            pthread_setspecific(exit_key, w);
-    }
-    self = w;
-    return w;
+    ts->wait = claim_record();
+    return ts->wait;
 }
 
 unsigned st_wait_records_claimed(void)
 {
     unsigned n = 0;
-    for (struct wait_record *w = __atomic_load_n(&all_records, __ATOMIC_ACQUIRE); w; w = w->next)
+    for (struct st_wait_record *w = __atomic_load_n(&all_records, __ATOMIC_ACQUIRE); w; w = w->next)
         n += __atomic_load_n(&w->tid, __ATOMIC_RELAXED) != 0;
     return n;
 }
 
-void st_wait_thread_ended(void)
-{
-    if (self && !self_in_key)
-        on_thread_exit(self);
-}
-
-static void write_begin(struct wait_record *w)
+static void write_begin(struct st_wait_record *w)
 {
     __atomic_store_n(&w->seq, w->seq + 1, __ATOMIC_RELAXED);
     __atomic_thread_fence(__ATOMIC_RELEASE);
 }
 
-static void write_end(struct wait_record *w)
+static void write_end(struct st_wait_record *w)
 {
     __atomic_store_n(&w->seq, w->seq + 1, __ATOMIC_RELEASE);
 }
 
 ST_HOT void st_wait_begin(enum st_wait_call call, const void *object, int fd, uint64_t timeout_ns)
 {
-    struct wait_record *w = my_record();
+    struct st_wait_record *w = my_record(st_per_thread());
     if (!w)
         return;
     /* st_stack_here checks its per-position cache against the words on
@@ -177,7 +145,7 @@ ST_HOT void st_wait_begin(enum st_wait_call call, const void *object, int fd, ui
 
 ST_HOT void st_wait_end(bool timed_out)
 {
-    struct wait_record *w = self;
+    struct st_wait_record *w = st_per_thread()->wait;
     if (!w || w->call == ST_WAIT_NONE)
         return;
     write_begin(w);
@@ -188,7 +156,7 @@ ST_HOT void st_wait_end(bool timed_out)
     write_end(w);
 }
 
-static bool read_record(const struct wait_record *w, struct st_wait_view *v)
+static bool read_record(const struct st_wait_record *w, struct st_wait_view *v)
 {
     for (int tries = 0; tries < 1000; tries++) {
         uint32_t before = __atomic_load_n(&w->seq, __ATOMIC_ACQUIRE);
@@ -212,7 +180,7 @@ static bool read_record(const struct wait_record *w, struct st_wait_view *v)
 int st_wait_foreach(void (*fn)(const struct st_wait_view *, void *), void *ctx)
 {
     int n = 0;
-    for (struct wait_record *w = __atomic_load_n(&all_records, __ATOMIC_ACQUIRE); w;
+    for (struct st_wait_record *w = __atomic_load_n(&all_records, __ATOMIC_ACQUIRE); w;
          w = w->next) {
         struct st_wait_view v;
         if (read_record(w, &v)) {
@@ -223,11 +191,11 @@ int st_wait_foreach(void (*fn)(const struct st_wait_view *, void *), void *ctx)
     return n;
 }
 
-void st_wait_after_fork_child(void)
+void st_wait_after_fork_child(struct st_wait_record *self)
 {
     st_lock_reset(&alloc_lock);
     free_records = NULL;
-    for (struct wait_record *w = all_records; w; w = w->next) {
+    for (struct st_wait_record *w = all_records; w; w = w->next) {
         if (w == self) {
             w->tid = st_gettid();
             w->seq &= ~1u;

@@ -74,9 +74,10 @@ bool st_wait_call_is_lock(enum st_wait_call call);
 void st_wait_begin(enum st_wait_call call, const void *object, int fd, uint64_t timeout_ns);
 /* The wait returned; timed_out when it ended by its timeout. */
 void st_wait_end(bool timed_out);
-/* The calling thread is ending (its trampoline's exit handler): its record
- * is free for the next thread. */
-void st_wait_thread_ended(void);
+struct st_wait_record;
+/* The thread that held w has ended (its exit path, per_thread.c): w is
+ * free for the next thread. */
+void st_wait_record_release(struct st_wait_record *w);
 /* Records claimed by threads now (for tests: each goes with its thread). */
 unsigned st_wait_records_claimed(void);
 
@@ -93,7 +94,8 @@ struct st_wait_view {
 
 /* Calls fn for every thread in a wait now. */
 int st_wait_foreach(void (*fn)(const struct st_wait_view *, void *), void *ctx);
-/* The calling thread's record, after fork, is the only one left. */
-void st_wait_after_fork_child(void);
+/* Fork, in the child: the forking thread's record (self, or NULL) is the
+ * only one left claimed. */
+void st_wait_after_fork_child(struct st_wait_record *self);
 
 #endif

@@ -11,8 +11,8 @@
 #include "base/options.h"
 #include "track/registry_thread.h"
 #include "track/stack.h"
+#include "track/per_thread.h"
 #include "base/st.h"
-#include "track/waits.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -58,7 +58,7 @@ static void *gated(void *arg)
     w->tid = st_gettid();
     w->started = true;
     pthread_cond_broadcast(&w->cond);
-    if (w->exiting_first) st_thread_exiting(); /* what the pthread_exit hook does first */
+    if (w->exiting_first) st_per_thread_exiting(); /* what the pthread_exit hook does first */
     while (!w->open)
         pthread_cond_wait(&w->cond, &w->lock);
     pthread_mutex_unlock(&w->lock);
@@ -203,52 +203,6 @@ Test(registry_thread, a_created_thread_has_its_tid_before_it_runs)
     cr_assert_eq(vs.v[0].tid, w.tid, "tid %d, the thread's own %d", vs.v[0].tid, w.tid);
     open_gate(&w);
     cr_assert_eq(join(h), 0);
-}
-
-/* ------------------------------------------------- per-thread state at exit */
-
-struct thread_state_seen {
-    bool had_cache, had_record;
-};
-
-__attribute__((noinline)) static const struct st_stack *capture_here(void)
-{
-    return st_stack_here();
-}
-
-/* Captures three times from one place (the cache remembers the second) and
- * waits once, so it holds a stack cache and a wait record when it ends. */
-static void *captures_and_waits(void *arg)
-{
-    struct thread_state_seen *seen = arg;
-    unsigned caches = st_stack_caches_live(), records = st_wait_records_claimed();
-    for (int i = 0; i < 3; i++)
-        capture_here();
-    st_wait_begin(ST_WAIT_SLEEP, NULL, -1, 0);
-    st_wait_end(false);
-    seen->had_cache = st_stack_caches_live() == caches + 1;
-    seen->had_record = st_wait_records_claimed() == records + 1;
-    return NULL;
-}
-
-/* A tracked thread's cache and record go in its trampoline's exit handler
- * (glibc scans every key slot at the exit of a thread that set a key), an
- * untracked thread's through keys: either way, none is left behind. */
-Test(registry_thread, a_thread_ending_leaves_no_stack_cache_or_wait_record_behind)
-{
-    unsigned caches = st_stack_caches_live(), records = st_wait_records_claimed();
-    struct thread_state_seen tracked = {0}, untracked = {0};
-    cr_assert_eq(join(spawn(captures_and_waits, &tracked, false)), 0);
-    cr_assert(tracked.had_cache && tracked.had_record, "the worker held both");
-    cr_assert_eq(st_stack_caches_live(), caches);
-    cr_assert_eq(st_wait_records_claimed(), records);
-
-    pthread_t plain;
-    cr_assert_eq(pthread_create(&plain, NULL, captures_and_waits, &untracked), 0);
-    cr_assert_eq(pthread_join(plain, NULL), 0);
-    cr_assert(untracked.had_cache && untracked.had_record, "the worker held both");
-    cr_assert_eq(st_stack_caches_live(), caches);
-    cr_assert_eq(st_wait_records_claimed(), records);
 }
 
 /* --------------------------------------------------- insert, lookup, remove */
@@ -428,7 +382,7 @@ Test(registry_thread, detached_thread_that_ends_before_create_returns)
 }
 
 /* Regression: st_thread_detached() used to free the record of a thread
- * whose state was EXITED, which st_thread_exiting() (the pthread_exit hook)
+ * whose state was EXITED, which st_per_thread_exiting() (the pthread_exit hook)
  * sets while the thread still runs its cleanup handlers and exit
  * destructors; the exit destructor then wrote into the freed record. The
  * probe takes a freed block back from malloc and would see those writes. */
@@ -732,7 +686,7 @@ Test(registry_thread, fork_child_has_no_records)
     pid_t pid = fork();
     cr_assert_neq(pid, -1);
     if (pid == 0) {
-        st_thread_after_fork_child();
+        st_thread_after_fork_child(NULL);
         int n = st_thread_foreach(add_view, &(struct views){0}, NULL);
         _exit(n == 0 && st_thread_count() == 0 ? 0 : 1);
     }
