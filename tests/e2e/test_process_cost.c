@@ -131,6 +131,31 @@ Test(process_cost, a_clean_process_reads_nothing_from_proc)
     free(preloaded);
 }
 
+/* At exit a clean process looks for its children's leak marks
+ * (exitcode_for=root) with one stat per directory, opening nothing: the
+ * directory's checks and the read wait until a mark is there. */
+Test(process_cost, a_clean_process_looks_for_marks_without_opening_anything)
+{
+    if (!have("strace")) {
+        cr_log_warn("strace is not installed: not checked");
+        return;
+    }
+    char *preloaded = traced_file_calls(CLEAN, NULL, true);
+    char dir_name[64], stats[4096], dir_opens[4096], mark_opens[4096];
+    snprintf(dir_name, sizeof dir_name, "/strays-%u\"", (unsigned)geteuid());
+    lines_with(preloaded, dir_name, dir_opens, sizeof dir_opens);
+    lines_with(preloaded, "\"leaked.", mark_opens, sizeof mark_opens);
+    dir_name[strlen(dir_name) - 1] = '/';
+    lines_with(preloaded, dir_name, stats, sizeof stats);
+    int looks = count(stats, "newfstatat(AT_FDCWD, \"/dev/shm/strays-");
+    cr_assert_gt(looks, 0, "no look for a mark:\n%s", preloaded);
+    cr_assert_eq(count(stats, "\n"), 2 * looks, "only a stat in each directory:\n%s", stats);
+    cr_assert_eq(count(stats, "newfstatat(AT_FDCWD, \"/tmp/strays-"), looks, "%s", stats);
+    cr_assert_str_eq(dir_opens, "", "the marks' directory opened");
+    cr_assert_str_eq(mark_opens, "", "a mark opened");
+    free(preloaded);
+}
+
 /* The frames' names come from ELF symbol tables (libc's static
  * start_thread included when its debug file is installed: its .symtab),
  * files and lines from the fixture's own line table. */
