@@ -1,4 +1,4 @@
-/* argv[0] from memory; see command_line.h. The argument and environment
+/* argv[0] and a shell's script from memory; see command_line.h. The argument and environment
  * strings lie one after the other at the top of the initial stack, which
  * stays mapped for the life of the process; a read stops at the end of the
  * last of them as they were at start, so a name rewritten without its NUL
@@ -6,15 +6,18 @@
 #include "base/command_line.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 static const char *name_start;
 static const char *strings_end; /* one past the last string's NUL at start */
+static const char *shell_script; /* found at start: argv may be rewritten later */
 
 void st_command_line_remember(int argc, char **argv, char **envp)
 {
     if (argc < 1 || !argv || !argv[0])
         return;
+    shell_script = st_command_line_script_of(argc, argv);
     const char *end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
     for (char **e = envp; e && *e; e++)
         if (*e > argv[0] && *e + strlen(*e) + 1 > end)
@@ -38,3 +41,38 @@ long st_command_line_name(char *buf, size_t len)
     buf[n] = '\0';
     return (long)n;
 }
+
+/* Shells that keep the script they run open (each reads it as it goes). */
+static bool is_shell(const char *argv0)
+{
+    static const char *const shells[] = {"sh",   "bash", "dash", "zsh",  "ksh",  "ksh93",
+                                         "mksh", "ash",  "yash", "posh", "busybox"};
+    const char *slash = strrchr(argv0, '/');
+    const char *base = slash ? slash + 1 : argv0;
+    if (*base == '-') /* a login shell */
+        base++;
+    for (size_t i = 0; i < sizeof shells / sizeof *shells; i++)
+        if (!strcmp(base, shells[i]))
+            return true;
+    return false;
+}
+
+const char *st_command_line_script_of(int argc, char *const *argv)
+{
+    if (argc < 2 || !argv || !argv[0] || !is_shell(argv[0]))
+        return NULL;
+    for (int i = 1; i < argc && argv[i]; i++) {
+        const char *word = argv[i];
+        if (!strcmp(word, "--"))
+            return i + 1 < argc ? argv[i + 1] : NULL;
+        if (word[0] != '-' && word[0] != '+')
+            return word;
+        if (!strcmp(word, "-") || (word[1] != '-' && strpbrk(word + 1, "cs")))
+            return NULL; /* commands from -c's string or from stdin */
+        if ((!strcmp(word + 1, "o") || !strcmp(word + 1, "O")) && i + 1 < argc)
+            i++; /* "-o pipefail": the option's name is no script */
+    }
+    return NULL;
+}
+
+const char *st_command_line_shell_script(void) { return shell_script; }

@@ -3,8 +3,11 @@
  * delete timers behind the hooks' back, and the number may since belong to
  * something else. An fd must still be open and be the kind of object its
  * creating call made (and, opened by path, the same file); a timer must
- * still exist. A record that fails is stale and dropped, never reported. */
+ * still exist. A record that fails is stale and dropped, never reported.
+ * The script a shell runs is open until the shell ends, by design: it is
+ * left out and counted as suppressed. */
 #define _GNU_SOURCE
+#include "base/command_line.h"
 #include "base/describe.h"
 #include "base/options.h"
 #include "base/out.h"
@@ -298,6 +301,27 @@ static void fill_unchecked(struct st_report_fd *f, const struct st_fd_view *v, s
     f->target = st_arena_strdup(a, v->name[0] ? v->name : "(not checked)");
 }
 
+/* Whether fd, open on target, is the script the program (a shell) runs:
+ * the file the script's path leads to, or, when that path leads nowhere now
+ * (the script changed directory), a target that ends with it. */
+static bool is_shell_script(int fd, const char *target)
+{
+    const char *script = st_command_line_shell_script();
+    if (!script || !target)
+        return false;
+    struct stat by_path, open_file;
+    if (st_sys_fstatat(AT_FDCWD, script, &by_path, 0) == 0)
+        return st_sys_fstatat(fd, "", &open_file, AT_EMPTY_PATH) == 0 &&
+               by_path.st_dev == open_file.st_dev && by_path.st_ino == open_file.st_ino;
+    while (!strncmp(script, "./", 2))
+        script += 2;
+    if (script[0] == '/')
+        return !strcmp(target, script);
+    size_t target_len = strlen(target), script_len = strlen(script);
+    return target_len > script_len && target[target_len - script_len - 1] == '/' &&
+           !strcmp(target + target_len - script_len, script);
+}
+
 /* Checking an fd costs a readlink of /proc/self/fd (4-6 us in a VM with
  * page-table isolation), and more for a socket: 100 000 fds would take most
  * of a second. Past the check_budget option the rest are reported as the
@@ -328,6 +352,10 @@ static void collect_fds(struct st_report *r, struct st_stack_index *si, uint32_t
             now = st_describe_fd_kind(v->fd, link, v->kind);
             if (!still_valid(v->fd, link, now, v))
                 continue;
+            if (now == ST_FD_FILE && is_shell_script(v->fd, link)) {
+                r->suppressed.fds++;
+                continue;
+            }
         }
         if (now == ST_FD_TIMERFD) {
             add_timerfd(r, si, v, timer_cap);
