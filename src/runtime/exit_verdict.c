@@ -123,10 +123,7 @@ static bool parent_runs_strays(void)
  * (three page faults each). */
 static size_t marks_dir_path(const char *base, char path[64])
 {
-    size_t n = strlen(base);
-    memcpy(path, base, n);
-    memcpy(path + n, "/strays-", 8);
-    st_sys_format_uint((unsigned)geteuid(), path + n + 8);
+    st_sys_format_uint((unsigned)geteuid(), stpcpy(stpcpy(path, base), "/strays-"));
     return strlen(path);
 }
 
