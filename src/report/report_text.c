@@ -307,7 +307,12 @@ static void write_growth(struct st_out *o, const struct st_report *r, struct st_
         st_out_str(o, g->delta > 0 ? "    +" : "    ");
         st_out_int(o, g->delta);
         st_out_char(o, ' ');
-        st_out_str(o, g->kind);
+        /* "+1 thread", "+4 threads": the kind's name less its plural s. */
+        size_t kind_len = strlen(g->kind);
+        bool one = g->delta == 1 || g->delta == -1;
+        st_out_mem(o, g->kind, one && kind_len > 1 && g->kind[kind_len - 1] == 's'
+                                     ? kind_len - 1
+                                     : kind_len);
         st_out_str(o, " at ");
         write_site(o, r, g->created_by);
         st_out_str(o, ", now ");

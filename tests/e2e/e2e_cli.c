@@ -21,17 +21,46 @@ extern char **environ;
 
 #define slurp e2e_slurp
 
+/* The directories a test made and has not removed yet: removed when its
+ * process exits, so a test that fails half-way (or forgets) leaves nothing
+ * in /tmp. */
+#define MAX_TMPDIRS 32
+static char tmpdirs[MAX_TMPDIRS][64];
+
+static int remove_dir(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd);
+}
+
+static void remove_tmpdirs_left(void)
+{
+    for (int i = 0; i < MAX_TMPDIRS; i++)
+        if (tmpdirs[i][0] && remove_dir(tmpdirs[i]) != 0)
+            fprintf(stderr, "e2e: cannot remove %s\n", tmpdirs[i]);
+}
+
 void e2e_tmpdir(char *dir, size_t len)
 {
+    static bool registered;
     snprintf(dir, len, "/tmp/strays-cli.XXXXXX");
     cr_assert_not_null(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+    if (!registered)
+        registered = atexit(remove_tmpdirs_left) == 0;
+    for (int i = 0; i < MAX_TMPDIRS; i++)
+        if (!tmpdirs[i][0] && strlen(dir) < sizeof tmpdirs[i]) {
+            strcpy(tmpdirs[i], dir);
+            break;
+        }
 }
 
 void e2e_rmdir(const char *dir)
 {
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    cr_assert_eq(system(cmd), 0);
+    cr_assert_eq(remove_dir(dir), 0, "cannot remove %s", dir);
+    for (int i = 0; i < MAX_TMPDIRS; i++)
+        if (!strcmp(tmpdirs[i], dir))
+            tmpdirs[i][0] = '\0';
 }
 
 void e2e_write_file(char *path, size_t len, const char *dir, const char *name, const char *text)

@@ -684,3 +684,25 @@ Test(report_writers, records_a_crash_could_not_read_are_counted_and_said)
     st_report_free(&back);
     st_report_free(&r);
 }
+
+Test(report_writers, text_growth_lines_say_one_thread_and_two_threads)
+{
+    struct st_report r;
+    server_model(&r);
+    r.reason = "signal";
+    r.growth_since_ms = 2000;
+    r.growth = st_arena_alloc(&r.arena, 3 * sizeof *r.growth);
+    cr_assert_not_null(r.growth);
+    r.growth[0] = (struct st_report_growth){.kind = "threads", .created_by = 0, .count = 5,
+                                            .delta = 2};
+    r.growth[1] = (struct st_report_growth){.kind = "fds", .created_by = 1, .count = 1, .delta = 1};
+    r.growth[2] = (struct st_report_growth){.kind = "timers", .created_by = 1, .count = 0,
+                                            .delta = -1};
+    r.ngrowth = 3;
+    char *text = render(&r, st_report_write_text);
+    cr_assert_not_null(strstr(text, "    +2 threads at start_pool"), "%s", text);
+    cr_assert_not_null(strstr(text, "    +1 fd at spawn_logger"), "%s", text);
+    cr_assert_not_null(strstr(text, "    -1 timer at spawn_logger"), "%s", text);
+    free(text);
+    st_report_free(&r);
+}
