@@ -151,6 +151,57 @@ static void write_tid_and_name(struct st_out *o, const struct st_report *r, int 
     }
 }
 
+/* Whether every thread of g waits on what its first one waits on: the same
+ * fd, object and lock holder. */
+static bool same_wait(const struct st_report *r, const uint32_t *order, const struct group *g)
+{
+    const struct st_report_blocked *b = r->threads[order[g->first]].blocked;
+    for (uint32_t i = 1; i < g->count; i++) {
+        const struct st_report_blocked *bi = r->threads[order[g->first + i]].blocked;
+        if (!bi || bi->fd != b->fd || bi->object != b->object || bi->owner_tid != b->owner_tid)
+            return false;
+    }
+    return true;
+}
+
+/* Whether thread i of g is the first of g to wait on its fd (or object). */
+static bool first_on_its_wait(const struct st_report *r, const uint32_t *order,
+                              const struct group *g, uint32_t i)
+{
+    const struct st_report_blocked *bi = r->threads[order[g->first + i]].blocked;
+    for (uint32_t j = 0; j < i; j++) {
+        const struct st_report_blocked *bj = r->threads[order[g->first + j]].blocked;
+        if (bj && bj->fd == bi->fd && bj->object == bi->object)
+            return false;
+    }
+    return true;
+}
+
+/* Threads of one group that wait on different things: "(fds 3, 5, 8)"
+ * (the first few, then "..."), or "(2 objects)". */
+static void write_waits_differ(struct st_out *o, const struct st_report *r, const uint32_t *order,
+                               const struct group *g)
+{
+    bool fds = r->threads[order[g->first]].blocked->fd >= 0;
+    uint32_t distinct = 0;
+    st_out_str(o, fds ? "(fds " : "(");
+    for (uint32_t i = 0; i < g->count; i++) {
+        const struct st_report_blocked *bi = r->threads[order[g->first + i]].blocked;
+        if (!bi || !first_on_its_wait(r, order, g, i))
+            continue;
+        if (fds && distinct < NAMES_SHOWN) {
+            st_out_str(o, distinct ? ", " : "");
+            st_out_int(o, bi->fd);
+        }
+        distinct++;
+    }
+    if (fds && distinct > NAMES_SHOWN)
+        st_out_str(o, ", ...");
+    if (!fds)
+        st_out_count(o, distinct, " object", " objects");
+    st_out_char(o, ')');
+}
+
 /* "blocked in pthread_mutex_lock(0x55d0c0a0 held by tid 4242 "flusher") for 3m12s". */
 static void write_blocked_header(struct st_out *o, const struct st_report *r,
                                  const uint32_t *order, const struct group *g)
@@ -164,7 +215,9 @@ static void write_blocked_header(struct st_out *o, const struct st_report *r,
     }
     st_out_str(o, "blocked in ");
     st_out_str(o, b->call);
-    if (b->object || b->fd >= 0) {
+    if (!same_wait(r, order, g)) {
+        write_waits_differ(o, r, order, g);
+    } else if (b->object || b->fd >= 0) {
         st_out_char(o, '(');
         if (b->fd >= 0) {
             st_out_str(o, "fd ");

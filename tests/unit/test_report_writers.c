@@ -706,3 +706,52 @@ Test(report_writers, text_growth_lines_say_one_thread_and_two_threads)
     free(text);
     st_report_free(&r);
 }
+
+static void block(struct st_report *r, struct st_report_thread *t, const char *call, int fd,
+                  uint64_t object)
+{
+    struct st_report_blocked *b = st_arena_alloc(&r->arena, sizeof *b);
+    cr_assert_not_null(b);
+    *b = (struct st_report_blocked){.call = call, .fd = fd, .object = object,
+                                    .blocked_ns = 2000000000ull, .deadline_ms = -1};
+    t->blocked = b;
+    t->stack = t->created_by;
+}
+
+/* One group of threads that wait in one call at one place on different fds
+ * or locks: the header names them all, not the first one's alone. */
+Test(report_writers, text_group_waiting_on_different_fds_names_them)
+{
+    struct st_report r;
+    model_init(&r);
+    int site = add_stack(&r, 1);
+    set_frame(&r, site, 0, 0x555555555a2b, "/usr/bin/server", 0x1a2b, BID_EXE, "reader", NULL, 0);
+    block(&r, add_thread(&r, 11, "", ST_RT_BLOCKED, site), "read", 3, 0);
+    block(&r, add_thread(&r, 12, "", ST_RT_BLOCKED, site), "read", 5, 0);
+    block(&r, add_thread(&r, 13, "", ST_RT_BLOCKED, site), "read", 3, 0);
+    char *text = render(&r, st_report_write_text);
+    cr_assert_not_null(strstr(text, "3 threads blocked in read(fds 3, 5) for 2.0s:"), "%s", text);
+    free(text);
+    st_report_free(&r);
+
+    model_init(&r);
+    site = add_stack(&r, 1);
+    set_frame(&r, site, 0, 0x555555555a2b, "/usr/bin/server", 0x1a2b, BID_EXE, "locker", NULL, 0);
+    block(&r, add_thread(&r, 21, "", ST_RT_BLOCKED, site), "pthread_mutex_lock", -1, 0x1000);
+    block(&r, add_thread(&r, 22, "", ST_RT_BLOCKED, site), "pthread_mutex_lock", -1, 0x2000);
+    text = render(&r, st_report_write_text);
+    cr_assert_not_null(strstr(text, "2 threads blocked in pthread_mutex_lock(2 objects) for 2.0s:"),
+                       "%s", text);
+    free(text);
+    st_report_free(&r);
+
+    model_init(&r);
+    site = add_stack(&r, 1);
+    set_frame(&r, site, 0, 0x555555555a2b, "/usr/bin/server", 0x1a2b, BID_EXE, "reader", NULL, 0);
+    block(&r, add_thread(&r, 31, "", ST_RT_BLOCKED, site), "read", 7, 0);
+    block(&r, add_thread(&r, 32, "", ST_RT_BLOCKED, site), "read", 7, 0);
+    text = render(&r, st_report_write_text);
+    cr_assert_not_null(strstr(text, "2 threads blocked in read(fd 7) for 2.0s:"), "%s", text);
+    free(text);
+    st_report_free(&r);
+}
