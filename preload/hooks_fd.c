@@ -232,15 +232,22 @@ INTERPOSER FILE *fdopen(int fd, const char *mode)
     return f;
 }
 
+/* freopen(path) closes the stream's fd inside glibc and opens path, maybe
+ * on the same number: the old record goes first. freopen(NULL) reopens the
+ * same file onto the same fd number: the record stays as it is, unless the
+ * reopening failed, which closes the stream. */
 #define FREOPEN_HOOK(name)                                                                 \
     INTERPOSER FILE *name(const char *path, const char *mode, FILE *stream)                \
     {                                                                                      \
         bool active = st_active();                                                         \
-        if (active && stream)                                                              \
-            untrack(stream_fd(stream));                                                       \
+        int old_fd = active && stream ? stream_fd(stream) : -1;                            \
+        if (path)                                                                          \
+            untrack(old_fd);                                                               \
         FILE *f = REAL(name)(path, mode, stream);                                          \
         if (f && active && path)                                                           \
-            track_stream(stream_fd(f), ST_FD_FILE, path, f, ST_STREAM_FILE);                  \
+            track_stream(stream_fd(f), ST_FD_FILE, path, f, ST_STREAM_FILE);               \
+        else if (!f && !path)                                                              \
+            untrack(old_fd);                                                               \
         return f;                                                                          \
     }
 FREOPEN_HOOK(freopen)

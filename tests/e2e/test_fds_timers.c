@@ -77,6 +77,35 @@ Test(fds, unclosed_fopen_and_opendir_are_reported_with_their_streams)
     e2e_free(&run);
 }
 
+/* freopen(NULL) keeps the stream on its fd and file: still the leak it was,
+ * created where the stream was opened. freopen(path) makes a new one, created
+ * at the freopen. Closed afterwards, nothing. */
+Test(fds, a_stream_reopened_by_freopen_stays_tracked)
+{
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/fd_freopen", NULL, (const char *[]){"null", NULL});
+    const struct st_report *r = e2e_only_report(&run);
+    cr_assert_str_eq(run.out, "reopened: 1\n");
+    cr_assert_eq(run.status, 23, "stderr:\n%s", run.err);
+    cr_assert_eq(r->nfds, 1);
+    cr_assert_str_eq(r->fds[0].target, "/etc/passwd");
+    cr_assert_str_eq(r->fds[0].stream, "FILE");
+    cr_assert_eq(e2e_frame_of(r, r->fds[0].created_by, "open_log"), 0);
+    e2e_free(&run);
+
+    e2e_run(&run, "fixtures/fd_freopen", NULL, (const char *[]){"path", NULL});
+    r = e2e_only_report(&run);
+    cr_assert_eq(run.status, 23);
+    cr_assert_eq(r->nfds, 1);
+    cr_assert_str_eq(r->fds[0].target, "/etc/hostname");
+    cr_assert_eq(e2e_frame_of(r, r->fds[0].created_by, "reopen_log"), 0);
+    e2e_free(&run);
+
+    e2e_run(&run, "fixtures/fd_freopen", NULL, (const char *[]){"closed", NULL});
+    assert_clean(&run, "freopen(NULL), then fclose");
+    e2e_free(&run);
+}
+
 /* Streams with no fd of their own: closing them must not touch the table,
  * and only the FILE* kept beside them is reported. */
 Test(fds, memory_streams_are_not_fds_and_leave_the_kept_file_reported)
