@@ -1,8 +1,8 @@
-/* argv[0] and a shell's script from memory; see command_line.h. The argument and environment
- * strings lie one after the other at the top of the initial stack, which
- * stays mapped for the life of the process; a read stops at the end of the
- * last of them as they were at start, so a name rewritten without its NUL
- * can never lead it past them. */
+/* argv[0] and a shell's script from memory; see command_line.h. The
+ * argument and environment strings lie one after the other at the top of
+ * the initial stack, which stays mapped for the life of the process; a read
+ * stops at the end of the last of them as they were at start, so a name
+ * rewritten without its NUL can never lead it past them. */
 #include "base/command_line.h"
 
 #include <errno.h>
