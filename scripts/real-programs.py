@@ -340,6 +340,17 @@ def check_pipeline(problems, r, counts, processes):
             problems.append(f"{rep['command']} (pid {rep['pid']}): {summary(rep)}")
 
 
+def check_shell_step(problems, r, counts):
+    """bash, the subshell of its command substitution and the wc that runs in
+    it are clean; the script the main bash keeps open on fd 255 is left out,
+    counted as suppressed (the subshell closed its copy)."""
+    check_pipeline(problems, r, counts, ["bash", "bash", "wc"])
+    kept = [rep["suppressed"]["fds"] for rep in r.reports
+            if os.path.basename(rep["command"].split()[0]) == "bash"]
+    expect(problems, sorted(kept) == [0, 1],
+           f"expected the main bash's script fd counted as suppressed, got {kept}")
+
+
 GLIB_RULES = """\
 # GLib keeps the workers of an exclusive pool until the pool is freed.
 thread:g_thread_pool_new*
@@ -403,6 +414,9 @@ def cases(build, work):
             options=f"suppressions={glib_rules}:print_suppressions=1",
             story="one rule silences both workers")),
         ("find | xargs -P2 md5sum | sort", pipeline),
+        ("bash on a script file", lambda: Case(
+            [which("bash", "bash"), os.path.join(REAL, "shell_step.sh"), data],
+            check_shell_step, story="clean: the script fd bash keeps is left out")),
         # Runtimes that own their signals (java, node and the JDK are not installed by
         # scripts/install-deps.sh: a case skips when its runtime is missing).
         ("java: implicit null checks (SIGSEGV handled by the JVM)", lambda: Case(
