@@ -49,6 +49,9 @@ SKIP = {
         "tests the in-process API (strays_verify_none, weak symbols): without the preload "
         "it prints \"strays is not loaded\" and returns at once, so valgrind and TSan would "
         "see another program than strays does.",
+    "api_scopes_race":
+        "tests the in-process API from four threads at once; without the preload it "
+        "prints \"strays is not loaded\" and returns at once, like api_parallel_scopes.",
     "security_static":
         "statically linked on purpose: the loader cannot preload strays into it, which is "
         "what `strays run`'s warning about static programs is tested with; there is no "
@@ -85,6 +88,21 @@ SKIP = {
     "crash_malloc_lock":
         "corrupts the heap on purpose so that glibc's malloc aborts; valgrind's malloc "
         "reports the invalid free and goes on, TSan's allocator stops differently.",
+    "inspect_target":
+        "the process `strays inspect` looks at from outside: it runs without the preload "
+        "and waits until it is killed.",
+    "limit_exhaust":
+        "hits a resource limit, then waits for signals until the test that reads its "
+        "exhaustion dump kills it.",
+    "run_dump_target":
+        "waits for the dump signal `strays run` passes on (tests/e2e/test_cli_run.c), "
+        "then for its dump's file; run alone it waits until it gives up.",
+    "shell_script.sh":
+        "a shell script for the test of the shell's own script fd, which strays leaves "
+        "out by design and valgrind lists; the script's own leak (fd 3) is checked in "
+        "tests/e2e/test_fds_timers.c.",
+    "shell_script_bash.sh":
+        "the bash twin of shell_script.sh.",
     "run_forks_leaky_child.sh":
         "a shell script for the tests of `strays run` on a script; it only starts other "
         "fixtures (thread_clean, fd_error_path_leak), which have rows of their own.",
@@ -163,6 +181,8 @@ VALGRIND = "/usr/bin/valgrind"
 # fixture: fd_fork_child_leak's parent opens /dev/null (fd 3) before it forks.
 FORK_INHERITED = {
     "fd_fork_child_leak": {3},
+    # The pipe through which the grandchild's pid comes back, made before the fork.
+    "unusual_daemon": {3, 4},
 }
 
 
