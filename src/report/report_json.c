@@ -21,12 +21,18 @@ static void field_int(struct st_out *o, const char *key, long long value)
     st_out_int(o, value);
 }
 
-static void field_index(struct st_out *o, const char *key, int index)
+/* The number, or null when the field has none (present false). */
+static void field_int_or_null(struct st_out *o, const char *key, bool present, long long value)
 {
-    if (index >= 0)
-        field_int(o, key, index);
+    if (present)
+        field_int(o, key, value);
     else
         field_str(o, key, NULL);
+}
+
+static void field_index(struct st_out *o, const char *key, int index)
+{
+    field_int_or_null(o, key, index >= 0, index);
 }
 
 static void field_hex(struct st_out *o, const char *key, uint64_t value)
@@ -77,10 +83,7 @@ static void write_blocked(struct st_out *o, const struct st_report_blocked *b)
     else
         field_str(o, "object", NULL);
     st_out_char(o, ',');
-    if (b->fd >= 0)
-        field_int(o, "fd", b->fd);
-    else
-        field_str(o, "fd", NULL);
+    field_int_or_null(o, "fd", b->fd >= 0, b->fd);
     st_out_char(o, ',');
     field_str(o, "target", b->target);
     st_out_str(o, ",\"seconds\":");
@@ -89,19 +92,13 @@ static void write_blocked(struct st_out *o, const struct st_report_blocked *b)
     else
         st_out_seconds_ms(o, b->blocked_ns);
     st_out_char(o, ',');
-    if (b->deadline_ms >= 0)
-        field_int(o, "deadline", b->deadline_ms);
-    else
-        field_str(o, "deadline", NULL);
+    field_int_or_null(o, "deadline", b->deadline_ms >= 0, b->deadline_ms);
     st_out_char(o, ',');
     field_int(o, "timeout_ns", (long long)b->timeout_ns);
     st_out_char(o, ',');
     field_int(o, "timeouts", b->timeouts);
     st_out_char(o, ',');
-    if (b->owner_tid > 0)
-        field_int(o, "owner_tid", b->owner_tid);
-    else
-        field_str(o, "owner_tid", NULL);
+    field_int_or_null(o, "owner_tid", b->owner_tid > 0, b->owner_tid);
     st_out_str(o, b->stuck ? ",\"stuck\":true" : ",\"stuck\":false");
     if (b->wchan) {
         st_out_char(o, ',');
@@ -161,10 +158,7 @@ static void write_timer(struct st_out *o, const struct st_report_timer *t)
     st_out_char(o, ',');
     field_int(o, "interval_ns", (long long)t->interval_ns);
     st_out_char(o, ',');
-    if (t->fd >= 0)
-        field_int(o, "fd", t->fd);
-    else
-        field_str(o, "fd", NULL);
+    field_int_or_null(o, "fd", t->fd >= 0, t->fd);
     st_out_char(o, ',');
     field_int(o, "tid", t->tid);
     st_out_char(o, ',');
@@ -212,10 +206,7 @@ static void write_limit(struct st_out *o, const struct st_report_limit *l)
     st_out_char(o, ',');
     field_str(o, "error", l->error);
     st_out_char(o, ',');
-    if (l->rlimit >= 0)
-        field_int(o, "rlimit", l->rlimit);
-    else
-        field_str(o, "rlimit", NULL);
+    field_int_or_null(o, "rlimit", l->rlimit >= 0, l->rlimit);
     st_out_char(o, ',');
     field_int(o, "hits", l->hits);
     st_out_char(o, ',');
@@ -318,10 +309,7 @@ static void write_tracking(struct st_out *o, const struct st_report_tracking *t)
     st_out_char(o, ',');
     field_int(o, "stack_bytes", (long long)t->stack_bytes);
     st_out_char(o, ',');
-    if (t->limit_bytes)
-        field_int(o, "limit_bytes", (long long)t->limit_bytes);
-    else
-        field_str(o, "limit_bytes", NULL);
+    field_int_or_null(o, "limit_bytes", t->limit_bytes != 0, (long long)t->limit_bytes);
     st_out_str(o, ",\"not_tracked\":{");
     field_int(o, "threads", (long long)t->threads_not_tracked);
     st_out_char(o, ',');
@@ -358,10 +346,7 @@ void st_report_write_json(const struct st_report *r, struct st_out *o)
     st_out_char(o, ',');
     field_str(o, "scope", r->scope);
     st_out_char(o, ',');
-    if (r->exit_status >= 0)
-        field_int(o, "exit_status", r->exit_status);
-    else
-        field_str(o, "exit_status", NULL);
+    field_int_or_null(o, "exit_status", r->exit_status >= 0, r->exit_status);
     st_out_char(o, ',');
     field_int(o, "time", (long long)r->time_ms);
     st_out_char(o, ',');
