@@ -193,6 +193,18 @@ static size_t base_of(const char *path, const char **base)
     return len;
 }
 
+/* 1 when path leads to the file open at fd (same device and inode), 0 when
+ * to another file (or fd cannot be looked at), -errno when it leads nowhere. */
+static int path_leads_to_fd(const char *path, int fd)
+{
+    struct stat by_path, by_fd;
+    long rc = st_sys_fstatat(AT_FDCWD, path, &by_path, 0);
+    if (rc != 0)
+        return (int)rc;
+    return st_sys_fstatat(fd, "", &by_fd, AT_EMPTY_PATH) == 0 &&
+           by_path.st_dev == by_fd.st_dev && by_path.st_ino == by_fd.st_ino;
+}
+
 /* Whether the file open at fd (whose /proc link is link) is the one the
  * program opened by name. Names differ when a symlink was opened; then
  * the name, if strays kept all of it, is looked up again. */
@@ -204,9 +216,7 @@ static bool same_file(int fd, const char *link, const struct st_fd_view *v)
     size_t l1 = base_of(link, &b1), l2 = base_of(v->name, &b2);
     if (l1 == l2 && !memcmp(b1, b2, l1))
         return true;
-    struct stat by_name, by_fd;
-    return !v->name_truncated && stat(v->name, &by_name) == 0 && fstat(fd, &by_fd) == 0 &&
-           by_name.st_dev == by_fd.st_dev && by_name.st_ino == by_fd.st_ino;
+    return !v->name_truncated && path_leads_to_fd(v->name, fd) == 1;
 }
 
 static bool still_valid(int fd, const char *link, enum st_fd_kind now,
@@ -309,10 +319,9 @@ static bool is_shell_script(int fd, const char *target)
     const char *script = st_command_line_shell_script();
     if (!script || !target)
         return false;
-    struct stat by_path, open_file;
-    if (st_sys_fstatat(AT_FDCWD, script, &by_path, 0) == 0)
-        return st_sys_fstatat(fd, "", &open_file, AT_EMPTY_PATH) == 0 &&
-               by_path.st_dev == open_file.st_dev && by_path.st_ino == open_file.st_ino;
+    int same = path_leads_to_fd(script, fd);
+    if (same >= 0)
+        return same == 1;
     while (!strncmp(script, "./", 2))
         script += 2;
     if (script[0] == '/')
