@@ -39,6 +39,18 @@ static const char *call_of(const struct st_report_thread *t)
     return t->blocked && t->blocked->call ? t->blocked->call : "";
 }
 
+/* What a blocked thread waits on, for ordering: its fd, then its object. */
+static int cmp_wait(const struct st_report_blocked *x, const struct st_report_blocked *y)
+{
+    if (!x || !y)
+        return (x != NULL) - (y != NULL);
+    if (x->fd != y->fd)
+        return x->fd < y->fd ? -1 : 1;
+    return (x->object > y->object) - (x->object < y->object);
+}
+
+/* Groups' members lie together, and within a group the threads that wait on
+ * one fd or object lie together (write_waits_differ counts them in one pass). */
 static int cmp_thread(const void *a, const void *b, void *ctx)
 {
     const struct st_report *r = ctx;
@@ -53,6 +65,9 @@ static int cmp_thread(const void *a, const void *b, void *ctx)
     int calls = strcmp(call_of(x), call_of(y));
     if (calls)
         return calls;
+    int waits = cmp_wait(x->blocked, y->blocked);
+    if (waits)
+        return waits;
     return (x->tid > y->tid) - (x->tid < y->tid);
 }
 
@@ -164,21 +179,10 @@ static bool same_wait(const struct st_report *r, const uint32_t *order, const st
     return true;
 }
 
-/* Whether thread i of g is the first of g to wait on its fd (or object). */
-static bool first_on_its_wait(const struct st_report *r, const uint32_t *order,
-                              const struct group *g, uint32_t i)
-{
-    const struct st_report_blocked *bi = r->threads[order[g->first + i]].blocked;
-    for (uint32_t j = 0; j < i; j++) {
-        const struct st_report_blocked *bj = r->threads[order[g->first + j]].blocked;
-        if (bj && bj->fd == bi->fd && bj->object == bi->object)
-            return false;
-    }
-    return true;
-}
-
 /* Threads of one group that wait on different things: "(fds 3, 5, 8)"
- * (the first few, then "..."), or "(2 objects)". */
+ * (the first few, then "..."), or "(2 objects)". The group is in wait
+ * order (cmp_thread): a thread waits on something new when its
+ * predecessor waits on something else. */
 static void write_waits_differ(struct st_out *o, const struct st_report *r, const uint32_t *order,
                                const struct group *g)
 {
@@ -187,7 +191,7 @@ static void write_waits_differ(struct st_out *o, const struct st_report *r, cons
     st_out_str(o, fds ? "(fds " : "(");
     for (uint32_t i = 0; i < g->count; i++) {
         const struct st_report_blocked *bi = r->threads[order[g->first + i]].blocked;
-        if (!bi || !first_on_its_wait(r, order, g, i))
+        if (!bi || (i > 0 && !cmp_wait(r->threads[order[g->first + i - 1]].blocked, bi)))
             continue;
         if (fds && distinct < NAMES_SHOWN) {
             st_out_str(o, distinct ? ", " : "");
