@@ -19,6 +19,7 @@ ST_HOT uint64_t st_now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+ST_EVERY_PROCESS
 uint64_t st_uptime_ns_first(uint64_t now)
 {
     /* First use (normally strays' initialisation) fixes time zero. */
@@ -56,6 +57,7 @@ static int tid_from_clock(pthread_t thread)
 /* 0 unchecked, 1 the clock id is right, -1 it is not: use the syscall. */
 static int clock_ok;
 
+ST_EVERY_PROCESS
 static int tid_uncached(void)
 {
     int ok = __atomic_load_n(&clock_ok, __ATOMIC_RELAXED);
@@ -78,6 +80,7 @@ int st_tid_of(pthread_t thread)
     return __atomic_load_n(&clock_ok, __ATOMIC_RELAXED) > 0 ? tid_from_clock(thread) : -1;
 }
 
+ST_EVERY_PROCESS
 int st_gettid_slow(void)
 {
     st_cached_tid = tid_uncached();

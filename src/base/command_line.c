@@ -5,6 +5,8 @@
  * rewritten without its NUL can never lead it past them. */
 #include "base/command_line.h"
 
+#include "base/st.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <string.h>
@@ -13,6 +15,7 @@ static const char *name_start;
 static const char *strings_end; /* one past the last string's NUL at start */
 static const char *shell_script; /* found at start: argv may be rewritten later */
 
+ST_EVERY_PROCESS
 void st_command_line_remember(int argc, char **argv, char **envp)
 {
     if (argc < 1 || !argv || !argv[0])
@@ -57,6 +60,7 @@ static bool is_shell(const char *argv0)
     return false;
 }
 
+ST_EVERY_PROCESS
 const char *st_command_line_script_of(int argc, char *const *argv)
 {
     if (argc < 2 || !argv || !argv[0] || !is_shell(argv[0]))

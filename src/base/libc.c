@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include "base/libc.h"
 
+#include "base/st.h"
 #include "base/sys.h"
 
 #include <dlfcn.h>
@@ -12,6 +13,7 @@
 /* NOLINTNEXTLINE(bugprone-reserved-identifier): glibc's own name for it */
 extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
 
+ST_EVERY_PROCESS
 int st_libc_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
     int saved = errno;

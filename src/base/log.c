@@ -50,6 +50,7 @@ static long dup_high(int fd)
     return high == -EINVAL ? st_sys_fcntl(fd, F_DUPFD_CLOEXEC, st_private_fd_floor()) : high;
 }
 
+ST_EVERY_PROCESS
 int st_fd_hide(int fd)
 {
     long high = dup_high(fd);
@@ -61,6 +62,7 @@ int st_fd_hide(int fd)
     return (int)high;
 }
 
+ST_EVERY_PROCESS
 void st_log_init(void)
 {
     if (log_fd >= 0)
@@ -78,6 +80,7 @@ int st_log_fd(void) { return log_fd; }
 #define MAX_PRIVATE 4
 static int private_fds[MAX_PRIVATE] = {-1, -1, -1, -1};
 
+ST_EVERY_PROCESS
 int st_fd_add_private(int fd)
 {
     mark_private(fd);

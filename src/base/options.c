@@ -4,6 +4,7 @@
 #define _GNU_SOURCE /* sigabbrev_np */
 #include "base/options.h"
 
+#include "base/st.h"
 #include "base/log.h"
 #include "base/signals.h"
 #include "base/sys.h"
@@ -17,6 +18,7 @@
 struct st_options st_opt;
 
 /* Each parser returns NULL on success or what the value should have been. */
+ST_EVERY_PROCESS
 static const char *parse_bool(const char *v, bool *out)
 {
     if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes")) {
@@ -36,6 +38,7 @@ static const char *parse_bool(const char *v, bool *out)
  * no code or locale table of libc's number parsers, pages a process under
  * strays would otherwise fault in at start only for this. false: leave it
  * to them (a sign, a space, hex, a fraction, an exponent, many digits). */
+ST_EVERY_PROCESS
 static bool plain_digits(const char *v, unsigned long long *n, char **end)
 {
     size_t i = 0;
@@ -54,6 +57,7 @@ static bool plain_digits(const char *v, unsigned long long *n, char **end)
     return true;
 }
 
+ST_EVERY_PROCESS
 static long to_long(const char *v, char **end)
 {
     unsigned long long n;
@@ -66,6 +70,7 @@ static long to_long(const char *v, char **end)
     return strtol(v, end, 10);
 }
 
+ST_EVERY_PROCESS
 static const char *parse_int_range(const char *v, int min, int max, int *out,
                                    const char *expected)
 {
@@ -78,6 +83,7 @@ static const char *parse_int_range(const char *v, int min, int max, int *out,
     return NULL;
 }
 
+ST_EVERY_PROCESS
 static const char *parse_format(const char *v, enum st_format *out)
 {
     if (!strcmp(v, "text"))
@@ -89,36 +95,77 @@ static const char *parse_format(const char *v, enum st_format *out)
     return NULL;
 }
 
+/* Every path value given, once each (a process sees one or two: its
+ * environment's, a CLI's -o), for the life of the process. Out of the way
+ * of the start page: only a process given a path touches it. Options are
+ * parsed by one thread at a time (strays' start, a CLI). */
+static char path_store[16384] ST_LARGE_BSS;
+static size_t path_store_used;
+
+/* v's lasting copy, or NULL when the store is full. */
+ST_EVERY_PROCESS
+static const char *keep_path(const char *v)
+{
+    static const char *const literals[] = {"", "stderr", "stdout"};
+    for (size_t i = 0; i < ST_ARRAY_LEN(literals); i++)
+        if (!strcmp(v, literals[i]))
+            return literals[i];
+    for (size_t at = 0; at < path_store_used; at += strlen(path_store + at) + 1)
+        if (!strcmp(path_store + at, v))
+            return path_store + at;
+    size_t len = strlen(v) + 1;
+    if (path_store_used + len > sizeof path_store)
+        return NULL;
+    char *kept = memcpy(path_store + path_store_used, v, len);
+    path_store_used += len;
+    return kept;
+}
+
+ST_EVERY_PROCESS
+static const char *set_path(const char *v, st_opt_path_t *out)
+{
+    if (strlen(v) >= ST_OPT_PATH_MAX)
+        return "expected a shorter path";
+    const char *kept = keep_path(v);
+    if (!kept)
+        return "too many different paths given to options (16 KiB of them)";
+    *out = kept;
+    return NULL;
+}
+
+ST_EVERY_PROCESS
 static const char *parse_path(const char *v, st_opt_path_t *out)
 {
     if (*v == '\0')
         return "expected stderr, stdout or a path prefix";
-    if (strlen(v) >= sizeof *out - 64)
-        return "expected a shorter path";
-    strcpy(*out, v);
-    return NULL;
+    return set_path(v, out);
 }
 
+ST_EVERY_PROCESS
 static const char *parse_exitcode(const char *v, int *out)
 {
     return parse_int_range(v, 0, 255, out, "expected a number from 0 to 255");
 }
 
+ST_EVERY_PROCESS
 static const char *parse_depth(const char *v, int *out)
 {
     return parse_int_range(v, 1, 128, out, "expected a number from 1 to 128");
 }
 
+ST_EVERY_PROCESS
 static const char *parse_verbosity(const char *v, int *out)
 {
     return parse_int_range(v, 0, 2, out, "expected 0, 1 or 2");
 }
 
+ST_EVERY_PROCESS
 static const char *parse_percent(const char *v, int *out)
 {
     return parse_int_range(v, 0, 100, out, "expected a percentage from 0 to 100");
 }
 
+ST_EVERY_PROCESS
 static const char *parse_track(const char *v, unsigned *out)
 {
     static const char *const names[] = {"threads", "timers", "fds"};
@@ -142,6 +189,7 @@ static const char *parse_track(const char *v, unsigned *out)
 }
 
 /* "500ms", "30s", "10m", "1h", "250us", "100ns"; a bare number is seconds. */
+ST_EVERY_PROCESS
 static const char *parse_duration(const char *v, uint64_t *out)
 {
     static const struct {
@@ -171,6 +219,7 @@ static const char *parse_duration(const char *v, uint64_t *out)
 }
 
 /* "64k", "16m", "1g", or bytes; 0: none. */
+ST_EVERY_PROCESS
 static const char *parse_size(const char *v, uint64_t *out)
 {
     const char *expected = "expected a size such as 0, 65536, 64k, 16m or 1g";
@@ -224,6 +273,7 @@ static bool reserved_signal(int sig)
            sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGABRT;
 }
 
+ST_EVERY_PROCESS
 static const char *parse_signal(const char *v, int *out)
 {
     const char *expected = "expected a signal name such as SIGRTMAX-4, SIGUSR2 or USR2, a number, "
@@ -261,14 +311,13 @@ static const char *parse_signal(const char *v, int *out)
     return NULL;
 }
 
+ST_EVERY_PROCESS
 static const char *parse_path_or_none(const char *v, st_opt_path_t *out)
 {
-    if (strlen(v) >= sizeof *out - 64)
-        return "expected a shorter path";
-    strcpy(*out, v);
-    return NULL;
+    return set_path(v, out);
 }
 
+ST_EVERY_PROCESS
 static const char *parse_mode(const char *v, unsigned *out)
 {
     unsigned long n = 0;
@@ -281,6 +330,7 @@ static const char *parse_mode(const char *v, unsigned *out)
     return NULL;
 }
 
+ST_EVERY_PROCESS
 static const char *parse_report_when(const char *v, enum st_report_when *out)
 {
     if (!strcmp(v, "always"))
@@ -294,6 +344,7 @@ static const char *parse_report_when(const char *v, enum st_report_when *out)
 
 static const char *const exitcode_for_names[] = {"root", "every", "run"};
 
+ST_EVERY_PROCESS
 static const char *parse_exitcode_for(const char *v, enum st_exitcode_for *out)
 {
     for (size_t i = 0; i < sizeof exitcode_for_names / sizeof exitcode_for_names[0]; i++)
@@ -305,6 +356,7 @@ static const char *parse_exitcode_for(const char *v, enum st_exitcode_for *out)
 }
 
 /* A list option's value goes on over commas ("track=threads,fds"). */
+ST_EVERY_PROCESS
 static bool is_list_option(const char *key) { return !strcmp(key, "track"); }
 
 /* Each formatter writes a value back as the parser reads it, for messages. */
@@ -357,6 +409,7 @@ static void format_track(const unsigned *v, char *buf, size_t len)
 }
 
 /* Sets option `key` from `value`; returns NULL or an error message. */
+ST_EVERY_PROCESS
 static const char *set_option(struct st_options *o, const char *key, const char *value,
                               char *msg, size_t msg_len)
 {
@@ -377,6 +430,7 @@ static const char *set_option(struct st_options *o, const char *key, const char 
     return msg;
 }
 
+ST_EVERY_PROCESS
 void st_options_defaults(struct st_options *o)
 {
     memset(o, 0, sizeof *o);
@@ -385,10 +439,12 @@ void st_options_defaults(struct st_options *o)
 #undef ST_OPT
 }
 
+ST_EVERY_PROCESS
 static bool is_separator(char c) { return c == ':' || c == ',' || c == ' ' || c == '\t' || c == '\n'; }
 
 /* Copies one token (up to a separator or '='), honouring quotes, into buf.
  * Returns the position after it, or NULL if a quote is not closed. */
+ST_EVERY_PROCESS
 static const char *read_token(const char *p, char *buf, size_t len, bool stop_at_equals)
 {
     size_t used = 0;
@@ -412,6 +468,7 @@ static const char *read_token(const char *p, char *buf, size_t len, bool stop_at
     return quote ? NULL : p;
 }
 
+ST_EVERY_PROCESS
 int st_options_parse(struct st_options *o, const char *text, st_option_error_fn err, void *ctx)
 {
     char key[64], value[1024], msg[2200];
@@ -484,6 +541,7 @@ __attribute__((constructor)) static void options_defaults_at_load(void)
         st_options_defaults(&st_opt);
 }
 
+ST_EVERY_PROCESS
 void st_options_init_from(const char *text)
 {
     __atomic_store_n(&initialised, true, __ATOMIC_RELEASE);
@@ -493,4 +551,17 @@ void st_options_init_from(const char *text)
         st_options_print_help(st_log_fd() >= 0 ? st_log_fd() : 2);
 }
 
-void st_options_init(void) { st_options_init_from(getenv("STRAYS_OPTIONS")); }
+/* getenv by hand: libc's would fault in a page of libc's code that a small
+ * program never touches (sys.h says what that costs). */
+ST_EVERY_PROCESS
+static const char *options_from_environment(void)
+{
+    static const char name[] = "STRAYS_OPTIONS=";
+    for (char **e = environ; e && *e; e++)
+        if (!strncmp(*e, name, sizeof name - 1))
+            return *e + sizeof name - 1;
+    return NULL;
+}
+
+ST_EVERY_PROCESS
+void st_options_init(void) { st_options_init_from(options_from_environment()); }

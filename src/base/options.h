@@ -11,7 +11,13 @@ enum st_format { ST_FORMAT_TEXT, ST_FORMAT_JSON };
 
 typedef bool st_opt_bool_t;
 typedef enum st_format st_opt_format_t;
-typedef char st_opt_path_t[512];
+/* A path option points at its default (a literal) or at a copy kept for
+ * the life of the process (options.c), so the struct stays small: st_opt
+ * shares the one page of variables every process writes at start (st.h).
+ * A value leaves room for the ".PID.N.json" a report file adds to it. */
+#define ST_OPT_PATH_SIZE 512
+#define ST_OPT_PATH_MAX (ST_OPT_PATH_SIZE - 64)
+typedef const char *st_opt_path_t;
 typedef int st_opt_exitcode_t;
 typedef int st_opt_depth_t;
 typedef int st_opt_verbosity_t;
@@ -22,7 +28,7 @@ typedef unsigned st_opt_track_t;
 typedef uint64_t st_opt_duration_t; /* nanoseconds */
 typedef uint64_t st_opt_size_t;     /* bytes; 0: no limit */
 typedef int st_opt_signal_t;         /* 0: none */
-typedef char st_opt_path_or_none_t[512];
+typedef const char *st_opt_path_or_none_t;
 typedef unsigned st_opt_mode_t; /* permission bits, 0 to 0777 */
 enum st_report_when { ST_REPORT_ALWAYS, ST_REPORT_FAILURE };
 typedef enum st_report_when st_opt_report_when_t;

@@ -19,6 +19,12 @@
  * together (.text.hot), so a call touches few code pages, which matters
  * right after a system call has evicted them. */
 #define ST_HOT __attribute__((hot))
+/* For the code every process runs whether it leaks or not: strays' start
+ * and a clean exit. Kept beside the hot code at the front of .text, so a
+ * process faults in one or two 64 KiB windows of strays' code instead of one
+ * per file it passes through (a page fault costs 12-20 us on the VMs CI
+ * runs on: docs/performance.md). */
+#define ST_EVERY_PROCESS __attribute__((section(".text.hot.st_every_process")))
 /* The same for the few variables every hooked call reads: in .data, on the
  * page with the real functions' addresses and the options, rather than
  * wherever .bss puts them. */

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* struct dirent64, renameat2 flags */
 #include "base/sys.h"
 
+#include "base/st.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -46,7 +47,20 @@ long st_sys_openat(int dirfd, const char *path, int flags, int mode)
     return raw(SYS_openat, dirfd, (long)path, flags, mode);
 }
 
+ST_EVERY_PROCESS
 long st_sys_close(int fd) { return raw(SYS_close, fd, 0, 0, 0); }
+
+ST_EVERY_PROCESS
+long st_sys_getpid(void) { return raw(SYS_getpid, 0, 0, 0, 0); }
+
+ST_EVERY_PROCESS
+long st_sys_geteuid(void) { return raw(SYS_geteuid, 0, 0, 0, 0); }
+
+ST_EVERY_PROCESS
+long st_sys_clock_gettime(int clock, struct timespec *ts)
+{
+    return raw(SYS_clock_gettime, clock, (long)ts, 0, 0);
+}
 
 long st_sys_read(int fd, void *buf, size_t len)
 {
@@ -101,8 +115,10 @@ long st_sys_write_all(int fd, const void *buf, size_t len)
     return rc;
 }
 
+ST_EVERY_PROCESS
 long st_sys_fcntl(int fd, int cmd, long arg) { return raw(SYS_fcntl, fd, cmd, arg, 0); }
 
+ST_EVERY_PROCESS
 long st_sys_eventfd(unsigned initval, int flags) { return raw(SYS_eventfd2, initval, flags, 0, 0); }
 
 long st_sys_rename(const char *from, const char *to)
@@ -135,6 +151,7 @@ long st_sys_renameat(int dirfd, const char *from, const char *to)
     return raw(SYS_renameat, dirfd, (long)from, dirfd, (long)to);
 }
 
+ST_EVERY_PROCESS
 long st_sys_fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
     return raw(SYS_newfstatat, dirfd, (long)path, (long)st, flags);
@@ -207,6 +224,7 @@ const struct dirent64 *st_sys_dirent_next(const char *buf, long len, long *offse
     return d;
 }
 
+ST_EVERY_PROCESS
 int st_sys_format_uint(unsigned long long n, char *buf)
 {
     char digits[21];

@@ -228,7 +228,7 @@ static bool process_gone(int pid)
 
 struct place {
     char dir[PATH_MAX]; /* ends with '/' */
-    char base[sizeof(st_opt_path_t)]; /* file names start with it */
+    char base[ST_OPT_PATH_SIZE]; /* file names start with it */
     int pid;
 };
 
@@ -425,7 +425,7 @@ struct target {
     int pid;
     int sig;
     char sig_name[32];
-    char log_path[sizeof(st_opt_path_t)];
+    char log_path[ST_OPT_PATH_SIZE];
     bool options_known; /* from its environment, or -o */
 };
 

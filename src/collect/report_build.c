@@ -392,6 +392,7 @@ int st_report_build(struct st_report *r, const struct st_report_request *req)
     return 0;
 }
 
+ST_EVERY_PROCESS
 bool st_report_would_be_empty(void)
 {
     return __libc_single_threaded && st_thread_count() == 0 && st_timer_count() == 0 &&

@@ -3,6 +3,7 @@
  * the crash path too, so it allocates only from the report's arena. */
 #include "collect/suppressions.h"
 
+#include "base/st.h"
 #include "base/log.h"
 #include "base/options.h"
 #include "symbolize/symbolize_elf.h"
@@ -449,6 +450,7 @@ static void log_error(void *ctx, const char *message)
     st_logf("%s", message);
 }
 
+ST_EVERY_PROCESS
 void st_suppressions_init(void)
 {
     if (!st_opt.suppressions[0])

@@ -1,6 +1,7 @@
 /* Report destinations; see report_sink.h. */
 #include "report/report_sink.h"
 
+#include "base/st.h"
 #include "base/log.h"
 #include "base/out.h"
 #include "base/own_files.h"
@@ -18,6 +19,7 @@
 
 static unsigned next_seq;
 
+ST_EVERY_PROCESS
 bool st_sink_is_file(const char *log_path)
 {
     return strcmp(log_path, "stderr") != 0 && strcmp(log_path, "stdout") != 0;

@@ -182,6 +182,7 @@ static void on_crash(int sig, siginfo_t *info, void *ucontext)
     errno = saved;
 }
 
+ST_EVERY_PROCESS
 bool st_crash_in_program_handler(void)
 {
     int sig = in_handler.sig;
@@ -218,6 +219,7 @@ static void find_abort(void)
     }
 }
 
+ST_EVERY_PROCESS
 int st_crash_install(void)
 {
     static const int always[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};

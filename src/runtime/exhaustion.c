@@ -52,6 +52,7 @@ void st_exhaustion_hit(enum st_limit_kind kind, int err)
 }
 
 /* The threshold for fd_warn from the soft RLIMIT_NOFILE now; 0: none. */
+ST_EVERY_PROCESS
 static int threshold(void)
 {
     struct rlimit nofile;
@@ -63,6 +64,7 @@ static int threshold(void)
 }
 
 /* The window of fd numbers that change nothing, in the state armed. */
+ST_EVERY_PROCESS
 static void set_window(int at, bool armed)
 {
     int lo = !at || armed ? 0 : at - at / 10, hi = at && armed ? at : INT_MAX;
@@ -70,6 +72,7 @@ static void set_window(int at, bool armed)
     __atomic_store_n(&st_fd_warn_hi, hi, __ATOMIC_RELAXED);
 }
 
+ST_EVERY_PROCESS
 void st_exhaustion_init(void)
 {
     set_window(threshold(), __atomic_load_n(&warn_armed, __ATOMIC_ACQUIRE));

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE /* dladdr */
 #include "runtime/exit_verdict.h"
 
+#include "base/st.h"
 #include "base/options.h"
 #include "base/sys.h"
 
@@ -30,9 +31,10 @@
 static pid_t forked_from;
 
 /* When strays started here, on the clock file times are written with. */
-static struct timespec started;
+static struct timespec watch_started;
 
-void st_exit_verdict_start(void) { clock_gettime(CLOCK_REALTIME_COARSE, &started); }
+ST_EVERY_PROCESS
+void st_exit_verdict_start(void) { st_sys_clock_gettime(CLOCK_REALTIME_COARSE, &watch_started); }
 
 void st_exit_verdict_after_fork_child(pid_t parent)
 {
@@ -119,12 +121,17 @@ static bool parent_runs_strays(void)
 /* ---- marks: a leak passed up to the parent ---- */
 
 /* base + "/strays-EUID" into path (64 bytes); its length. Built by hand:
- * snprintf would bring printf's code and tables into every process's exit
- * (three page faults each). */
+ * snprintf (or even stpcpy) would bring code pages of libc into every
+ * process's exit, a page fault each. */
+ST_EVERY_PROCESS
 static size_t marks_dir_path(const char *base, char path[64])
 {
-    st_sys_format_uint((unsigned)geteuid(), stpcpy(stpcpy(path, base), "/strays-"));
-    return strlen(path);
+    static const char middle[] = "/strays-";
+    size_t n = strlen(base);
+    memcpy(path, base, n + 1);
+    memcpy(path + n, middle, sizeof middle);
+    n += sizeof middle - 1;
+    return n + (size_t)st_sys_format_uint((unsigned long long)st_sys_geteuid(), path + n);
 }
 
 /* Opens strays' private directory for this user under base, creating it
@@ -153,6 +160,7 @@ static int marks_dir(bool create)
     return marks_dir_in(have_shm ? "/dev/shm" : "/tmp", create);
 }
 
+ST_EVERY_PROCESS
 static void mark_name(pid_t pid, char name[32])
 {
     static const char prefix[] = "leaked.";
@@ -164,6 +172,7 @@ static void mark_name(pid_t pid, char name[32])
  * the exit of a process whose children left none (nearly every one) makes
  * two system calls here, not nine, and touches no large buffer. Whether
  * the directory can be trusted is checked only when there is a mark. */
+ST_EVERY_PROCESS
 static bool mark_may_exist(pid_t pid)
 {
     static const char *const bases[] = {"/dev/shm", "/tmp"};
@@ -201,7 +210,7 @@ static size_t take_marks(char *buf, size_t len)
     size_t used = 0;
     struct stat st;
     if (fd >= 0 && st_sys_fstatat((int)fd, "", &st, AT_EMPTY_PATH) == 0 && S_ISREG(st.st_mode) &&
-        ns_of(&st.st_mtim) + MARK_CLOCK_SLACK_NS >= ns_of(&started)) {
+        ns_of(&st.st_mtim) + MARK_CLOCK_SLACK_NS >= ns_of(&watch_started)) {
         long n;
         while (used + 1 < len && (n = st_sys_read((int)fd, buf + used, len - 1 - used)) != 0) {
             if (n == -EINTR)
@@ -299,13 +308,15 @@ static __attribute__((noinline)) int root_verdict_with_marks(int status, int lea
 /* Most exits have no leak and no mark waiting: two stats, and done. Any
  * other goes on, a failing one too, so that its marks are taken and none is
  * left behind in the directory. */
+ST_EVERY_PROCESS
 static int root_verdict(int status, int leaks)
 {
-    if (leaks <= 0 && !mark_may_exist(getpid()))
+    if (leaks <= 0 && !mark_may_exist((pid_t)st_sys_getpid()))
         return status;
     return root_verdict_with_marks(status, leaks);
 }
 
+ST_EVERY_PROCESS
 int st_exit_verdict(int status, int leaks)
 {
     if (st_opt.exitcode == 0)

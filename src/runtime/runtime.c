@@ -85,8 +85,9 @@ static void after_fork_child(void)
     st_guard_leave();
 }
 
-static void at_quick_exit_handler(void)
+static void at_quick_exit_handler(void *unused)
 {
+    (void)unused;
     int status = st_runtime_exit_status();
     int final = st_runtime_final_report(status < 0 ? 0 : status);
     if (status >= 0 && final != status)
@@ -95,6 +96,7 @@ static void at_quick_exit_handler(void)
 
 /* Tells the stack capture which code is strays' own, so creation stacks
  * start at the program's call and not inside the hook. */
+ST_EVERY_PROCESS
 static void find_own_code(void)
 {
     uintptr_t lo, hi;
@@ -167,10 +169,23 @@ static bool init_secure_options(void)
     return true;
 }
 
+/* pthread_atfork and at_quick_exit are wrappers that libc_nonshared.a links
+ * into the far end of strays' code, a page fault of their own in every
+ * process; these are the libc functions they call (LSB, the C++ ABI). */
+/* NOLINTBEGIN(bugprone-reserved-identifier): glibc's and the ABI's names */
+extern void *__dso_handle;
+int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
+                      void *dso_handle);
+int __cxa_at_quick_exit(void (*fn)(void *), void *dso_handle);
+/* NOLINTEND(bugprone-reserved-identifier) */
+
+ST_EVERY_PROCESS
 static void initialise(void)
 {
-    st_uptime_ns();
-    own_pid = getpid();
+    struct timespec now; /* time zero of st_uptime_ns, without the vDSO (sys.h) */
+    if (st_sys_clock_gettime(CLOCK_MONOTONIC_COARSE, &now) == 0)
+        st_uptime_ns_first((uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
+    own_pid = (pid_t)st_sys_getpid();
     if (getauxval(AT_SECURE)) {
         if (!init_secure_options()) {
             __atomic_store_n(&st_runtime_state, ST_OFF, __ATOMIC_RELEASE);
@@ -183,14 +198,15 @@ static void initialise(void)
     st_suppressions_init();
     find_own_code();
     st_exit_verdict_start();
-    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
-    if (at_quick_exit(at_quick_exit_handler) != 0)
+    __register_atfork(before_fork, after_fork_parent, after_fork_child, __dso_handle);
+    if (__cxa_at_quick_exit(at_quick_exit_handler, __dso_handle) != 0)
         st_logf("cannot register a quick_exit handler; quick_exit will write no report");
     if (st_opt.verbosity >= 1)
         st_logf("strays %s watching pid %d", STRAYS_VERSION, (int)own_pid);
     __atomic_store_n(&st_runtime_state, ST_READY, __ATOMIC_RELEASE);
 }
 
+ST_EVERY_PROCESS
 bool st_runtime_activate(void)
 {
     int expected = ST_UNINIT;
@@ -209,6 +225,7 @@ bool st_runtime_activate(void)
            st_guard_depth == 0;
 }
 
+ST_EVERY_PROCESS
 void st_runtime_note_exit(int status)
 {
     int expected = -1;
@@ -220,9 +237,10 @@ void st_runtime_note_exit(int status)
  * pid << 32 | tid (the pid tells a fork child from its parent). */
 static uint64_t first_exiter;
 
+ST_EVERY_PROCESS
 bool st_runtime_exit_claim(void)
 {
-    uint64_t me = (uint64_t)getpid() << 32 | (uint32_t)st_gettid();
+    uint64_t me = (uint64_t)st_sys_getpid() << 32 | (uint32_t)st_gettid();
     uint64_t seen = __atomic_load_n(&first_exiter, __ATOMIC_ACQUIRE);
     for (;;) {
         if (seen == me)
@@ -243,7 +261,7 @@ _Noreturn void st_runtime_exit_wait(void)
 
 int st_runtime_exit_status(void) { return __atomic_load_n(&exit_status, __ATOMIC_ACQUIRE); }
 
-bool st_runtime_foreign_process(void) { return own_pid != 0 && getpid() != own_pid; }
+bool st_runtime_foreign_process(void) { return own_pid != 0 && st_sys_getpid() != own_pid; }
 
 
 /* Takes emit_lock; a crash does not wait for it (the writer holding it may
@@ -337,6 +355,7 @@ static bool nothing_to_say(bool force)
 }
 
 /* A process at its fd limit still gets its report (fd_headroom.h). */
+ST_EVERY_PROCESS
 int st_runtime_emit(const struct st_report_request *req, bool force)
 {
     if (nothing_to_say(force))
@@ -366,6 +385,7 @@ void st_runtime_crash_report(int sig, uintptr_t address, void *ucontext)
     st_runtime_emit(&req, true);
 }
 
+ST_EVERY_PROCESS
 void st_runtime_start_services(void)
 {
     static int started;
@@ -381,6 +401,7 @@ void st_runtime_start_services(void)
     st_guard_leave();
 }
 
+ST_EVERY_PROCESS
 int st_runtime_final_report(int status)
 {
     if (__atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) != ST_READY ||
@@ -404,6 +425,7 @@ int st_runtime_final_report(int status)
     return st_exit_verdict(status, leaks);
 }
 
+ST_EVERY_PROCESS
 void st_runtime_at_unload(void)
 {
     int status = st_runtime_exit_status();

@@ -58,7 +58,7 @@ enum { DO_DUMP = 1, DO_CHECK = 2 };
 static int asked;
 /* A signal sent to the process that the kernel gave to the watchdog: it
  * may be one no thread of the program takes. Kept for DO_CHECK. */
-static siginfo_t landed;
+static siginfo_t landed ST_LARGE_BSS;
 
 /* The watchdog's own mask: settled once it has decided whether it takes
  * the dump signal (takes), and blocks set when it has blocked it since. */
@@ -409,6 +409,7 @@ void st_watchdog_program_starts_a_thread(void)
 
 /* Takes the dump signal, unless the program already handles it (a handler
  * installed by a library's constructor before strays started). */
+ST_EVERY_PROCESS
 static int take_dump_signal(void)
 {
     struct sigaction now;
@@ -424,6 +425,7 @@ static int take_dump_signal(void)
     return rc;
 }
 
+ST_EVERY_PROCESS
 int st_watchdog_start(void)
 {
     dump_sig = st_opt.dump_signal;

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "track/modules.h"
 
+#include "base/st.h"
 #include "base/lock.h"
 #include "track/stack.h"
 #include "base/sys.h"
@@ -66,6 +67,7 @@ static const char *path_of(struct dl_phdr_info *info, struct st_arena *arena)
     return st_arena_strndup(arena, exe, (size_t)n);
 }
 
+ST_EVERY_PROCESS
 static void span_of(struct dl_phdr_info *info, uintptr_t *lo, uintptr_t *hi, bool exec_only)
 {
     *lo = UINTPTR_MAX;
@@ -131,6 +133,7 @@ struct span_query {
     int index, found_index;
 };
 
+ST_EVERY_PROCESS
 static int find_span(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
@@ -147,6 +150,7 @@ static int find_span(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
+ST_EVERY_PROCESS
 int st_modules_span_of(uintptr_t addr, uintptr_t *lo, uintptr_t *hi, int *is_main)
 {
     struct span_query q = {addr, 0, 0, 0, -1};
@@ -221,6 +225,7 @@ struct extent_query {
     int rc;
 };
 
+ST_EVERY_PROCESS
 static int find_extent(struct dl_phdr_info *info, size_t size, void *data)
 {
     (void)size;
@@ -239,6 +244,7 @@ static int find_extent(struct dl_phdr_info *info, size_t size, void *data)
     return 1;
 }
 
+ST_EVERY_PROCESS
 int st_modules_function_extent(uintptr_t fn, const char *name, uintptr_t *lo, uintptr_t *hi)
 {
     struct extent_query q = {fn, 0, 0, name, -ENOENT};

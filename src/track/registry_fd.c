@@ -269,6 +269,7 @@ bool st_fd_is_tracked(int fd)
 
 static unsigned chunks_in_use(void) { return __atomic_load_n(&chunks_end, __ATOMIC_ACQUIRE); }
 
+ST_EVERY_PROCESS
 bool st_fd_any_tracked(void)
 {
     for (unsigned c = 0, end = chunks_in_use(); c < end; c++) {

@@ -31,7 +31,10 @@ static struct shard {
     uint32_t mask;  /* buckets - 1 */
     unsigned count; /* records in this shard */
     struct st_thread **buckets;
-} __attribute__((aligned(64))) shards[SHARDS];
+} __attribute__((aligned(64))) shards[SHARDS] ST_LARGE_BSS;
+/* Set by the first record: a process that never had one (most do not) has
+ * st_thread_count read no shard, so a clean exit touches no page of them. */
+static bool any_record;
 
 #define MIN_BUCKETS 16u
 #define MAX_BUCKETS (1u << 20)
@@ -102,6 +105,8 @@ static bool link_locked(struct shard *s, struct st_thread *rec)
     rec->next = *b;
     *b = rec;
     __atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED); /* st_thread_count reads it */
+    if (!__atomic_load_n(&any_record, __ATOMIC_RELAXED))
+        __atomic_store_n(&any_record, true, __ATOMIC_RELEASE);
     return true;
 }
 
@@ -154,7 +159,7 @@ static void release_locked(struct st_thread *rec)
  * own after pthread_join wakes): such a tid is no untracked thread. 64
  * slots; a tid is reused only after the pid space wraps. */
 #define RECENT_ENDS 64
-static int recent_ends[RECENT_ENDS];
+static int recent_ends[RECENT_ENDS] ST_LARGE_BSS;
 static unsigned recent_next;
 
 static void note_gone(int tid)
@@ -442,9 +447,12 @@ int st_thread_ignore(pthread_t handle)
     return rec ? 0 : -ESRCH;
 }
 
+ST_EVERY_PROCESS
 unsigned st_thread_count(void)
 {
     unsigned n = 0;
+    if (!__atomic_load_n(&any_record, __ATOMIC_ACQUIRE))
+        return 0;
     for (unsigned i = 0; i < SHARDS; i++)
         n += __atomic_load_n(&shards[i].count, __ATOMIC_RELAXED);
     return n;

@@ -220,6 +220,7 @@ int st_timer_foreach(void (*fn)(const struct st_timer_view *, void *), void *ctx
     return n;
 }
 
+ST_EVERY_PROCESS
 unsigned st_timer_count(void) { return __atomic_load_n(&used, __ATOMIC_RELAXED); }
 
 void st_timer_ignore_all(void)

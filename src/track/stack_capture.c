@@ -52,6 +52,7 @@ enum { LIBUNWIND_NOT_TRIED, LIBUNWIND_LOADING, LIBUNWIND_TRIED };
 static int libunwind_state;
 static uintptr_t own_lo, own_hi;
 
+ST_EVERY_PROCESS
 void st_stack_set_own_range(uintptr_t lo, uintptr_t hi)
 {
     own_lo = lo;

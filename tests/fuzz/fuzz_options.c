@@ -19,17 +19,15 @@ static void count_message(void *ctx, const char *message)
     (*(int *)ctx)++;
 }
 
-static bool terminated(const char *s, size_t size) { return memchr(s, '\0', size) != NULL; }
 
 /* What options.def and docs/options.md promise about every value. */
 static void check_ranges(const struct st_options *o)
 {
     if (o->format != ST_FORMAT_TEXT && o->format != ST_FORMAT_JSON)
         abort();
-    if (!terminated(o->log_path, sizeof o->log_path) || !o->log_path[0])
-        abort();
-    if (!terminated(o->metrics_path, sizeof o->metrics_path) ||
-        !terminated(o->suppressions, sizeof o->suppressions))
+    if (!o->log_path[0] || strlen(o->log_path) >= ST_OPT_PATH_MAX ||
+        strlen(o->metrics_path) >= ST_OPT_PATH_MAX || strlen(o->profile_path) >= ST_OPT_PATH_MAX ||
+        strlen(o->suppressions) >= ST_OPT_PATH_MAX)
         abort();
     if (o->exitcode < 0 || o->exitcode > 255 || o->stack_depth < 1 || o->stack_depth > 128 ||
         o->verbosity < 0 || o->verbosity > 2)
