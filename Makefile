@@ -207,6 +207,7 @@ test: deps-test all $(B)/test_unit $(B)/test_e2e $(FIXTURES) $(NOFP_FIXTURES) $(
 	scripts/check-layers.py
 	scripts/check-test-sleeps.py
 	scripts/check-raw-calls.py $(call obj,$(CORE_SRC))
+	scripts/check-start-path.py $(B)/libstrays.so
 	$(B)/test_unit --jobs 2
 	$(B)/test_e2e --jobs 2
 	scripts/check-schema.py $(B) $(SCHEMA_FIXTURES) # also: inspect_target, limit_exhaust

@@ -5,7 +5,7 @@
 #   build     make, make demo, make install: the compiler and the libraries
 #   test      make test, test-asan, real, soak: Criterion, g++, the checkers
 #             (jsonschema, xmllint, groff), the security and real-program tools,
-#             strace
+#             strace, valgrind (callgrind: which code a clean process runs)
 #   bench     make bench: valgrind (callgrind counts the instructions), xz and
 #             git (the whole-program rows)
 #   memcheck  make memcheck: valgrind
@@ -110,7 +110,7 @@ probe() {
     for group in "$@"; do
         case $group in
         build) group_build ;;
-        test) group_test ;;
+        test) group_test; group_valgrind ;;
         bench) group_build; group_valgrind; group_bench ;;
         memcheck) group_build; group_valgrind ;;
         compare) group_test; group_valgrind ;;

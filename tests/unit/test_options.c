@@ -316,6 +316,23 @@ Test(options, log_path_takes_stderr_stdout_or_a_prefix)
                                   "a path prefix; keeping stderr");
 }
 
+/* Path values are kept once each outside the struct: st_opt is small enough
+ * to share the one page of variables every process writes at start. */
+Test(options, a_path_value_is_kept_once_and_the_struct_stays_small)
+{
+    cr_assert_lt(sizeof(struct st_options), 256u);
+    struct st_options a, b;
+    expect_clean(&a, "log_path=/tmp/run/report:suppressions=/tmp/run/supp");
+    expect_clean(&b, "suppressions=/tmp/run/supp:log_path=/tmp/run/report");
+    cr_assert_str_eq(a.log_path, "/tmp/run/report");
+    cr_assert_str_eq(a.suppressions, "/tmp/run/supp");
+    cr_assert_eq(a.log_path, b.log_path, "one copy per value");
+    cr_assert_eq(a.suppressions, b.suppressions);
+    cr_assert_str_eq(a.metrics_path, "", "defaults stay");
+    expect_clean(&b, "log_path=stdout");
+    cr_assert_str_eq(a.log_path, "/tmp/run/report", "a later value changes no earlier struct");
+}
+
 Test(options, log_path_too_long_is_refused)
 {
     char text[600] = "log_path=/";
