@@ -83,7 +83,7 @@ $(B)/obj/tests/%.o: tests/%.c | deps-test
 # script keeps its symbols private: stack capture needs no library loaded
 # until a thread moves on to libunwind (src/track/stack_capture.c).
 $(B)/libstrays.so: $(PRELOAD_OBJ) $(CORE_OBJ) preload/strays.map
-	$(CC) -shared -static-libgcc -Wl,-soname,libstrays.so -Wl,-z,defs -Wl,--version-script=preload/strays.map -o $@ $(filter %.o,$^) $(LDLIBS)
+	$(CC) -shared -static-libgcc -Wl,-soname,libstrays.so -Wl,-fini=strays_preload_fini_nothing -Wl,-z,defs -Wl,--version-script=preload/strays.map -o $@ $(filter %.o,$^) $(LDLIBS)
 
 $(B)/strays: $(CLI_OBJ)
 	$(CC) -o $@ $^ $(LDLIBS)

@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct st_options st_opt;
+/* Paths read as empty until the defaults are set, as the zeroed arrays they
+ * once were did (a hook may ask before strays has started). */
+struct st_options st_opt = {.log_path = "", .metrics_path = "", .profile_path = "",
+                            .suppressions = ""};
 
 /* Each parser returns NULL on success or what the value should have been. */
 ST_EVERY_PROCESS
