@@ -1,5 +1,6 @@
 /* The report arena; see arena.h. */
 #include "base/arena.h"
+#include "base/st.h"
 
 #include <string.h>
 #include <sys/mman.h>
@@ -13,6 +14,7 @@ struct st_arena_chunk {
 
 #define CHUNK_MIN (256u * 1024u)
 
+ST_EVERY_REPORT
 void *st_arena_alloc(struct st_arena *a, size_t size)
 {
     size = (size + 15) & ~(size_t)15;
@@ -32,6 +34,7 @@ void *st_arena_alloc(struct st_arena *a, size_t size)
     return p; /* fresh anonymous pages are zero, and nothing is ever reused */
 }
 
+ST_EVERY_REPORT
 char *st_arena_strndup(struct st_arena *a, const char *s, size_t n)
 {
     char *copy = st_arena_alloc(a, n + 1);
@@ -42,11 +45,13 @@ char *st_arena_strndup(struct st_arena *a, const char *s, size_t n)
     return copy;
 }
 
+ST_EVERY_REPORT
 char *st_arena_strdup(struct st_arena *a, const char *s)
 {
     return s ? st_arena_strndup(a, s, strlen(s)) : NULL;
 }
 
+ST_EVERY_REPORT
 void st_arena_free(struct st_arena *a)
 {
     struct st_arena_chunk *c = a->head;

@@ -29,6 +29,7 @@ void st_command_line_remember(int argc, char **argv, char **envp)
     __atomic_store_n(&name_start, argv[0], __ATOMIC_RELEASE);
 }
 
+ST_EVERY_REPORT
 long st_command_line_name(char *buf, size_t len)
 {
     const char *start = __atomic_load_n(&name_start, __ATOMIC_ACQUIRE);

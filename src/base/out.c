@@ -1,5 +1,6 @@
 /* The write(2)-only buffered writer; see out.h. */
 #include "base/out.h"
+#include "base/st.h"
 
 #include "base/sys.h"
 
@@ -8,6 +9,7 @@
 
 #define STRING_ONLY (-2) /* the fd of a writer into its buffer only */
 
+ST_EVERY_REPORT
 void st_out_init(struct st_out *o, int fd)
 {
     o->fd = fd;
@@ -23,6 +25,7 @@ const char *st_out_string(struct st_out *o)
     return o->buf;
 }
 
+ST_EVERY_REPORT
 void st_out_flush(struct st_out *o)
 {
     if (o->fd == STRING_ONLY)
@@ -35,6 +38,7 @@ void st_out_flush(struct st_out *o)
     o->used = 0;
 }
 
+ST_EVERY_REPORT
 void st_out_mem(struct st_out *o, const char *s, size_t n)
 {
     size_t size = o->fd == STRING_ONLY ? sizeof o->buf - 1 : sizeof o->buf;
@@ -55,8 +59,10 @@ void st_out_mem(struct st_out *o, const char *s, size_t n)
     }
 }
 
+ST_EVERY_REPORT
 void st_out_str(struct st_out *o, const char *s) { st_out_mem(o, s, strlen(s)); }
 
+ST_EVERY_REPORT
 void st_out_char(struct st_out *o, char c) { st_out_mem(o, &c, 1); }
 
 void st_out_uint(struct st_out *o, unsigned long long v)
@@ -71,6 +77,7 @@ void st_out_count(struct st_out *o, unsigned long long n, const char *one, const
     st_out_str(o, n == 1 ? one : many);
 }
 
+ST_EVERY_REPORT
 void st_out_int(struct st_out *o, long long v)
 {
     if (v < 0) {
@@ -162,6 +169,7 @@ static int utf8_len(const unsigned char *s)
     return n;
 }
 
+ST_EVERY_REPORT
 void st_out_json_str(struct st_out *o, const char *str)
 {
     const unsigned char *s = (const unsigned char *)str;

@@ -11,7 +11,10 @@ struct st_out {
     int fd;
     int error; /* 0 or the first -errno */
     size_t used;
-    char buf[8192];
+    /* One page: writers live on the stack, and every process under `strays
+     * run` writes a report, whose every 4 KiB of stack touched first is a
+     * page fault; a larger buffer would save a write(2) per 4 KiB only. */
+    char buf[4096];
 };
 
 void st_out_init(struct st_out *o, int fd);

@@ -3,6 +3,7 @@
  * swapped for a symlink after the check is never followed. */
 #define _GNU_SOURCE
 #include "base/own_files.h"
+#include "base/st.h"
 
 #include "base/log.h"
 #include "base/sys.h"
@@ -69,13 +70,59 @@ static int check_symlink(int at, const struct stat *link, const char *shown, cha
     return 0;
 }
 
+/* walk's step at a component that is not a plain directory (rc: what
+ * fstatat said of it): a symlink is checked and its target put in place of
+ * it at the front of what is left of path (at becomes 0); anything else
+ * ends the walk. Returns the directory fd to go on from, or the walk's
+ * result (negative) with fd closed. Apart from walk, whose frame then
+ * holds one path and not three: a report file's every directory is walked,
+ * in every process under `strays run`, and each 4 KiB of stack touched
+ * first is a page fault. */
+static __attribute__((noinline)) long walk_link(long fd, const char *name, long rc,
+                                                 const struct stat *st, char *path,
+                                                 size_t path_size, size_t *at,
+                                                 size_t shown_len, int *links, char *why,
+                                                 size_t why_len)
+{
+    char target[PATH_MAX];
+    if (rc >= 0) {
+        char shown[PATH_MAX];
+        snprintf(shown, sizeof shown, "%.*s", (int)shown_len, path);
+        rc = check_symlink((int)fd, st, shown, why, why_len);
+        if (rc == 0 && ++*links > MAX_SYMLINKS)
+            rc = fail(-ELOOP, why, why_len);
+    }
+    long n = rc < 0 ? rc : st_sys_readlinkat((int)fd, name, target, sizeof target - 1);
+    if (n < 0) {
+        st_sys_close((int)fd);
+        return rc == -EPERM ? -EPERM : fail(n, why, why_len); /* a refusal says why already */
+    }
+    /* path becomes target + what was left after the link. */
+    size_t rest = strlen(path + *at);
+    if ((size_t)n + rest + 1 > path_size) {
+        st_sys_close((int)fd);
+        return fail(-ENAMETOOLONG, why, why_len);
+    }
+    memmove(path + n, path + *at, rest + 1);
+    memcpy(path, target, (size_t)n);
+    *at = 0;
+    if (path[0] == '/') {
+        st_sys_close((int)fd);
+        fd = walk_start(path);
+        if (fd < 0)
+            return fail(fd, why, why_len);
+    }
+    return fd;
+}
+
 /* Opens directory `dir` one component at a time, never following a symlink
  * it has not checked. A symlink's target replaces it in what is left of the
  * path, so the walk is a loop over one buffer, without recursion: it runs
  * on whatever thread writes a report, whose stack may be small. */
+ST_EVERY_REPORT
 static int walk(const char *dir, char *why, size_t why_len)
 {
-    char path[PATH_MAX], target[PATH_MAX];
+    char path[PATH_MAX];
     if (strlen(dir) >= sizeof path)
         return fail(-ENAMETOOLONG, why, why_len);
     strcpy(path, dir);
@@ -87,7 +134,9 @@ static int walk(const char *dir, char *why, size_t why_len)
     for (;;) {
         while (path[at] == '/')
             at++;
-        size_t len = strcspn(path + at, "/");
+        size_t len = 0; /* strcspn(path + at, "/"), without two pages of libc's code */
+        while (path[at + len] && path[at + len] != '/')
+            len++;
         if (len == 0)
             return (int)fd;
         if (len > NAME_MAX) {
@@ -111,36 +160,13 @@ static int walk(const char *dir, char *why, size_t why_len)
             fd = next;
             continue;
         }
-        if (rc >= 0) {
-            char shown[PATH_MAX];
-            snprintf(shown, sizeof shown, "%.*s", (int)shown_len, path);
-            rc = check_symlink((int)fd, &st, shown, why, why_len);
-            if (rc == 0 && ++links > MAX_SYMLINKS)
-                rc = fail(-ELOOP, why, why_len);
-        }
-        long n = rc < 0 ? rc : st_sys_readlinkat((int)fd, name, target, sizeof target - 1);
-        if (n < 0) {
-            st_sys_close((int)fd);
-            return rc == -EPERM ? -EPERM : fail(n, why, why_len); /* a refusal says why already */
-        }
-        /* path becomes target + what was left after the link. */
-        size_t rest = strlen(path + at);
-        if ((size_t)n + rest + 1 > sizeof path) {
-            st_sys_close((int)fd);
-            return fail(-ENAMETOOLONG, why, why_len);
-        }
-        memmove(path + n, path + at, rest + 1);
-        memcpy(path, target, (size_t)n);
-        at = 0;
-        if (path[0] == '/') {
-            st_sys_close((int)fd);
-            fd = walk_start(path);
-            if (fd < 0)
-                return fail(fd, why, why_len);
-        }
+        fd = walk_link(fd, name, rc, &st, path, sizeof path, &at, shown_len, &links, why, why_len);
+        if (fd < 0)
+            return (int)fd;
     }
 }
 
+ST_EVERY_REPORT
 int st_own_dir_open(const char *dir, char *why, size_t why_len)
 {
     why[0] = '\0';
@@ -164,6 +190,7 @@ int st_own_dir_open(const char *dir, char *why, size_t why_len)
     return st_fd_hide(fd);
 }
 
+ST_EVERY_REPORT
 int st_own_file_create(int dirfd, const char *name, unsigned mode)
 {
     long fd = st_sys_openat(dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -185,6 +212,7 @@ static bool no_hard_links(long rc)
     return rc == -EPERM || rc == -EOPNOTSUPP || rc == -ENOSYS || rc == -EMLINK;
 }
 
+ST_EVERY_REPORT
 int st_own_file_publish(int dirfd, const char *tmp, const char *final, bool replace)
 {
     long rc;
@@ -220,6 +248,7 @@ int st_own_file_publish(int dirfd, const char *tmp, const char *final, bool repl
     return (int)rc;
 }
 
+ST_EVERY_REPORT
 int st_own_split_path(const char *path, char *dir, size_t dir_len, const char **base)
 {
     const char *slash = strrchr(path, '/');

@@ -25,6 +25,11 @@
  * per file it passes through (a page fault costs 12-20 us on the VMs CI
  * runs on: docs/performance.md). */
 #define ST_EVERY_PROCESS __attribute__((section(".text.hot.st_every_process")))
+/* For the code that writes the report of a process with nothing to report,
+ * which every process under `strays run` writes (report files are always
+ * written): right after the code above (the linker puts .text.sorted.*
+ * after .text.hot), so such a process faults in one window more at most. */
+#define ST_EVERY_REPORT __attribute__((section(".text.sorted.st_every_report")))
 /* The same for the few variables every hooked call reads: in .data, on the
  * page with the real functions' addresses and the options, rather than
  * wherever .bss puts them. */

@@ -37,11 +37,13 @@ static long raw(long nr, long a, long b, long c, long d)
     return rc;
 }
 
+ST_EVERY_REPORT
 long st_sys_open(const char *path, int flags, int mode)
 {
     return raw(SYS_openat, AT_FDCWD, (long)path, flags, mode);
 }
 
+ST_EVERY_REPORT
 long st_sys_openat(int dirfd, const char *path, int flags, int mode)
 {
     return raw(SYS_openat, dirfd, (long)path, flags, mode);
@@ -99,6 +101,7 @@ static long write_everything(int fd, const char *p, size_t len)
  * blocked in this thread around the write, and one the write raised is
  * taken back (unless one was pending already) before the mask is restored.
  * Async-signal-safe. */
+ST_EVERY_REPORT
 long st_sys_write_all(int fd, const void *buf, size_t len)
 {
     const unsigned long pipe_bit = 1ul << (SIGPIPE - 1);
@@ -133,12 +136,14 @@ long st_sys_link(const char *from, const char *to)
 
 long st_sys_unlink(const char *path) { return raw(SYS_unlink, (long)path, 0, 0, 0); }
 
+ST_EVERY_REPORT
 long st_sys_linkat(int from_dir, const char *from, int to_dir, const char *to)
 {
     /* No AT_SYMLINK_FOLLOW: a symlink at `from` is linked, never followed. */
     return raw5(SYS_linkat, from_dir, (long)from, to_dir, (long)to, 0);
 }
 
+ST_EVERY_REPORT
 long st_sys_unlinkat(int dirfd, const char *path) { return raw(SYS_unlinkat, dirfd, (long)path, 0, 0); }
 
 long st_sys_rename_noreplace(int dirfd, const char *from, const char *to)
@@ -157,6 +162,7 @@ long st_sys_fstatat(int dirfd, const char *path, struct stat *st, int flags)
     return raw(SYS_newfstatat, dirfd, (long)path, (long)st, flags);
 }
 
+ST_EVERY_REPORT
 long st_sys_fchmod(int fd, unsigned mode) { return raw(SYS_fchmod, fd, mode, 0, 0); }
 
 long st_sys_mkdirat(int dirfd, const char *path, unsigned mode)
@@ -164,6 +170,7 @@ long st_sys_mkdirat(int dirfd, const char *path, unsigned mode)
     return raw(SYS_mkdirat, dirfd, (long)path, mode, 0);
 }
 
+ST_EVERY_REPORT
 long st_sys_readlink(const char *path, char *buf, size_t len)
 {
     return raw(SYS_readlink, (long)path, (long)buf, (long)len, 0);

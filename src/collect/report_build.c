@@ -180,6 +180,7 @@ static bool known_tid(const int *sorted, uint32_t n, int tid)
  * never sets it again, so a clean single-threaded process reads nothing
  * here. (Only a thread made by a raw clone system call in a process that
  * never called pthread_create goes unseen then.) */
+ST_EVERY_REPORT
 static void fill_untracked(struct st_report *r, const struct thread_copy *known)
 {
     if (__libc_single_threaded && known->count == 0)
@@ -265,6 +266,7 @@ static void fill_stacks(struct st_report *r, const struct st_stack_index *si, bo
         st_symbolize_report(r);
 }
 
+ST_EVERY_REPORT
 static void fill_header(struct st_report *r, const char *reason, int exit_status)
 {
     r->version = STRAYS_VERSION;
@@ -278,10 +280,16 @@ static void fill_header(struct st_report *r, const char *reason, int exit_status
     if (n == -ENOENT) /* the core linked into a program: no constructor told us */
         n = st_sys_read_file("/proc/self/cmdline", buf, sizeof buf);
     r->command = n > 0 ? st_arena_strdup(&r->arena, buf) : r->exe;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
+    /* System calls, not the vDSO: the report of a clean process (each
+     * process's under `strays run`) would otherwise fault in the vDSO's data
+     * pages and a page of libc's code for two clock reads (sys.h). */
+    struct timespec ts = {0}, now = {0};
+    st_sys_clock_gettime(CLOCK_REALTIME, &ts);
     r->time_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-    r->uptime_ms = st_uptime_ns() / 1000000u;
+    st_sys_clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
+    uint64_t now_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+    uint64_t start = __atomic_load_n(&st_start_ns, __ATOMIC_RELAXED);
+    r->uptime_ms = (start && now_ns > start ? now_ns - start : 0) / 1000000u;
 }
 
 /* What strays' tables hold and missed, as of now. */
@@ -343,6 +351,7 @@ static void lap(struct build_clock *c, const char *step)
     c->last = now;
 }
 
+ST_EVERY_REPORT
 int st_report_build(struct st_report *r, const struct st_report_request *req)
 {
     struct build_clock clock = {.start = st_opt.verbosity >= 2 ? fine_ns() : 0};

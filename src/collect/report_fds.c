@@ -120,10 +120,27 @@ static struct st_report_timer *new_timer(struct st_report *r, uint32_t *cap)
  * seconds. Past the check_budget option the rest are reported as the
  * registry knows them (armed as last set by the program) and counted as
  * unchecked. */
+static __attribute__((noinline)) void check_timers(struct st_report *r,
+                                                   struct st_stack_index *si,
+                                                   uint32_t *timer_cap,
+                                                   const struct timer_copy *copied);
+
+/* Copying the registry is apart from checking what it holds, whose buffers
+ * take 16 KiB of stack: a process with nothing to report (each one under
+ * `strays run` writes that report) does not fault in those pages. */
+ST_EVERY_REPORT
 static void collect_timers(struct st_report *r, struct st_stack_index *si, uint32_t *timer_cap)
 {
     struct timer_copy c = {.arena = &r->arena};
     st_timer_foreach(copy_timer, &c, r->crash_safe ? &r->tracking.timers_unread : NULL);
+    if (c.count)
+        check_timers(r, si, timer_cap, &c);
+}
+
+static void check_timers(struct st_report *r, struct st_stack_index *si, uint32_t *timer_cap,
+                         const struct timer_copy *copied)
+{
+    const struct timer_copy c = *copied;
     uint64_t deadline = st_uptime_ns() + st_opt.check_budget;
     bool checking = st_opt.check_budget > 0;
     for (uint32_t i = 0; i < c.count; i++) {
@@ -335,10 +352,23 @@ static bool is_shell_script(int fd, const char *target)
  * page-table isolation), and more for a socket: 100 000 fds would take most
  * of a second. Past the check_budget option the rest are reported as the
  * registry knows them (kind and name as created) and counted as unchecked. */
+static __attribute__((noinline)) void check_fds(struct st_report *r, struct st_stack_index *si,
+                                                uint32_t *timer_cap, const struct fd_copy *copied);
+
+/* As for timers, copying is apart from checking (12 KiB of stack). */
+ST_EVERY_REPORT
 static void collect_fds(struct st_report *r, struct st_stack_index *si, uint32_t *timer_cap)
 {
     struct fd_copy c = {.arena = &r->arena};
     st_fd_foreach(copy_fd, &c);
+    if (c.count)
+        check_fds(r, si, timer_cap, &c);
+}
+
+static void check_fds(struct st_report *r, struct st_stack_index *si, uint32_t *timer_cap,
+                      const struct fd_copy *copied)
+{
+    const struct fd_copy c = *copied;
     uint32_t cap = r->nfds;
     int saved = errno;
     uint64_t deadline = st_uptime_ns() + st_opt.check_budget;
@@ -394,6 +424,7 @@ static void collect_fds(struct st_report *r, struct st_stack_index *si, uint32_t
     errno = saved;
 }
 
+ST_EVERY_REPORT
 void st_report_collect_objects(struct st_report *r, struct st_stack_index *si)
 {
     uint32_t timer_cap = 0;

@@ -122,6 +122,7 @@ static struct st_report_blocked *make_blocked(const struct st_wait_view *v, uint
 /* Cycles in "waits for a lock held by": each thread has at most one edge,
  * so following edges from every thread finds each cycle; it is recorded
  * once, starting from its smallest tid. */
+ST_EVERY_REPORT
 static void find_deadlocks(struct st_report *r, const struct wait_copy *c)
 {
     enum { MAX_CYCLE = 64 };
@@ -162,13 +163,14 @@ static void find_deadlocks(struct st_report *r, const struct wait_copy *c)
     }
 }
 
+ST_EVERY_REPORT
 void st_report_collect_waits(struct st_report *r, struct st_stack_index *si)
 {
     struct wait_copy c = {.arena = &r->arena};
     st_wait_foreach(copy_wait, &c);
     if (c.count)
         st_sort(c.views, c.count, sizeof *c.views, sort_by_tid, NULL);
-    uint64_t now = st_uptime_ns();
+    uint64_t now = r->nthreads ? st_uptime_ns() : 0;
     for (uint32_t i = 0; i < r->nthreads; i++) {
         struct st_report_thread *t = &r->threads[i];
         const struct st_wait_view *v = t->state == ST_RT_EXITED ? NULL : wait_of(&c, t->tid);
@@ -183,6 +185,7 @@ void st_report_collect_waits(struct st_report *r, struct st_stack_index *si)
     find_deadlocks(r, &c);
 }
 
+ST_EVERY_REPORT
 void st_report_collect_current_stacks(struct st_report *r, struct st_stack_index *si)
 {
     int *tids = st_arena_alloc(&r->arena, (r->nthreads + 1) * sizeof *tids);

@@ -426,6 +426,7 @@ static void list_rules(const struct st_supp_set *set, struct st_report *r, const
     r->suppressed.nrules = set->n;
 }
 
+ST_EVERY_REPORT
 void st_supp_apply(const struct st_supp_set *set, struct st_report *r, bool list, bool symbolized)
 {
     if (!set->n)
@@ -463,6 +464,7 @@ void st_suppressions_init(void)
                 st_opt.suppressions);
 }
 
+ST_EVERY_REPORT
 void st_suppressions_apply(struct st_report *r, bool symbolized)
 {
     st_supp_apply(&loaded, r, st_opt.print_suppressions, symbolized);

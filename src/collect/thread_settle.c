@@ -93,6 +93,7 @@ static bool unsettled(void)
     return busy;
 }
 
+ST_EVERY_REPORT
 void st_threads_settle(void)
 {
     for (int waited_ms = 0; waited_ms < SETTLE_MS && unsettled(); waited_ms++)

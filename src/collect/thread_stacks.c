@@ -161,6 +161,7 @@ bool st_thread_blocks_signal(int tid, int sig)
     return end != line + 8 && sig >= 1 && sig <= 64 && (mask >> (sig - 1)) & 1;
 }
 
+ST_EVERY_REPORT
 int st_thread_stacks_capture(const int *tids, int n, const struct st_stack **out, int timeout_ms,
                              bool crashing)
 {

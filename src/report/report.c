@@ -1,14 +1,17 @@
 /* Small helpers shared by everything that handles a report model. */
 #include "report/report.h"
+#include "base/st.h"
 
 #include <signal.h>
 #include <string.h>
 
+ST_EVERY_REPORT
 unsigned st_report_leak_count(const struct st_report *r)
 {
     return r->nthreads + r->ntimers + r->nfds;
 }
 
+ST_EVERY_REPORT
 void st_report_free(struct st_report *r)
 {
     st_arena_free(&r->arena);

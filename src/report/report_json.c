@@ -1,6 +1,7 @@
 /* The JSON report writer. The format is a contract (docs/report.schema.json):
  * objects refer to entries of the "stacks" table by index. */
 #include "report/report.h"
+#include "base/st.h"
 
 static void field_str(struct st_out *o, const char *key, const char *value)
 {
@@ -331,6 +332,7 @@ static void write_tracking(struct st_out *o, const struct st_report_tracking *t)
     st_out_char(o, '}');
 }
 
+ST_EVERY_REPORT
 void st_report_write_json(const struct st_report *r, struct st_out *o)
 {
     st_out_str(o, "{\"tool\":\"strays\",");

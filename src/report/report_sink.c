@@ -35,21 +35,26 @@ static void to_stderr(struct st_sink *s)
 }
 
 /* Takes the next sequence number: final_path and tmp_name for it. */
+ST_EVERY_REPORT
 static int name_next(struct st_sink *s)
 {
     s->seq = __atomic_fetch_add(&next_seq, 1, __ATOMIC_RELAXED);
     /* PREFIX.PID.SEQ.EXT and BASE.PID.SEQ.EXT.tmp, without stdio: a crash
-     * report takes a name here too. */
-    struct st_out name;
-    st_out_init_string(&name);
-    st_out_char(&name, '.');
-    st_out_int(&name, getpid());
-    st_out_char(&name, '.');
-    st_out_uint(&name, s->seq);
-    st_out_char(&name, '.');
-    st_out_str(&name, s->ext);
-    const char *tail = st_out_string(&name);
-    size_t prefix = strlen(s->prefix), base = strlen(s->base), n = strlen(tail);
+     * report takes a name here too. In a small buffer: this runs in every
+     * process under `strays run`, where each 4 KiB of stack is a fault. */
+    char tail[64];
+    size_t n = 0;
+    tail[n++] = '.';
+    n += (size_t)st_sys_format_uint((unsigned long long)st_sys_getpid(), tail + n);
+    tail[n++] = '.';
+    n += (size_t)st_sys_format_uint(s->seq, tail + n);
+    tail[n++] = '.';
+    size_t ext = strlen(s->ext);
+    if (n + ext >= sizeof tail)
+        return -ENAMETOOLONG;
+    memcpy(tail + n, s->ext, ext + 1);
+    n += ext;
+    size_t prefix = strlen(s->prefix), base = strlen(s->base);
     if (prefix + n >= sizeof s->final_path || base + n + 4 >= sizeof s->tmp_name)
         return -ENAMETOOLONG;
     memcpy(s->final_path, s->prefix, prefix);
@@ -91,6 +96,7 @@ static int open_new_file(struct st_sink *s)
 }
 
 /* Creates PREFIX.PID.SEQ.EXT's temporary file; -errno, with why said. */
+ST_EVERY_REPORT
 static int create_file(struct st_sink *s, const char *prefix, const char *ext, char *why,
                        size_t why_len)
 {
@@ -127,6 +133,7 @@ static bool outlived_run(struct st_sink *s, const char *log_path, bool for_termi
     return for_terminal;
 }
 
+ST_EVERY_REPORT
 int st_sink_open(struct st_sink *s, const char *log_path, enum st_format format,
                  bool for_terminal)
 {
@@ -141,7 +148,8 @@ int st_sink_open(struct st_sink *s, const char *log_path, enum st_format format,
         to_stderr(s);
         return 0;
     }
-    char why[PATH_MAX + 200] = "";
+    char why[1024]; /* for a message: a long path in it is cut */
+    why[0] = '\0';
     int rc = create_file(s, log_path, format == ST_FORMAT_JSON ? "json" : "txt", why, sizeof why);
     if (rc == 0)
         return 0;
@@ -161,7 +169,8 @@ int st_sink_open_file(struct st_sink *s, const char *prefix, const char *ext, co
     memset(s, 0, sizeof *s);
     s->dirfd = -1;
     s->file_only = true;
-    char why[PATH_MAX + 200] = "";
+    char why[1024]; /* for a message: a long path in it is cut */
+    why[0] = '\0';
     int rc = create_file(s, prefix, ext, why, sizeof why);
     if (rc != 0)
         st_logf("cannot create %s file %s.%d.*.%s: %s", what, prefix, (int)getpid(), ext, why);
@@ -170,6 +179,7 @@ int st_sink_open_file(struct st_sink *s, const char *prefix, const char *ext, co
 
 /* Links the complete .tmp to its final name, taking the next SEQ when the
  * name was taken meanwhile. */
+ST_EVERY_REPORT
 static int publish(struct st_sink *s)
 {
     char tmp[sizeof s->tmp_name];
@@ -185,6 +195,7 @@ static int publish(struct st_sink *s)
     return rc;
 }
 
+ST_EVERY_REPORT
 int st_sink_close(struct st_sink *s, int write_error)
 {
     if (!s->is_file)

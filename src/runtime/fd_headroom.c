@@ -1,5 +1,6 @@
 /* strays' fds at the program's fd limit; see fd_headroom.h. */
 #include "runtime/fd_headroom.h"
+#include "base/st.h"
 
 #include "base/log.h"
 #include "track/registry_fd.h"
@@ -32,6 +33,7 @@ void st_fd_note_emfile(void)
             (long)rl.rlim_cur, own);
 }
 
+ST_EVERY_REPORT
 long st_fd_headroom_begin(void)
 {
     long probe = st_sys_open("/dev/null", O_RDONLY | O_CLOEXEC, 0);
@@ -50,6 +52,7 @@ long st_fd_headroom_begin(void)
     return old;
 }
 
+ST_EVERY_REPORT
 void st_fd_headroom_end(long token)
 {
     struct rlimit rl;

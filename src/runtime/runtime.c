@@ -292,6 +292,7 @@ void st_runtime_write_report(const struct st_report *r, int fd, bool json, bool 
 /* Writes r to the log_path sink. A report file that could not be completed
  * (disk full) is removed and the report written again to stderr: it is
  * never lost. */
+ST_EVERY_REPORT
 static void write_to_sink(const struct st_report *r, bool crashing, bool for_terminal)
 {
     bool locked = emit_lock_take(crashing);
@@ -312,6 +313,7 @@ static void write_to_sink(const struct st_report *r, bool crashing, bool for_ter
         st_unlock(&emit_lock);
 }
 
+ST_EVERY_REPORT
 static int emit_now(const struct st_report_request *req, bool force)
 {
     bool crashing = req->crash_safe || req->crash.signal != 0;

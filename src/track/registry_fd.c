@@ -281,6 +281,7 @@ bool st_fd_any_tracked(void)
     return false;
 }
 
+ST_EVERY_REPORT
 int st_fd_foreach(void (*fn)(const struct st_fd_view *, void *), void *ctx)
 {
     int n = 0;

@@ -4,6 +4,7 @@
  * atomics: a report reads a near-exact figure, no hook ever waits. */
 #define _GNU_SOURCE
 #include "track/registry_memory.h"
+#include "base/st.h"
 
 #include "base/options.h"
 
@@ -95,6 +96,7 @@ void st_mem_not_tracked(enum st_mem_pool pool)
     __atomic_add_fetch(&misses[pool], 1, __ATOMIC_RELAXED);
 }
 
+ST_EVERY_REPORT
 void st_mem_stats(struct st_mem_stats *out)
 {
     for (int i = 0; i < ST_MEM_POOLS; i++) {

@@ -33,7 +33,8 @@ static struct shard {
     struct st_thread **buckets;
 } __attribute__((aligned(64))) shards[SHARDS] ST_LARGE_BSS;
 /* Set by the first record: a process that never had one (most do not) has
- * st_thread_count read no shard, so a clean exit touches no page of them. */
+ * st_thread_count and st_thread_foreach read no shard, so neither a clean
+ * exit nor its report touches a page of them. */
 static bool any_record;
 
 #define MIN_BUCKETS 16u
@@ -101,12 +102,13 @@ static bool link_locked(struct shard *s, struct st_thread *rec)
         rehash_locked(s, 2 * (s->mask + 1));
     if (!s->buckets)
         return false;
+    /* Before the record is in: a reader that finds no record yet is right. */
+    if (!__atomic_load_n(&any_record, __ATOMIC_RELAXED))
+        __atomic_store_n(&any_record, true, __ATOMIC_SEQ_CST);
     struct st_thread **b = bucket_of(s, rec->handle);
     rec->next = *b;
     *b = rec;
     __atomic_store_n(&s->count, s->count + 1, __ATOMIC_RELAXED); /* st_thread_count reads it */
-    if (!__atomic_load_n(&any_record, __ATOMIC_RELAXED))
-        __atomic_store_n(&any_record, true, __ATOMIC_RELEASE);
     return true;
 }
 
@@ -396,9 +398,12 @@ static uint32_t lock_all_within(unsigned long long ns)
     return held;
 }
 
+ST_EVERY_REPORT
 int st_thread_foreach(void (*fn)(const struct st_thread_view *, void *), void *ctx,
                       unsigned *unread)
 {
+    if (!__atomic_load_n(&any_record, __ATOMIC_SEQ_CST))
+        return 0; /* none was ever made: no shard's page to touch */
     uint32_t held = ~0u;
     if (unread)
         held = lock_all_within(5 * 1000 * 1000);
@@ -451,7 +456,7 @@ ST_EVERY_PROCESS
 unsigned st_thread_count(void)
 {
     unsigned n = 0;
-    if (!__atomic_load_n(&any_record, __ATOMIC_ACQUIRE))
+    if (!__atomic_load_n(&any_record, __ATOMIC_SEQ_CST))
         return 0;
     for (unsigned i = 0; i < SHARDS; i++)
         n += __atomic_load_n(&shards[i].count, __ATOMIC_RELAXED);

@@ -198,6 +198,7 @@ static void fill_view(const struct timer_record *rec, struct st_timer_view *v)
     };
 }
 
+ST_EVERY_REPORT
 int st_timer_foreach(void (*fn)(const struct st_timer_view *, void *), void *ctx,
                      unsigned *unread)
 {

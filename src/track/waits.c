@@ -177,6 +177,7 @@ static bool read_record(const struct st_wait_record *w, struct st_wait_view *v)
     return false; /* its owner keeps writing: it is not stuck */
 }
 
+ST_EVERY_REPORT
 int st_wait_foreach(void (*fn)(const struct st_wait_view *, void *), void *ctx)
 {
     int n = 0;
