@@ -14,6 +14,7 @@ void st_out_init(struct st_out *o, int fd)
 {
     o->fd = fd;
     o->error = 0;
+    o->to_file = false;
     o->used = 0;
 }
 
@@ -31,7 +32,8 @@ void st_out_flush(struct st_out *o)
     if (o->fd == STRING_ONLY)
         return; /* the text stays in the buffer */
     if (o->used && !o->error) {
-        long rc = st_sys_write_all(o->fd, o->buf, o->used);
+        long rc = o->to_file ? st_sys_write_file(o->fd, o->buf, o->used)
+                             : st_sys_write_all(o->fd, o->buf, o->used);
         if (rc < 0)
             o->error = (int)rc;
     }

@@ -4,12 +4,14 @@
 #ifndef STRAYS_OUT_H
 #define STRAYS_OUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 struct st_out {
     int fd;
-    int error; /* 0 or the first -errno */
+    int error;    /* 0 or the first -errno */
+    bool to_file; /* fd is a regular file strays made: no SIGPIPE to guard against */
     size_t used;
     /* One page: writers live on the stack, and every process under `strays
      * run` writes a report, whose every 4 KiB of stack touched first is a

@@ -102,6 +102,12 @@ static long write_everything(int fd, const char *p, size_t len)
  * taken back (unless one was pending already) before the mask is restored.
  * Async-signal-safe. */
 ST_EVERY_REPORT
+long st_sys_write_file(int fd, const void *buf, size_t len)
+{
+    return write_everything(fd, buf, len);
+}
+
+ST_EVERY_REPORT
 long st_sys_write_all(int fd, const void *buf, size_t len)
 {
     const unsigned long pipe_bit = 1ul << (SIGPIPE - 1);

@@ -30,6 +30,9 @@ long st_sys_pread(int fd, void *buf, size_t len, unsigned long offset);
 long st_sys_write(int fd, const void *buf, size_t len);
 /* Writes everything (retrying short writes and EINTR) or returns -errno. */
 long st_sys_write_all(int fd, const void *buf, size_t len);
+/* The same to a regular file, which raises no SIGPIPE: three system calls
+ * fewer (every process under `strays run` writes a report file). */
+long st_sys_write_file(int fd, const void *buf, size_t len);
 long st_sys_fcntl(int fd, int cmd, long arg);
 long st_sys_eventfd(unsigned initval, int flags);
 long st_sys_rename(const char *from, const char *to);

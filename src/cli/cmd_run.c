@@ -614,6 +614,34 @@ static int exit_status_of(int wait_status)
     return CLI_INTERNAL;
 }
 
+/* Where the run's report directory is made: $TMPDIR when it is set, as
+ * for any temporary file. */
+static const char *report_dir_base(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    return tmp && *tmp ? tmp : "/tmp";
+}
+
+/* Makes the run's report directory in dir; returns the directory it is in,
+ * or NULL (errno set). Without $TMPDIR, /dev/shm comes first: every process
+ * of the run writes its report there, a file of nothing for a clean one,
+ * and creating a file in memory costs a few microseconds where a disk's
+ * file system can take a quarter of a millisecond (ext4 on this project's
+ * CI machines: docs/performance.md). The reports are small and removed
+ * when the run ends. */
+static const char *make_report_dir(char *dir, size_t len)
+{
+    const char *tmp = getenv("TMPDIR");
+    const char *bases[] = {tmp && *tmp ? tmp : "/dev/shm", "/tmp"};
+    size_t tries = tmp && *tmp ? 1 : 2;
+    for (size_t i = 0; i < tries; i++) {
+        int n = snprintf(dir, len, "%s/strays.XXXXXX", bases[i]);
+        if (n > 0 && (size_t)n < len && mkdtemp(dir))
+            return bases[i];
+    }
+    return NULL;
+}
+
 int cli_run(int argc, char **argv)
 {
     struct run_args a;
@@ -630,12 +658,11 @@ int cli_run(int argc, char **argv)
                   "the strays executable");
         return CLI_INTERNAL;
     }
-    const char *tmp = getenv("TMPDIR");
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/strays.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir)) {
-        cli_error("run: cannot create a directory for reports in %s: %s",
-                  tmp && *tmp ? tmp : "/tmp", strerror(errno));
+    const char *base = make_report_dir(dir, sizeof dir);
+    if (!base) {
+        cli_error("run: cannot create a directory for reports in %s: %s", report_dir_base(),
+                  strerror(errno));
         return CLI_INTERNAL;
     }
     if (set_environment(&a, lib, dir) != 0) {

@@ -302,6 +302,7 @@ static void write_to_sink(const struct st_report *r, bool crashing, bool for_ter
     while (again) {
         struct st_out out;
         st_out_init(&out, sink.fd);
+        out.to_file = sink.is_file;
         if (sink.format == ST_FORMAT_JSON)
             st_report_write_json(r, &out);
         else
