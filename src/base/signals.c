@@ -77,7 +77,11 @@ static struct taken *slot_for(int sig)
     unsigned i = __atomic_fetch_add(&slots_given, 1, __ATOMIC_ACQ_REL);
     if (i >= SLOTS)
         return NULL;
-    __atomic_store_n(&slot_of[sig], (unsigned char)(i + 1), __ATOMIC_RELEASE);
+    /* Another thread taking sig for the first time too keeps its slot. */
+    unsigned char none = 0;
+    if (!__atomic_compare_exchange_n(&slot_of[sig], &none, (unsigned char)(i + 1), false,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return &slots[none - 1];
     return &slots[i];
 }
 
