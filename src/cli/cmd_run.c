@@ -614,26 +614,39 @@ static int exit_status_of(int wait_status)
     return CLI_INTERNAL;
 }
 
-/* Where the run's report directory is made: $TMPDIR when it is set, as
- * for any temporary file. */
+/* The last place make_report_dir tries, named when it fails: $TMPDIR when
+ * it is set, as for any temporary file, else /tmp. */
 static const char *report_dir_base(void)
 {
     const char *tmp = getenv("TMPDIR");
     return tmp && *tmp ? tmp : "/tmp";
 }
 
+/* Below this much free room /dev/shm is not used (a container's is often
+ * 64 MiB): the run's reports stay there until it ends, and a job of many
+ * leaking processes writes many. */
+#define SHM_ROOM_MIN (256ull << 20)
+
+static bool shm_has_room(void)
+{
+    struct statvfs fs;
+    return statvfs("/dev/shm", &fs) == 0 &&
+           (unsigned long long)fs.f_bavail * fs.f_frsize >= SHM_ROOM_MIN;
+}
+
 /* Makes the run's report directory in dir; returns the directory it is in,
- * or NULL (errno set). Without $TMPDIR, /dev/shm comes first: every process
- * of the run writes its report there, a file of nothing for a clean one,
- * and creating a file in memory costs a few microseconds where a disk's
- * file system can take a quarter of a millisecond (ext4 on this project's
- * CI machines: docs/performance.md). The reports are small and removed
+ * or NULL (errno set). Without $TMPDIR, /dev/shm comes first when it has
+ * room: every process of the run writes its report there, a file of nothing
+ * for a clean one, and creating a file in memory costs a few microseconds
+ * where a disk's file system can take a quarter of a millisecond (ext4 on
+ * this project's CI machines: docs/performance.md). The reports are removed
  * when the run ends. */
 static const char *make_report_dir(char *dir, size_t len)
 {
     const char *tmp = getenv("TMPDIR");
-    const char *bases[] = {tmp && *tmp ? tmp : "/dev/shm", "/tmp"};
-    size_t tries = tmp && *tmp ? 1 : 2;
+    bool shm = !(tmp && *tmp) && shm_has_room();
+    const char *bases[] = {tmp && *tmp ? tmp : shm ? "/dev/shm" : "/tmp", "/tmp"};
+    size_t tries = shm ? 2 : 1;
     for (size_t i = 0; i < tries; i++) {
         int n = snprintf(dir, len, "%s/strays.XXXXXX", bases[i]);
         if (n > 0 && (size_t)n < len && mkdtemp(dir))

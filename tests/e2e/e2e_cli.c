@@ -6,12 +6,14 @@
 
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -121,6 +123,17 @@ static pid_t spawn_in(const char *path, const char *const *args, char **env, con
     cr_assert_eq(rc, 0, "cannot start %s: %s", path, strerror(rc));
     posix_spawn_file_actions_destroy(&fa);
     return pid;
+}
+
+const char *e2e_run_report_base(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (tmp && *tmp)
+        return tmp;
+    struct statvfs fs;
+    bool room = statvfs("/dev/shm", &fs) == 0 &&
+                (unsigned long long)fs.f_bavail * fs.f_frsize >= (256ull << 20);
+    return room ? "/dev/shm" : "/tmp";
 }
 
 const char *e2e_cli_path(void)

@@ -16,6 +16,9 @@ struct e2e_cli {
 
 /* The CLI under test: build/strays, or $STRAYS_CLI when set. */
 const char *e2e_cli_path(void);
+/* Where `strays run` makes its report directory here: $TMPDIR, else
+ * /dev/shm when it has 256 MiB free, else /tmp (cmd_run.c). */
+const char *e2e_run_report_base(void);
 /* Runs the CLI with args (NULL-terminated); fails the test if it hangs. */
 void e2e_cli_run(struct e2e_cli *run, const char *const *args);
 /* Runs the program at path with args (NULL-terminated), with LD_PRELOAD and

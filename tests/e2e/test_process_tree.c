@@ -319,12 +319,7 @@ Test(run_tree, daemon_that_outlives_the_run_is_named_and_says_so_in_text,
     cr_assert(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "the daemon keeps its status: %#x", ws);
     err = e2e_slurp(err_path);
     const char *said = err + run_said;
-    /* In /dev/shm without TMPDIR (cmd_run.c's make_report_dir), else /tmp. */
-    struct stat shm;
-    const char *tmp = getenv("TMPDIR");
-    const char *base = tmp && *tmp ? tmp
-                       : stat("/dev/shm", &shm) == 0 && S_ISDIR(shm.st_mode) ? "/dev/shm"
-                                                                             : "/tmp";
+    const char *base = e2e_run_report_base();
     snprintf(expected, sizeof expected,
              "strays: this process (pid %d) outlived the `strays run` that started it: the run "
              "has ended and removed its report directory %s/strays.",
