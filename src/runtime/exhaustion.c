@@ -38,13 +38,21 @@ bool st_exhaustion_wanted(void)
     return st_opt.exhausted_dump || st_opt.fd_warn;
 }
 
+bool st_exhaustion_too_soon(uint64_t now, uint64_t last)
+{
+    /* last is the dump's time | 1: within the same tick of the coarse clock
+     * it lies past now, where now - last would wrap around to a huge
+     * interval and let a second dump through. */
+    return last && now < last + EXHAUSTED_INTERVAL_NS;
+}
+
 void st_exhaustion_hit(enum st_limit_kind kind, int err)
 {
     struct limit *l = &limits[kind];
     __atomic_add_fetch(&l->hits, 1, __ATOMIC_RELAXED);
     if (!st_opt.exhausted_dump) return;
-    uint64_t last = __atomic_load_n(&l->last_ns, __ATOMIC_RELAXED);
-    if (last && st_now_ns() - last < EXHAUSTED_INTERVAL_NS) return;
+    if (st_exhaustion_too_soon(st_now_ns(), __atomic_load_n(&l->last_ns, __ATOMIC_RELAXED)))
+        return;
     int none = 0;
     if (__atomic_compare_exchange_n(&l->pending, &none, err, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_RELAXED))

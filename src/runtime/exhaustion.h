@@ -17,6 +17,9 @@ enum st_limit_kind { ST_LIMIT_FDS, ST_LIMIT_THREADS, ST_LIMIT_TIMERS, ST_LIMIT_K
 
 /* A hooked call of kind failed with err (EMFILE, ENFILE, EAGAIN). */
 void st_exhaustion_hit(enum st_limit_kind kind, int err);
+/* Whether a kind last dumped at last (a coarse-clock time | 1; 0: never)
+ * must wait at now: one dump of a kind a minute. */
+bool st_exhaustion_too_soon(uint64_t now, uint64_t last);
 
 /* fd_warn: fds numbered in [st_fd_warn_lo, st_fd_warn_hi) change nothing;
  * a created fd outside asks st_exhaustion_fd_outside. The kernel hands out
