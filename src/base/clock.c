@@ -2,6 +2,8 @@
  * is the coarse vDSO one, the tid is cached per thread. */
 #include "base/st.h"
 
+#include "base/sys.h"
+
 #include <errno.h>
 #include <pthread.h>
 #include <sys/syscall.h>
@@ -16,6 +18,15 @@ ST_HOT uint64_t st_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+ST_EVERY_PROCESS
+ST_EVERY_PROCESS
+uint64_t st_now_ns_by_syscall(void)
+{
+    struct timespec ts = {0, 0};
+    st_sys_clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 

@@ -55,19 +55,23 @@ static inline void st_guard_leave(void) { st_guard_depth--; }
 
 /* Monotonic time in nanoseconds from a cheap (vDSO, coarse) clock. */
 uint64_t st_now_ns(void);
+/* The same clock by a system call: for strays' start and a clean process's
+ * report, where the vDSO's pages would be faulted in for one read (sys.h). */
+uint64_t st_now_ns_by_syscall(void);
 /* Time zero of st_uptime_ns (0 until its first use fixes it). */
 extern uint64_t st_start_ns;
 uint64_t st_uptime_ns_first(uint64_t now);
-/* Nanoseconds since strays started watching this process. Inline: every
- * record is stamped. */
-static inline uint64_t st_uptime_ns(void)
+/* Nanoseconds since strays started watching this process at now, a time of
+ * st_now_ns's clock (the first use fixes time zero). */
+static inline uint64_t st_uptime_at(uint64_t now)
 {
-    uint64_t now = st_now_ns();
     uint64_t started = __atomic_load_n(&st_start_ns, __ATOMIC_RELAXED);
     if (ST_UNLIKELY(started == 0))
         return st_uptime_ns_first(now);
     return now > started ? now - started : 0;
 }
+/* The same now. Inline: every record is stamped. */
+static inline uint64_t st_uptime_ns(void) { return st_uptime_at(st_now_ns()); }
 
 /* The calling thread's errno, found once per thread: the hooks keep the
  * program's errno around strays' own work on every call. */

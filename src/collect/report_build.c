@@ -283,13 +283,10 @@ static void fill_header(struct st_report *r, const char *reason, int exit_status
     /* System calls, not the vDSO: the report of a clean process (each
      * process's under `strays run`) would otherwise fault in the vDSO's data
      * pages and a page of libc's code for two clock reads (sys.h). */
-    struct timespec ts = {0}, now = {0};
+    struct timespec ts = {0, 0};
     st_sys_clock_gettime(CLOCK_REALTIME, &ts);
     r->time_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-    st_sys_clock_gettime(CLOCK_MONOTONIC_COARSE, &now);
-    uint64_t now_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-    uint64_t start = __atomic_load_n(&st_start_ns, __ATOMIC_RELAXED);
-    r->uptime_ms = (start && now_ns > start ? now_ns - start : 0) / 1000000u;
+    r->uptime_ms = st_uptime_at(st_now_ns_by_syscall()) / 1000000u;
 }
 
 /* What strays' tables hold and missed, as of now. */

@@ -182,9 +182,7 @@ int __cxa_at_quick_exit(void (*fn)(void *), void *dso_handle);
 ST_EVERY_PROCESS
 static void initialise(void)
 {
-    struct timespec now; /* time zero of st_uptime_ns, without the vDSO (sys.h) */
-    if (st_sys_clock_gettime(CLOCK_MONOTONIC_COARSE, &now) == 0)
-        st_uptime_ns_first((uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec);
+    st_uptime_at(st_now_ns_by_syscall()); /* fixes time zero */
     own_pid = (pid_t)st_sys_getpid();
     if (getauxval(AT_SECURE)) {
         if (!init_secure_options()) {
