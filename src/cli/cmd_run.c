@@ -614,14 +614,6 @@ static int exit_status_of(int wait_status)
     return CLI_INTERNAL;
 }
 
-/* The last place make_report_dir tries, named when it fails: $TMPDIR when
- * it is set, as for any temporary file, else /tmp. */
-static const char *report_dir_base(void)
-{
-    const char *tmp = getenv("TMPDIR");
-    return tmp && *tmp ? tmp : "/tmp";
-}
-
 /* Below this much free room /dev/shm is not used (a container's is often
  * 64 MiB): the run's reports stay there until it ends, and a job of many
  * leaking processes writes many. */
@@ -634,25 +626,26 @@ static bool shm_has_room(void)
            (unsigned long long)fs.f_bavail * fs.f_frsize >= SHM_ROOM_MIN;
 }
 
-/* Makes the run's report directory in dir; returns the directory it is in,
- * or NULL (errno set). Without $TMPDIR, /dev/shm comes first when it has
- * room: every process of the run writes its report there, a file of nothing
- * for a clean one, and creating a file in memory costs a few microseconds
- * where a disk's file system can take a quarter of a millisecond (ext4 on
- * this project's CI machines: docs/performance.md). The reports are removed
- * when the run ends. */
-static const char *make_report_dir(char *dir, size_t len)
+/* Makes the run's report directory in dir; false (errno set) when it
+ * cannot, with *tried the last place tried. Without $TMPDIR, /dev/shm comes
+ * first when it has room: every process of the run writes its report
+ * there, a file of nothing for a clean one, and creating a file in memory
+ * costs a few microseconds where a disk's file system can take a quarter
+ * of a millisecond (ext4 on this project's CI machines:
+ * docs/performance.md). The reports are removed when the run ends. */
+static bool make_report_dir(char *dir, size_t len, const char **tried)
 {
     const char *tmp = getenv("TMPDIR");
     bool shm = !(tmp && *tmp) && shm_has_room();
     const char *bases[] = {tmp && *tmp ? tmp : shm ? "/dev/shm" : "/tmp", "/tmp"};
     size_t tries = shm ? 2 : 1;
     for (size_t i = 0; i < tries; i++) {
+        *tried = bases[i];
         int n = snprintf(dir, len, "%s/strays.XXXXXX", bases[i]);
         if (n > 0 && (size_t)n < len && mkdtemp(dir))
-            return bases[i];
+            return true;
     }
-    return NULL;
+    return false;
 }
 
 int cli_run(int argc, char **argv)
@@ -672,9 +665,9 @@ int cli_run(int argc, char **argv)
         return CLI_INTERNAL;
     }
     char dir[PATH_MAX];
-    const char *base = make_report_dir(dir, sizeof dir);
-    if (!base) {
-        cli_error("run: cannot create a directory for reports in %s: %s", report_dir_base(),
+    const char *tried = NULL;
+    if (!make_report_dir(dir, sizeof dir, &tried)) {
+        cli_error("run: cannot create a directory for reports in %s: %s", tried,
                   strerror(errno));
         return CLI_INTERNAL;
     }

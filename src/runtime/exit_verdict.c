@@ -176,11 +176,16 @@ ST_EVERY_PROCESS
 static bool mark_may_exist(pid_t pid)
 {
     static const char *const bases[] = {"/dev/shm", "/tmp"};
+    char tail[96]; /* "/strays-EUID/leaked.PID", the same under both */
+    size_t tail_len = marks_dir_path("", tail);
+    tail[tail_len++] = '/';
+    mark_name(pid, tail + tail_len);
+    tail_len += strlen(tail + tail_len);
     for (size_t i = 0; i < sizeof bases / sizeof *bases; i++) {
-        char path[96];
-        size_t n = marks_dir_path(bases[i], path);
-        path[n++] = '/';
-        mark_name(pid, path + n);
+        char path[128];
+        size_t n = strlen(bases[i]);
+        memcpy(path, bases[i], n);
+        memcpy(path + n, tail, tail_len + 1);
         struct stat st;
         if (st_sys_fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
             return true;
