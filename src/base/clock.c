@@ -22,7 +22,6 @@ ST_HOT uint64_t st_now_ns(void)
 }
 
 ST_EVERY_PROCESS
-ST_EVERY_PROCESS
 uint64_t st_now_ns_by_syscall(void)
 {
     struct timespec ts = {0, 0};
@@ -68,27 +67,34 @@ static int tid_from_clock(pthread_t thread)
 /* 0 unchecked, 1 the clock id is right, -1 it is not: use the syscall. */
 static int clock_ok;
 
+/* Checks the encoding on the calling thread, once. Not on the way of a
+ * process's first tid (its exit claims one): pthread_self and
+ * pthread_getcpuclockid lie on two pages of libc's code that a small
+ * program never touches, and a forked child would fault them in again. */
+static int clock_check(void)
+{
+    int ok = __atomic_load_n(&clock_ok, __ATOMIC_RELAXED);
+    if (ok == 0) {
+        ok = tid_from_clock(pthread_self()) == (int)st_sys_gettid() ? 1 : -1;
+        __atomic_store_n(&clock_ok, ok, __ATOMIC_RELAXED);
+    }
+    return ok;
+}
+
 ST_EVERY_PROCESS
 static int tid_uncached(void)
 {
-    int ok = __atomic_load_n(&clock_ok, __ATOMIC_RELAXED);
-    if (ok > 0) {
+    if (__atomic_load_n(&clock_ok, __ATOMIC_RELAXED) > 0) {
         int tid = tid_from_clock(pthread_self());
         if (ST_LIKELY(tid > 0))
             return tid;
     }
-    int tid = (int)syscall(SYS_gettid);
-    if (ok == 0)
-        __atomic_store_n(&clock_ok, tid_from_clock(pthread_self()) == tid ? 1 : -1,
-                         __ATOMIC_RELAXED);
-    return tid;
+    return (int)st_sys_gettid();
 }
 
 int st_tid_of(pthread_t thread)
 {
-    if (__atomic_load_n(&clock_ok, __ATOMIC_RELAXED) == 0)
-        st_gettid(); /* checks the encoding once */
-    return __atomic_load_n(&clock_ok, __ATOMIC_RELAXED) > 0 ? tid_from_clock(thread) : -1;
+    return clock_check() > 0 ? tid_from_clock(thread) : -1;
 }
 
 ST_EVERY_PROCESS
@@ -101,5 +107,6 @@ int st_gettid_slow(void)
 void st_clock_after_fork(void)
 {
     st_cached_tid = 0;
-    __atomic_store_n(&st_start_ns, st_now_ns(), __ATOMIC_RELAXED);
+    /* By system call: the vDSO's pages would be faulted in again (sys.h). */
+    __atomic_store_n(&st_start_ns, st_now_ns_by_syscall(), __ATOMIC_RELAXED);
 }

@@ -3,15 +3,11 @@
 
 #include "base/sys.h"
 
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 void st_lock_slow(st_lock_t *lock)
 {
     /* Mark the lock contended, then sleep until an unlock hands it over. */
     while (__atomic_exchange_n(&lock->state, 2, __ATOMIC_ACQUIRE) != 0)
-        syscall(SYS_futex, &lock->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+        st_sys_futex_wait(&lock->state, 2);
 }
 
 bool st_lock_within(st_lock_t *lock, unsigned long long ns)
@@ -28,5 +24,5 @@ bool st_lock_within(st_lock_t *lock, unsigned long long ns)
 
 void st_unlock_wake(st_lock_t *lock)
 {
-    syscall(SYS_futex, &lock->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    st_sys_futex_wake(&lock->state, 1);
 }

@@ -32,7 +32,7 @@ int st_private_fd_floor(void)
      * program that raises nothing still lets strays have a few. */
     struct rlimit rl;
     long limit = FLOOR_CEILING;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+    if (st_sys_getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
         limit = (long)rl.rlim_cur;
     if (limit > FLOOR_CEILING)
         limit = FLOOR_CEILING;

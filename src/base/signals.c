@@ -98,10 +98,8 @@ int st_signal_take(int sig, st_signal_fn fn, int flags, const sigset_t *mask,
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = fn;
     sa.sa_flags = SA_SIGINFO | flags;
-    if (mask)
+    if (mask) /* else empty, as memset left it */
         sa.sa_mask = *mask;
-    else
-        sigemptyset(&sa.sa_mask);
     int rc = st_libc_sigaction(sig, &sa, &old);
     if (rc != 0)
         return rc;

@@ -64,6 +64,16 @@ long st_sys_tgkill(int pid, int tid, int sig);
  * an si_code of kill's or the kernel's only from pid's own main thread). */
 long st_sys_sigqueueinfo(int pid, int sig, const siginfo_t *info);
 long st_sys_dup3(int from, int to, int flags);
+long st_sys_gettid(void);
+/* getrlimit(2) of this process, by prlimit64. */
+struct rlimit;
+long st_sys_getrlimit(int resource, struct rlimit *out);
+/* len bytes of fresh zeroed memory (private, anonymous, read and write), or NULL. */
+void *st_sys_mmap_anonymous(size_t len);
+long st_sys_sigaltstack(const stack_t *ss, stack_t *old);
+/* FUTEX_WAIT_PRIVATE while *word == expected (no timeout), FUTEX_WAKE_PRIVATE. */
+long st_sys_futex_wait(int *word, int expected);
+long st_sys_futex_wake(int *word, int count);
 /* Ends the process at once (exit_group), as _exit does, without running
  * anything: no handlers, no hooks. */
 _Noreturn void st_sys_exit_group(int status);

@@ -264,7 +264,7 @@ static bool read_fd_link(int dir, int fd, char *link, size_t len)
         memcpy(path, "/proc/self/fd/", 14); // NOLINT(bugprone-not-null-terminated-result): st_sys_format_uint ends it
         st_sys_format_uint((unsigned)fd, path + 14);
     }
-    long n = syscall(SYS_readlinkat, dir >= 0 ? dir : AT_FDCWD, path, link, len - 1);
+    long n = st_sys_readlinkat(dir >= 0 ? dir : AT_FDCWD, path, link, len - 1);
     if (n <= 0)
         return false;
     link[n] = '\0';

@@ -8,6 +8,7 @@
 #include "runtime/exhaustion.h"
 
 #include "base/options.h"
+#include "base/sys.h"
 #include "collect/report_build.h"
 #include "runtime/runtime.h"
 #include "runtime/watchdog.h"
@@ -64,7 +65,7 @@ ST_EVERY_PROCESS
 static int threshold(void)
 {
     struct rlimit nofile;
-    if (!st_opt.fd_warn || getrlimit(RLIMIT_NOFILE, &nofile) != 0 ||
+    if (!st_opt.fd_warn || st_sys_getrlimit(RLIMIT_NOFILE, &nofile) != 0 ||
         nofile.rlim_cur == RLIM_INFINITY || nofile.rlim_cur > INT_MAX)
         return 0;
     int at = (int)(nofile.rlim_cur * (unsigned)st_opt.fd_warn / 100u);
@@ -109,7 +110,7 @@ void st_exhaustion_fd_outside(int fd)
 static int64_t soft_limit(enum st_limit_kind kind)
 {
     struct rlimit rl;
-    if (getrlimit(rlimits[kind], &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+    if (st_sys_getrlimit(rlimits[kind], &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
         rl.rlim_cur > INT64_MAX)
         return -1;
     return (int64_t)rl.rlim_cur;

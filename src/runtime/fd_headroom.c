@@ -20,7 +20,7 @@ void st_fd_note_emfile(void)
     if (__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED))
         return;
     struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+    if (st_sys_getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
         return;
     /* strays' fds live in its high range, with close-on-exec; the program's
      * there are tracked, and what it inherited is not close-on-exec.
@@ -42,7 +42,7 @@ long st_fd_headroom_begin(void)
         return -1;
     }
     struct rlimit rl;
-    if (probe != -EMFILE || getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
+    if (probe != -EMFILE || st_sys_getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY ||
         rl.rlim_cur >= rl.rlim_max)
         return -1;
     long old = (long)rl.rlim_cur;
@@ -56,7 +56,7 @@ ST_EVERY_REPORT
 void st_fd_headroom_end(long token)
 {
     struct rlimit rl;
-    if (token < 0 || getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    if (token < 0 || st_sys_getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return;
     rl.rlim_cur = (rlim_t)token;
     setrlimit(RLIMIT_NOFILE, &rl);

@@ -31,6 +31,7 @@
 #include "base/options.h"
 #include "base/libc.h"
 #include "base/st.h"
+#include "base/sys.h"
 #include "track/per_thread.h"
 #include "track/stack.h"
 
@@ -297,7 +298,7 @@ static bool stack_bounds(uintptr_t *lo, uintptr_t *hi)
     if (st_gettid() == getpid()) {
         struct rlimit rl;
         size_t size = 1ul << 30;
-        if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur < size)
+        if (st_sys_getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur < size)
             size = rl.rlim_cur;
         *hi = (uintptr_t)__libc_stack_end;
         *lo = *hi > size ? *hi - size : 0;
