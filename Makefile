@@ -82,8 +82,18 @@ $(B)/obj/tests/%.o: tests/%.c | deps-test
 # -static-libgcc links libgcc's unwinder in (libgcc_eh.a), where the version
 # script keeps its symbols private: stack capture needs no library loaded
 # until a thread moves on to libunwind (src/track/stack_capture.c).
-$(B)/libstrays.so: $(PRELOAD_OBJ) $(CORE_OBJ) preload/strays.map
-	$(CC) -shared -static-libgcc -Wl,-soname,libstrays.so -Wl,-fini=strays_preload_fini_nothing -Wl,-z,defs -Wl,--version-script=preload/strays.map -o $@ $(filter %.o,$^) $(LDLIBS)
+# The layout: the start code first in .text (preload/start.ld says why), and
+# one read-only segment for headers, code and constants (noseparate-code):
+# the loader reads the headers' window anyway, and the start code shares it.
+# What that gives up is the separate segment's hardening against code-reuse
+# attacks, which a debugging tool preloaded into test runs can do without.
+LIB_LAYOUT = -Wl,-z,noseparate-code
+$(B)/libstrays.ld: preload/start.ld scripts/link-layout.py
+	@mkdir -p $(B)
+	scripts/link-layout.py preload/start.ld $(CC) $(LIB_LAYOUT) > $@.tmp && mv $@.tmp $@
+
+$(B)/libstrays.so: $(PRELOAD_OBJ) $(CORE_OBJ) preload/strays.map $(B)/libstrays.ld
+	$(CC) -shared -static-libgcc -Wl,-soname,libstrays.so -Wl,-fini=strays_preload_fini_nothing -Wl,-z,defs -Wl,--version-script=preload/strays.map -Wl,-T,$(B)/libstrays.ld $(LIB_LAYOUT) -o $@ $(filter %.o,$^) $(LDLIBS)
 
 $(B)/strays: $(CLI_OBJ)
 	$(CC) -o $@ $^ $(LDLIBS)

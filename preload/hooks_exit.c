@@ -12,6 +12,7 @@
 
 static int (*program_main)(int, char **, char **);
 
+ST_EVERY_PROCESS
 static int main_wrapper(int argc, char **argv, char **envp)
 {
     int status = program_main(argc, argv, envp);
@@ -19,6 +20,7 @@ static int main_wrapper(int argc, char **argv, char **envp)
     exit(status);
 }
 
+ST_EVERY_PROCESS
 INTERPOSER int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
                                  void (*init)(void), void (*fini)(void),
                                  void (*rtld_fini)(void), void *stack_end)
@@ -29,6 +31,7 @@ INTERPOSER int __libc_start_main(int (*main)(int, char **, char **), int argc, c
 
 /* One exit at a time (st_runtime_exit_claim): a second thread that calls
  * exit waits here for the first to end the process. */
+ST_EVERY_PROCESS
 static void wait_if_another_thread_exits(void)
 {
     if (__atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) == ST_READY &&
@@ -38,6 +41,7 @@ static void wait_if_another_thread_exits(void)
 
 /* A vfork child that calls exit (it should call _exit) must not note its
  * status in its parent's memory: the guard is up in it (hooks_vfork.c). */
+ST_EVERY_PROCESS
 INTERPOSER void exit(int status)
 {
     if (st_guard_depth == 0) {

@@ -36,6 +36,9 @@ void *st_interpose_resolve_version(const char *name, const char *version)
     return fn;
 }
 
+/* Cold for the hooks, but every process runs it (for __libc_start_main and
+ * exit): kept with the start code. */
+ST_EVERY_PROCESS
 void *st_interpose_resolve(const char *name)
 {
     void *fn = dlsym(RTLD_NEXT, name);

@@ -53,13 +53,21 @@ __attribute__((cold)) void *st_interpose_resolve(const char *name);
 /* The same for one version of a versioned symbol. */
 __attribute__((cold)) void *st_interpose_resolve_version(const char *name, const char *version);
 
+/* The name a hook looks up, beside the start code: every process looks up
+ * __libc_start_main and exit, and would read a page of .rodata for them. */
+#define HOOK_NAME(name)                                                                    \
+    ({                                                                                     \
+        static const char name_[] ST_EVERY_PROCESS_DATA = #name;                           \
+        name_;                                                                             \
+    })
+
 /* One load on the common path; the lookup is out of line (cold). */
 #define REAL(name)                                                                         \
     ({                                                                                     \
         st_real_##name##_t real_ = __atomic_load_n(&st_real_##name, __ATOMIC_RELAXED);     \
         ST_LIKELY(real_ != NULL)                                                           \
             ? real_                                                                        \
-            : (st_real_##name = (st_real_##name##_t)st_interpose_resolve(#name));           \
+            : (st_real_##name = (st_real_##name##_t)st_interpose_resolve(HOOK_NAME(name))); \
     })
 
 #define REAL_V(name, tag, version)                                                         \

@@ -15,6 +15,7 @@ __attribute__((constructor)) static void strays_preload_init(int argc, char **ar
         st_runtime_start_services();
 }
 
+ST_EVERY_PROCESS
 __attribute__((destructor)) static void strays_preload_fini(void) { st_runtime_at_unload(); }
 
 /* The library's DT_FINI (the Makefile links with -Wl,-fini=): the linker's

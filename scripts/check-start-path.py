@@ -1,19 +1,28 @@
 #!/usr/bin/env python3
 """Checks that a process which leaks nothing touches few of strays' pages.
 
-Every page a process touches first costs a page fault, 12-20 us on the VMs
-CI runs on (docs/performance.md), more than the rest of strays' start. So:
+Every 32 KiB window of a file a process touches first costs a page fault,
+12-20 us on the VMs CI runs on (docs/performance.md), more than the rest of
+strays' start. So:
 
 - every strays function a clean /bin/true runs (start and exit, found with
-  callgrind) lies in the first 64 KiB of strays' code, the one or two
-  fault-around windows ST_EVERY_PROCESS and ST_HOT keep it in (src/base/st.h);
+  callgrind) lies in the first 64 KiB of strays' code, where preload/start.ld
+  puts ST_EVERY_PROCESS and ST_HOT (src/base/st.h);
 - with a report file (each process under `strays run` writes its report of
   nothing), in the first 128 KiB: ST_EVERY_REPORT keeps that code next;
+- those functions call no libc function but the few a clean process needs
+  (ALLOWED_LIBC): each other one lies on a page of libc's code that a small
+  program never touches (strlen, syscall, getrlimit...), and text.h and
+  sys.h do their work without them;
+- a clean /bin/true reads nothing from strays' .rodata (found with lackey):
+  the strings and tables the start code reads are ST_EVERY_PROCESS_DATA,
+  beside it;
 - strays' small variables (.data and .bss) lie on one page, the one the
   dynamic loader writes anyway; large tables go to ST_LARGE_BSS.
 
 Usage: check-start-path.py LIBSTRAYS.so
 """
+import bisect
 import os
 import re
 import subprocess
@@ -22,6 +31,16 @@ import tempfile
 
 WINDOW = 64 * 1024
 PAGE = 4096
+# The libc functions a clean process's start and exit call: the process's
+# entry and exit, the fork and quick_exit handlers, the signal actions, the
+# hooks' lookups, and the secure-execution flag. Most lie on pages a program
+# runs anyway (exit, sigaction); the others cost what they must.
+ALLOWED_LIBC = {
+    "__libc_start_main", "exit", "_exit", "_Exit", "quick_exit", "__cxa_finalize",
+    "__register_atfork", "__cxa_at_quick_exit", "__errno_location",
+    "sigaction", "__sigaction", "__libc_sigaction", "__libc_current_sigrtmax",
+    "__libc_current_sigrtmin", "dlsym", "dlvsym", "dl_iterate_phdr", "getauxval",
+}
 
 
 def sections(lib):
@@ -46,8 +65,10 @@ def functions(lib):
 
 
 def functions_run(lib, report_file):
-    """Names of lib's functions that a clean /bin/true runs, from callgrind;
-    with report_file, writing its report to a file as under `strays run`."""
+    """What lib's code does in a clean /bin/true, from callgrind: the names of
+    its functions that run, and the libc functions they call, as
+    {callee: caller}. With report_file, writing its report to a file as
+    under `strays run`."""
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "callgrind.out")
         env = dict(os.environ, LD_PRELOAD=os.path.abspath(lib))
@@ -56,11 +77,13 @@ def functions_run(lib, report_file):
             env["STRAYS_OPTIONS"] = "format=json:log_path=" + os.path.join(tmp, "report")
         subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out, "-q",
                         "/bin/true"], check=True, env=env, stdout=subprocess.DEVNULL)
-        objects, names, run = {}, {}, set()
-        current_ob = None
+        # Names are given once as "(id) name", then as "(id)": objects and
+        # functions each have their own ids.
+        objects, names, run, libc_calls = {}, {}, set(), {}
+        current_ob = current_fn = callee_ob = None
         base = os.path.basename(lib)
         for line in open(out):
-            m = re.match(r"(c?ob|c?fn|c?fl|c?fi|c?fe)=\((\d+)\)(?: (.*))?", line.rstrip("\n"))
+            m = re.match(r"(c?ob|c?fn)=\((\d+)\)(?: (.*))?", line.rstrip("\n"))
             if not m:
                 continue
             kind, ident, name = m.groups()
@@ -68,10 +91,66 @@ def functions_run(lib, report_file):
             if name is not None:
                 table[ident] = name
             if kind == "ob":
-                current_ob = objects.get(ident)
-            elif kind == "fn" and current_ob and os.path.basename(current_ob) == base:
-                run.add(names.get(ident, "?"))
-        return run
+                current_ob, callee_ob = objects.get(ident), None
+            elif kind == "fn":
+                current_fn, callee_ob = names.get(ident, "?"), None
+                if current_ob and os.path.basename(current_ob) == base:
+                    run.add(current_fn)
+            elif kind == "cob":
+                callee_ob = objects.get(ident)
+            elif kind == "cfn":
+                ours = current_ob and os.path.basename(current_ob) == base
+                if ours and callee_ob and os.path.basename(callee_ob).startswith("libc.so"):
+                    libc_calls[names.get(ident, "?").split("@")[0]] = current_fn
+                callee_ob = None
+        return run, libc_calls
+
+
+def rodata_reads(lib):
+    """Reads of lib's .rodata in a clean /bin/true, from lackey's trace of
+    every load: {the lib function that read it, itself or through a libc
+    function it called: [offsets in the file]}."""
+    secs = sections(lib)
+    lo, size = secs[".rodata"]
+    symbols = sorted((a, n) for n, addrs in functions(lib).items() for a in addrs)
+    with tempfile.TemporaryDirectory() as tmp:
+        log = os.path.join(tmp, "lackey.log")
+        env = dict(os.environ, LD_PRELOAD=os.path.abspath(lib))
+        env.pop("STRAYS_OPTIONS", None)
+        subprocess.run(["valgrind", "--tool=lackey", "--trace-mem=yes", "--trace-syscalls=yes",
+                        "--log-file=" + log, "/bin/true"], check=True, env=env,
+                       stdout=subprocess.DEVNULL)
+        base, lib_fd, opening = None, None, False
+        reads, last_ours = {}, None
+        for line in open(log, errors="replace"):
+            if base is None:
+                # The loader opens the library, then maps it whole first.
+                if "sys_openat" in line and os.path.basename(lib) + ")" in line:
+                    opening = True
+                if opening and "[async] --> Success(0x" in line or \
+                        ("sys_openat" in line and opening and "--> [pre-success] Success(" in line):
+                    lib_fd, opening = int(line.rsplit("Success(0x", 1)[1].split(")")[0], 16), False
+                m = re.search(r"sys_mmap \( 0x0, \d+, \d+, \d+, (\d+), 0 \).*Success\(0x([0-9a-f]+)\)",
+                              line)
+                if m and lib_fd is not None and int(m.group(1)) == lib_fd:
+                    base = int(m.group(2), 16)
+                continue
+            parts = line.split()
+            if len(parts) != 2 or parts[0] not in ("I", "L", "M"):
+                continue
+            try:
+                at = int(parts[1].split(",")[0], 16) - base
+            except ValueError:
+                continue
+            if parts[0] == "I":
+                if 0 <= at < lo:
+                    last_ours = at
+            elif lo <= at < lo + size:
+                i = bisect.bisect_right(symbols, (last_ours, "\uffff")) - 1 if last_ours else -1
+                reads.setdefault(symbols[i][1] if i >= 0 else "the dynamic loader", []).append(at)
+        if base is None:
+            sys.exit("check-start-path: lackey's trace shows no mapping of " + lib)
+        return reads
 
 
 def main():
@@ -85,7 +164,7 @@ def main():
     addresses = functions(lib)
     counts = []
     for report_file, window in ((False, WINDOW), (True, 2 * WINDOW)):
-        run = functions_run(lib, report_file)
+        run, libc_calls = functions_run(lib, report_file)
         counts.append(len(run))
         if not run:
             problems.append("callgrind saw no strays function run: is the library preloaded?")
@@ -97,6 +176,17 @@ def main():
                                 f"{' that writes a report file' if report_file else ''} but "
                                 f"lies at +{min(where):#x} in strays' code, past the first "
                                 f"{window // 1024} KiB: mark it {marker} (src/base/st.h)")
+        if not report_file:
+            for callee, caller in sorted(libc_calls.items()):
+                if callee not in ALLOWED_LIBC:
+                    problems.append(f"{caller} calls libc's {callee} in every clean process: a "
+                                    f"page of libc's code a small program never touches (use "
+                                    f"src/base/text.h or sys.h)")
+
+    for reader, offsets in sorted(rodata_reads(lib).items()):
+        problems.append(f"{reader} reads .rodata in every clean process ({len(offsets)} loads, "
+                        f"the first at {min(offsets):#x}): make the constant "
+                        f"ST_EVERY_PROCESS_DATA (src/base/st.h)")
 
     data_start = secs[".data"][0]
     bss_start, bss_size = secs[".bss"]
@@ -110,8 +200,9 @@ def main():
     if problems:
         sys.exit(1)
     print(f"check-start-path: the {counts[0]} strays functions a clean process runs lie in the "
-          f"first {WINDOW // 1024} KiB of its code, the {counts[1]} it runs to write a report "
-          f"file in the first {2 * WINDOW // 1024} KiB; its small variables on one page")
+          f"first {WINDOW // 1024} KiB of its code and call only the libc functions allowed, "
+          f"the {counts[1]} it runs to write a report file in the first {2 * WINDOW // 1024} "
+          f"KiB; it reads nothing from .rodata; its small variables lie on one page")
 
 
 if __name__ == "__main__":

@@ -75,7 +75,7 @@ int main(int argc, char **argv)
         fputs("usage: options-doc roff|markdown\n", stderr);
         return 2;
     }
-#define ST_OPT(type, name, def, help) option(#name, def, help);
+#define ST_OPT(type, name, def, value, help) option(#name, def, help);
 #include "../src/base/options.def"
 #undef ST_OPT
     return ferror(stdout) || fflush(stdout) ? 1 : 0;

@@ -6,6 +6,7 @@
 #include "base/command_line.h"
 
 #include "base/st.h"
+#include "base/text.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -15,17 +16,29 @@ static const char *name_start;
 static const char *strings_end; /* one past the last string's NUL at start */
 static const char *shell_script; /* found at start: argv may be rewritten later */
 
+/* One past the NUL of the string that lies highest of those in list, among
+ * those above floor: the strings lie in order, so one string is measured,
+ * not every one of them. */
+ST_EVERY_PROCESS
+static const char *end_of_highest(char *const *list, const char *floor, const char *end)
+{
+    const char *highest = NULL;
+    for (char *const *e = list; e && *e; e++)
+        if (*e > floor && (!highest || *e > highest))
+            highest = *e;
+    if (highest && highest + st_text_len(highest) + 1 > end)
+        end = highest + st_text_len(highest) + 1;
+    return end;
+}
+
 ST_EVERY_PROCESS
 void st_command_line_remember(int argc, char **argv, char **envp)
 {
     if (argc < 1 || !argv || !argv[0])
         return;
     shell_script = st_command_line_script_of(argc, argv);
-    const char *end = argv[argc - 1] + strlen(argv[argc - 1]) + 1;
-    for (char **e = envp; e && *e; e++)
-        if (*e > argv[0] && *e + strlen(*e) + 1 > end)
-            end = *e + strlen(*e) + 1;
-    strings_end = end;
+    const char *end = end_of_highest(argv, argv[0], argv[0] + st_text_len(argv[0]) + 1);
+    strings_end = end_of_highest(envp, argv[0], end);
     __atomic_store_n(&name_start, argv[0], __ATOMIC_RELEASE);
 }
 
@@ -47,16 +60,29 @@ long st_command_line_name(char *buf, size_t len)
 }
 
 /* Shells that keep the script they run open (each reads it as it goes). */
+ST_EVERY_PROCESS
 static bool is_shell(const char *argv0)
 {
     static const char *const shells[] = {"sh",   "bash", "dash", "zsh",  "ksh",  "ksh93",
                                          "mksh", "ash",  "yash", "posh", "busybox"};
-    const char *slash = strrchr(argv0, '/');
-    const char *base = slash ? slash + 1 : argv0;
+    const char *base = argv0;
+    for (const char *p = argv0; *p; p++) /* strrchr, by hand: see text.h */
+        if (*p == '/')
+            base = p + 1;
     if (*base == '-') /* a login shell */
         base++;
     for (size_t i = 0; i < sizeof shells / sizeof *shells; i++)
-        if (!strcmp(base, shells[i]))
+        if (st_text_eq(base, shells[i]))
+            return true;
+    return false;
+}
+
+/* Whether a cluster of short options holds -c or -s. */
+ST_EVERY_PROCESS
+static bool has_c_or_s(const char *options)
+{
+    for (const char *p = options; *p; p++)
+        if (*p == 'c' || *p == 's')
             return true;
     return false;
 }
@@ -68,13 +94,13 @@ const char *st_command_line_script_of(int argc, char *const *argv)
         return NULL;
     for (int i = 1; i < argc && argv[i]; i++) {
         const char *word = argv[i];
-        if (!strcmp(word, "--"))
+        if (st_text_eq(word, "--"))
             return i + 1 < argc ? argv[i + 1] : NULL;
         if (word[0] != '-' && word[0] != '+')
             return word;
-        if (!strcmp(word, "-") || (word[1] != '-' && strpbrk(word + 1, "cs")))
+        if (st_text_eq(word, "-") || (word[1] != '-' && has_c_or_s(word + 1)))
             return NULL; /* commands from -c's string or from stdin */
-        if ((!strcmp(word + 1, "o") || !strcmp(word + 1, "O")) && i + 1 < argc)
+        if ((st_text_eq(word + 1, "o") || st_text_eq(word + 1, "O")) && i + 1 < argc)
             i++; /* "-o pipefail": the option's name is no script */
     }
     return NULL;

@@ -8,6 +8,7 @@
 #include "base/log.h"
 #include "base/signals.h"
 #include "base/sys.h"
+#include "base/text.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -15,20 +16,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The default paths: every process reads them (ST_EVERY_PROCESS_DATA). */
+const char st_opt_stderr[] ST_EVERY_PROCESS_DATA = "stderr";
+const char st_opt_stdout[] ST_EVERY_PROCESS_DATA = "stdout";
+const char st_opt_none[] ST_EVERY_PROCESS_DATA = "";
+
 /* Paths read as empty until the defaults are set, as the zeroed arrays they
  * once were did (a hook may ask before strays has started). */
-struct st_options st_opt = {.log_path = "", .metrics_path = "", .profile_path = "",
-                            .suppressions = ""};
+struct st_options st_opt = {.log_path = st_opt_none, .metrics_path = st_opt_none,
+                            .profile_path = st_opt_none, .suppressions = st_opt_none};
 
 /* Each parser returns NULL on success or what the value should have been. */
 ST_EVERY_PROCESS
 static const char *parse_bool(const char *v, bool *out)
 {
-    if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes")) {
+    if (st_text_eq(v, "1") || st_text_eq(v, "true") || st_text_eq(v, "yes")) {
         *out = true;
         return NULL;
     }
-    if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no")) {
+    if (st_text_eq(v, "0") || st_text_eq(v, "false") || st_text_eq(v, "no")) {
         *out = false;
         return NULL;
     }
@@ -89,9 +95,9 @@ static const char *parse_int_range(const char *v, int min, int max, int *out,
 ST_EVERY_PROCESS
 static const char *parse_format(const char *v, enum st_format *out)
 {
-    if (!strcmp(v, "text"))
+    if (st_text_eq(v, "text"))
         *out = ST_FORMAT_TEXT;
-    else if (!strcmp(v, "json"))
+    else if (st_text_eq(v, "json"))
         *out = ST_FORMAT_JSON;
     else
         return "expected text or json";
@@ -109,14 +115,14 @@ static size_t path_store_used;
 ST_EVERY_PROCESS
 static const char *keep_path(const char *v)
 {
-    static const char *const literals[] = {"", "stderr", "stdout"};
+    static const char *const literals[] = {st_opt_none, st_opt_stderr, st_opt_stdout};
     for (size_t i = 0; i < ST_ARRAY_LEN(literals); i++)
-        if (!strcmp(v, literals[i]))
+        if (st_text_eq(v, literals[i]))
             return literals[i];
-    for (size_t at = 0; at < path_store_used; at += strlen(path_store + at) + 1)
-        if (!strcmp(path_store + at, v))
+    for (size_t at = 0; at < path_store_used; at += st_text_len(path_store + at) + 1)
+        if (st_text_eq(path_store + at, v))
             return path_store + at;
-    size_t len = strlen(v) + 1;
+    size_t len = st_text_len(v) + 1;
     if (path_store_used + len > sizeof path_store)
         return NULL;
     char *kept = memcpy(path_store + path_store_used, v, len);
@@ -127,7 +133,7 @@ static const char *keep_path(const char *v)
 ST_EVERY_PROCESS
 static const char *set_path(const char *v, st_opt_path_t *out)
 {
-    if (strlen(v) >= ST_OPT_PATH_MAX)
+    if (st_text_len(v) >= ST_OPT_PATH_MAX)
         return "expected a shorter path";
     const char *kept = keep_path(v);
     if (!kept)
@@ -178,7 +184,7 @@ static const char *parse_track(const char *v, unsigned *out)
         while (p[len] && p[len] != ',') /* strcspn, by hand: see plain_digits */
             len++;
         unsigned i = 0;
-        while (i < 3 && (strlen(names[i]) != len || strncmp(p, names[i], len)))
+        while (i < 3 && (st_text_len(names[i]) != len || !st_text_starts(p, names[i])))
             i++;
         if (i == 3)
             return "expected threads, timers and/or fds, separated by commas";
@@ -211,7 +217,7 @@ static const char *parse_duration(const char *v, uint64_t *out)
     if (end == v || errno || !(n >= 0 && n <= 1e9) || *v == '-' || *v == '+')
         return expected;
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (!strcmp(end, units[i].unit)) {
+        if (st_text_eq(end, units[i].unit)) {
             double ns = n * (double)units[i].ns;
             if (ns >= 18446744073709551616.0) /* 2^64 */
                 return expected;
@@ -234,11 +240,11 @@ static const char *parse_size(const char *v, uint64_t *out)
     if (end == v || errno || *v == '-' || *v == '+')
         return expected;
     unsigned shift = 0;
-    if (!strcmp(end, "k") || !strcmp(end, "K"))
+    if (st_text_eq(end, "k") || st_text_eq(end, "K"))
         shift = 10;
-    else if (!strcmp(end, "m") || !strcmp(end, "M"))
+    else if (st_text_eq(end, "m") || st_text_eq(end, "M"))
         shift = 20;
-    else if (!strcmp(end, "g") || !strcmp(end, "G"))
+    else if (st_text_eq(end, "g") || st_text_eq(end, "G"))
         shift = 30;
     else if (*end)
         return expected;
@@ -253,10 +259,10 @@ static const char *parse_size(const char *v, uint64_t *out)
  * must not overflow. */
 static int realtime_signal(const char *name)
 {
-    bool from_min = !strncmp(name, "RTMIN", 5);
-    if (!from_min && strncmp(name, "RTMAX", 5))
+    bool from_min = st_text_starts(name, "RTMIN");
+    if (!from_min && !st_text_starts(name, "RTMAX"))
         return 0;
-    /* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Branch): strncmp matched 5 characters */
+    /* NOLINTNEXTLINE(clang-analyzer-core.uninitialized.Branch): the prefix matched 5 characters */
     if (!name[5])
         return from_min ? SIGRTMIN : SIGRTMAX;
     if (name[5] != (from_min ? '+' : '-') || name[6] < '0' || name[6] > '9')
@@ -294,7 +300,7 @@ static const char *parse_signal(const char *v, int *out)
         }
         sig = (int)n;
     } else {
-        const char *name = strncmp(v, "SIG", 3) ? v : v + 3;
+        const char *name = st_text_starts(v, "SIG") ? v + 3 : v;
         /* RTMIN/RTMAX forms first: the default is one, and glibc names no
          * real-time signal, so the walk over its names would find nothing. */
         sig = realtime_signal(name);
@@ -336,9 +342,9 @@ static const char *parse_mode(const char *v, unsigned *out)
 ST_EVERY_PROCESS
 static const char *parse_report_when(const char *v, enum st_report_when *out)
 {
-    if (!strcmp(v, "always"))
+    if (st_text_eq(v, "always"))
         *out = ST_REPORT_ALWAYS;
-    else if (!strcmp(v, "failure"))
+    else if (st_text_eq(v, "failure"))
         *out = ST_REPORT_FAILURE;
     else
         return "expected always or failure";
@@ -351,7 +357,7 @@ ST_EVERY_PROCESS
 static const char *parse_exitcode_for(const char *v, enum st_exitcode_for *out)
 {
     for (size_t i = 0; i < sizeof exitcode_for_names / sizeof exitcode_for_names[0]; i++)
-        if (!strcmp(v, exitcode_for_names[i])) {
+        if (st_text_eq(v, exitcode_for_names[i])) {
             *out = (enum st_exitcode_for)i;
             return NULL;
         }
@@ -360,7 +366,7 @@ static const char *parse_exitcode_for(const char *v, enum st_exitcode_for *out)
 
 /* A list option's value goes on over commas ("track=threads,fds"). */
 ST_EVERY_PROCESS
-static bool is_list_option(const char *key) { return !strcmp(key, "track"); }
+static bool is_list_option(const char *key) { return st_text_eq(key, "track"); }
 
 /* Each formatter writes a value back as the parser reads it, for messages. */
 static void format_bool(const bool *v, char *buf, size_t len) { snprintf(buf, len, "%d", *v); }
@@ -416,8 +422,8 @@ ST_EVERY_PROCESS
 static const char *set_option(struct st_options *o, const char *key, const char *value,
                               char *msg, size_t msg_len)
 {
-#define ST_OPT(type, name, def, help)                                                      \
-    if (!strcmp(key, #name)) {                                                             \
+#define ST_OPT(type, name, def, def_value, help)                                             \
+    if (st_text_eq(key, #name)) {                                                          \
         const char *why = parse_##type(value, &o->name);                                   \
         if (!why)                                                                          \
             return NULL;                                                                   \
@@ -437,7 +443,7 @@ ST_EVERY_PROCESS
 void st_options_defaults(struct st_options *o)
 {
     memset(o, 0, sizeof *o);
-#define ST_OPT(type, name, def, help) (void)parse_##type(def, &o->name);
+#define ST_OPT(type, name, def, value, help) o->name = (value);
 #include "base/options.def"
 #undef ST_OPT
 }
@@ -520,7 +526,7 @@ void st_options_print_help(int fd)
     int n = snprintf(line, sizeof line,
                      "strays options (STRAYS_OPTIONS=\"key=value:key=value\"):\n");
     st_sys_write_all(fd, line, (size_t)n);
-#define ST_OPT(type, name, def, help)                                                      \
+#define ST_OPT(type, name, def, def_value, help)                                             \
     n = snprintf(line, sizeof line, "  %-12s default %-18s %s\n", #name, def, help);      \
     st_sys_write_all(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 #include "base/options.def"
@@ -559,9 +565,9 @@ void st_options_init_from(const char *text)
 ST_EVERY_PROCESS
 static const char *options_from_environment(void)
 {
-    static const char name[] = "STRAYS_OPTIONS=";
+    static const char name[] ST_EVERY_PROCESS_DATA = "STRAYS_OPTIONS=";
     for (char **e = environ; e && *e; e++)
-        if (!strncmp(*e, name, sizeof name - 1))
+        if (st_text_starts(*e, name))
             return *e + sizeof name - 1;
     return NULL;
 }

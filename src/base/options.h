@@ -26,6 +26,8 @@ typedef int st_opt_percent_t; /* 0 to 100; 0: off */
 enum { ST_TRACK_THREADS = 1, ST_TRACK_TIMERS = 2, ST_TRACK_FDS = 4 };
 typedef unsigned st_opt_track_t;
 typedef uint64_t st_opt_duration_t; /* nanoseconds */
+#define ST_OPT_MILLISECOND 1000000ull
+#define ST_OPT_SECOND 1000000000ull
 typedef uint64_t st_opt_size_t;     /* bytes; 0: no limit */
 typedef int st_opt_signal_t;         /* 0: none */
 typedef const char *st_opt_path_or_none_t;
@@ -36,10 +38,13 @@ enum st_exitcode_for { ST_EXITCODE_FOR_ROOT, ST_EXITCODE_FOR_EVERY, ST_EXITCODE_
 typedef enum st_exitcode_for st_opt_exitcode_for_t;
 
 struct st_options {
-#define ST_OPT(type, name, def, help) st_opt_##type##_t name;
+#define ST_OPT(type, name, def, value, help) st_opt_##type##_t name;
 #include "base/options.def"
 #undef ST_OPT
 };
+
+/* The default path values (options.def), and "stdout". */
+extern const char st_opt_stderr[], st_opt_stdout[], st_opt_none[];
 
 /* The options in force (defaults until st_options_init runs). */
 extern struct st_options st_opt;

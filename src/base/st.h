@@ -30,6 +30,10 @@
  * written): right after the code above (the linker puts .text.sorted.*
  * after .text.hot), so such a process faults in one window more at most. */
 #define ST_EVERY_REPORT __attribute__((section(".text.sorted.st_every_report")))
+/* For the constants that code reads (strings, tables): beside it, in the
+ * text (preload/start.ld), not in .rodata's window of its own. A string
+ * literal cannot be placed, so such strings are named arrays. */
+#define ST_EVERY_PROCESS_DATA __attribute__((section(".rodata.st_every_process")))
 /* The same for the few variables every hooked call reads: in .data, on the
  * page with the real functions' addresses and the options, rather than
  * wherever .bss puts them. */

@@ -6,6 +6,7 @@
 #include "base/out.h"
 #include "base/own_files.h"
 #include "base/sys.h"
+#include "base/text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +23,7 @@ static unsigned next_seq;
 ST_EVERY_PROCESS
 bool st_sink_is_file(const char *log_path)
 {
-    return strcmp(log_path, "stderr") != 0 && strcmp(log_path, "stdout") != 0;
+    return !st_text_eq(log_path, st_opt_stderr) && !st_text_eq(log_path, st_opt_stdout);
 }
 
 static int stderr_fd(void) { return st_log_fd() >= 0 ? st_log_fd() : 2; }

@@ -198,22 +198,22 @@ bool st_crash_in_program_handler(void)
 static void alt_stack_for_this_thread(void)
 {
     stack_t current;
-    if (sigaltstack(NULL, &current) == 0 && !(current.ss_flags & SS_DISABLE))
+    if (st_sys_sigaltstack(NULL, &current) == 0 && !(current.ss_flags & SS_DISABLE))
         return; /* the program has one */
-    void *mem = mmap(NULL, ALT_STACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                     -1, 0);
-    if (mem == MAP_FAILED)
+    void *mem = st_sys_mmap_anonymous(ALT_STACK_SIZE);
+    if (!mem)
         return;
     stack_t ss = {.ss_sp = mem, .ss_size = ALT_STACK_SIZE, .ss_flags = 0};
-    sigaltstack(&ss, NULL);
+    st_sys_sigaltstack(&ss, NULL);
 }
 
 /* Where glibc's abort() lies, looked up now: not in a signal handler. */
 static void find_abort(void)
 {
-    void *fn = dlsym(RTLD_NEXT, "abort");
+    static const char name[] ST_EVERY_PROCESS_DATA = "abort";
+    void *fn = dlsym(RTLD_NEXT, name);
     uintptr_t lo, hi;
-    if (fn && st_modules_function_extent((uintptr_t)fn, "abort", &lo, &hi) == 0) {
+    if (fn && st_modules_function_extent((uintptr_t)fn, name, &lo, &hi) == 0) {
         abort_lo = lo;
         abort_hi = hi;
     }
@@ -222,7 +222,7 @@ static void find_abort(void)
 ST_EVERY_PROCESS
 int st_crash_install(void)
 {
-    static const int always[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+    static const int always[] ST_EVERY_PROCESS_DATA = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
     alt_stack_for_this_thread();
     find_abort();
     int rc = 0;

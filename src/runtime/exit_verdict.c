@@ -13,6 +13,7 @@
 #include "base/st.h"
 #include "base/options.h"
 #include "base/sys.h"
+#include "base/text.h"
 
 #include "base/log.h"
 
@@ -120,17 +121,16 @@ static bool parent_runs_strays(void)
 
 /* ---- marks: a leak passed up to the parent ---- */
 
-/* base + "/strays-EUID" into path (64 bytes); its length. Built by hand:
+/* base (or nothing, when NULL) + "/strays-EUID" into path (64 bytes); its
+ * length. Built by hand:
  * snprintf (or even stpcpy) would bring code pages of libc into every
  * process's exit, a page fault each. */
 ST_EVERY_PROCESS
 static size_t marks_dir_path(const char *base, char path[64])
 {
-    static const char middle[] = "/strays-";
-    size_t n = strlen(base);
-    memcpy(path, base, n + 1);
-    memcpy(path + n, middle, sizeof middle);
-    n += sizeof middle - 1;
+    static const char middle[] ST_EVERY_PROCESS_DATA = "/strays-";
+    char *end = base ? st_text_copy(path, base) : path;
+    size_t n = (size_t)(st_text_copy(end, middle) - path);
     return n + (size_t)st_sys_format_uint((unsigned long long)st_sys_geteuid(), path + n);
 }
 
@@ -163,7 +163,7 @@ static int marks_dir(bool create)
 ST_EVERY_PROCESS
 static void mark_name(pid_t pid, char name[32])
 {
-    static const char prefix[] = "leaked.";
+    static const char prefix[] ST_EVERY_PROCESS_DATA = "leaked.";
     memcpy(name, prefix, sizeof prefix);
     st_sys_format_uint((unsigned)pid, name + sizeof prefix - 1);
 }
@@ -175,17 +175,14 @@ static void mark_name(pid_t pid, char name[32])
 ST_EVERY_PROCESS
 static bool mark_may_exist(pid_t pid)
 {
-    static const char *const bases[] = {"/dev/shm", "/tmp"};
+    static const char bases[][9] ST_EVERY_PROCESS_DATA = {"/dev/shm", "/tmp"};
     char tail[96]; /* "/strays-EUID/leaked.PID", the same under both */
-    size_t tail_len = marks_dir_path("", tail);
+    size_t tail_len = marks_dir_path(NULL, tail);
     tail[tail_len++] = '/';
     mark_name(pid, tail + tail_len);
-    tail_len += strlen(tail + tail_len);
     for (size_t i = 0; i < sizeof bases / sizeof *bases; i++) {
         char path[128];
-        size_t n = strlen(bases[i]);
-        memcpy(path, bases[i], n);
-        memcpy(path + n, tail, tail_len + 1);
+        st_text_copy(st_text_copy(path, bases[i]), tail);
         struct stat st;
         if (st_sys_fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0)
             return true;

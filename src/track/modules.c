@@ -7,6 +7,7 @@
 #include "base/lock.h"
 #include "track/stack.h"
 #include "base/sys.h"
+#include "base/text.h"
 
 #include <elf.h>
 #include <stdbool.h>
@@ -212,7 +213,7 @@ static const ElfW(Sym) *gnu_lookup(const struct dynamic_tables *t, const char *n
         return NULL;
     for (;; i++) {
         uint32_t h2 = chain[i - first];
-        if ((h | 1) == (h2 | 1) && !strcmp(name, t->strtab + t->symtab[i].st_name))
+        if ((h | 1) == (h2 | 1) && st_text_eq(name, t->strtab + t->symtab[i].st_name))
             return &t->symtab[i];
         if (h2 & 1)
             return NULL;

@@ -161,7 +161,7 @@ Test(options_e2e, help_prints_the_table_and_the_program_still_runs)
     e2e_run(&run, "fixtures/thread_blocked_on_cond", "help=1", NULL);
     char *table = help_table();
     cr_assert_str_eq(run.err, table, "stderr holds the options table, once");
-#define ST_OPT(type, name, def, help) cr_assert_not_null(strstr(run.err, "  " #name " "), #name);
+#define ST_OPT(type, name, def, value, help) cr_assert_not_null(strstr(run.err, "  " #name " "), #name);
 #include "base/options.def"
 #undef ST_OPT
     expect_default_leak_run(&run);

@@ -499,7 +499,7 @@ Test(options, help_lists_every_option_with_default_and_help)
     for (const char *p = text; *p; p++)
         lines += *p == '\n';
     int options = 0;
-#define ST_OPT(type, name, def, help)                                                              \
+#define ST_OPT(type, name, def, value, help)                                                       \
     do {                                                                                           \
         options++;                                                                                 \
         const char *d = help_line(text, #name);                                                    \
@@ -521,10 +521,42 @@ Test(options, every_help_default_parses_to_the_default)
 {
     /* The defaults in the help are the same text the parser reads. */
     struct st_options o;
-#define ST_OPT(type, name, def, help) expect_clean(&o, #name "=" def);
+#define ST_OPT(type, name, def, value, help) expect_clean(&o, #name "=" def);
 #include "base/options.def"
 #undef ST_OPT
     expect_defaults(&o);
+}
+
+/* A path option is compared as text; any other by its bytes. */
+static bool same_text(const void *a, const void *b, size_t size)
+{
+    (void)size;
+    return strcmp(*(const char *const *)a, *(const char *const *)b) == 0;
+}
+
+static bool same_bytes(const void *a, const void *b, size_t size) { return !memcmp(a, b, size); }
+
+#define SAME_OPTION(a, b)                                                                          \
+    _Generic((a), const char *: same_text, default: same_bytes)(&(a), &(b), sizeof(a))
+
+Test(options, every_default_value_is_what_its_text_parses_to)
+{
+    /* A process sets the values without parsing (options.def): each must be
+     * what its text, which help=1 shows, parses to. The parse starts from
+     * other values, so that it has to set each option itself. */
+    struct st_options set, parsed;
+    st_options_defaults(&set);
+#define ST_OPT(type, name, def, value, help)                                                       \
+    do {                                                                                           \
+        struct errors e = {0};                                                                     \
+        memset(&parsed, 0, sizeof parsed);                                                         \
+        parsed.log_path = parsed.metrics_path = parsed.profile_path = parsed.suppressions = "x";   \
+        cr_assert_eq(st_options_parse(&parsed, #name "=" def, collect, &e), 0, "%s", e.text);      \
+        cr_assert(SAME_OPTION(set.name, parsed.name), "option %s: its value is not what \"%s\" "  \
+                  "parses to (src/base/options.def)", #name, def);                                \
+    } while (0);
+#include "base/options.def"
+#undef ST_OPT
 }
 
 /* ------------------------------------------------- init from the environment */
