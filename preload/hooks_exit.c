@@ -52,6 +52,7 @@ INTERPOSER void exit(int status)
     __builtin_unreachable();
 }
 
+ST_EVERY_FORK
 INTERPOSER void quick_exit(int status)
 {
     if (st_guard_depth == 0) {
@@ -64,6 +65,7 @@ INTERPOSER void quick_exit(int status)
 
 /* _exit runs no handlers: report now. A vfork child shares strays' memory
  * and must not touch it (st_runtime_final_report checks the pid). */
+ST_EVERY_FORK
 INTERPOSER void _exit(int status)
 {
     int final = status;
@@ -75,6 +77,7 @@ INTERPOSER void _exit(int status)
     __builtin_unreachable();
 }
 
+ST_EVERY_FORK
 INTERPOSER void _Exit(int status)
 {
     int final = status;

@@ -104,6 +104,7 @@ int st_gettid_slow(void)
     return st_cached_tid;
 }
 
+ST_EVERY_FORK
 void st_clock_after_fork(void)
 {
     st_cached_tid = 0;

@@ -43,7 +43,12 @@ static inline void st_unlock(st_lock_t *lock)
  * crashing thread holds, such as malloc's). */
 bool st_lock_within(st_lock_t *lock, unsigned long long ns);
 
-/* After fork only the forking thread exists: whoever held the lock is gone. */
-static inline void st_lock_reset(st_lock_t *lock) { lock->state = 0; }
+/* After fork only the forking thread exists: whoever held the lock is gone.
+ * A free lock is not written: a forked child copies each page it writes. */
+static inline void st_lock_reset(st_lock_t *lock)
+{
+    if (__atomic_load_n(&lock->state, __ATOMIC_RELAXED) != 0)
+        lock->state = 0;
+}
 
 #endif

@@ -93,6 +93,7 @@ int st_fd_add_private(int fd)
     return -1;
 }
 
+ST_EVERY_FORK
 int st_fd_private(int slot)
 {
     return slot >= 0 && slot < MAX_PRIVATE ? __atomic_load_n(&private_fds[slot], __ATOMIC_RELAXED)

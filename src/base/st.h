@@ -25,6 +25,11 @@
  * per file it passes through (a page fault costs 12-20 us on the VMs CI
  * runs on: docs/performance.md). */
 #define ST_EVERY_PROCESS __attribute__((section(".text.hot.st_every_process")))
+/* For the code of fork's handlers and of what a forked child runs: beside
+ * the start code. A child does not inherit its parent's mappings of code
+ * pages, so it faults in again each window of code it runs, and shells
+ * fork for every command. */
+#define ST_EVERY_FORK ST_EVERY_PROCESS
 /* For the code that writes the report of a process with nothing to report,
  * which every process under `strays run` writes (report files are always
  * written): right after the code above (the linker puts .text.sorted.*

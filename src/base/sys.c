@@ -249,6 +249,7 @@ long st_sys_sigqueueinfo(int pid, int sig, const siginfo_t *info)
     return raw(SYS_rt_sigqueueinfo, pid, sig, (long)info, 0);
 }
 
+ST_EVERY_FORK
 long st_sys_dup3(int from, int to, int flags) { return raw(SYS_dup3, from, to, flags, 0); }
 
 /* prlimit64 takes struct rlimit64: the same layout on 64-bit systems. */
@@ -267,6 +268,8 @@ void *st_sys_mmap_anonymous(size_t len)
                    -1, 0);
     return rc < 0 && rc > -4096 ? NULL : (void *)rc;
 }
+
+long st_sys_munmap(void *addr, size_t len) { return raw(SYS_munmap, (long)addr, (long)len, 0, 0); }
 
 ST_EVERY_PROCESS
 long st_sys_sigaltstack(const stack_t *ss, stack_t *old)

@@ -70,6 +70,7 @@ struct rlimit;
 long st_sys_getrlimit(int resource, struct rlimit *out);
 /* len bytes of fresh zeroed memory (private, anonymous, read and write), or NULL. */
 void *st_sys_mmap_anonymous(size_t len);
+long st_sys_munmap(void *addr, size_t len);
 long st_sys_sigaltstack(const stack_t *ss, stack_t *old);
 /* FUTEX_WAIT_PRIVATE while *word == expected (no timeout), FUTEX_WAKE_PRIVATE. */
 long st_sys_futex_wait(int *word, int expected);

@@ -95,8 +95,13 @@ void st_growth_compute(struct st_report *r, struct st_stack_index *si)
     have_previous = true;
 }
 
+/* Writes nothing when there was no dump (a forked child copies each page
+ * it writes, and free would be a call into libc). */
+ST_EVERY_FORK
 void st_growth_reset(void)
 {
+    if (!previous && !have_previous)
+        return;
     free(previous);
     previous = NULL;
     nprevious = 0;

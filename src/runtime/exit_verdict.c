@@ -37,6 +37,7 @@ static struct timespec watch_started;
 ST_EVERY_PROCESS
 void st_exit_verdict_start(void) { st_sys_clock_gettime(CLOCK_REALTIME_COARSE, &watch_started); }
 
+ST_EVERY_FORK
 void st_exit_verdict_after_fork_child(pid_t parent)
 {
     forked_from = parent;

@@ -37,6 +37,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
+#include <sys/single_threaded.h>
 #include <unistd.h>
 
 ST_HOT_DATA int st_runtime_state = ST_UNINIT;
@@ -47,29 +48,57 @@ static pid_t own_pid;
  * interleave their lines. Building is reentrant and happens outside it. */
 static st_lock_t emit_lock = ST_LOCK_INIT;
 
+/* Whether before_fork took the registries' locks, and what the preload
+ * wants done in the parent first (st_runtime_on_fork_prepare). */
+static bool fork_locked;
+static void (*fork_prepare)(void);
+
+ST_EVERY_PROCESS
+void st_runtime_on_fork_prepare(void (*prepare)(void)) { fork_prepare = prepare; }
+
+/* Only the forking thread comes along into the child: another thread in
+ * the middle of a registry update would leave it half done there, so the
+ * registries' locks are held across the fork. A process that never had a
+ * second thread (__libc_single_threaded) has no such thread, and its
+ * locks are left alone: every page strays writes on either side of a fork
+ * is copied, at a page fault each, and shells fork for every command. */
+ST_EVERY_FORK
 static void before_fork(void)
 {
-    st_guard_enter();
+    if (fork_prepare)
+        fork_prepare();
     st_watchdog_before_fork();
-    st_stack_capture_before_fork();
-    st_stack_before_fork();
-    st_thread_before_fork();
-    st_timer_before_fork();
+    bool lock = !__libc_single_threaded;
+    if (fork_locked != lock) /* written only when it changes, as are the guard's */
+        fork_locked = lock;
+    if (lock) {
+        st_guard_enter();
+        st_stack_capture_before_fork();
+        st_stack_before_fork();
+        st_thread_before_fork();
+        st_timer_before_fork();
+    }
 }
 
+ST_EVERY_FORK
 static void after_fork_parent(void)
 {
-    st_timer_after_fork_parent();
-    st_thread_after_fork_parent();
-    st_stack_after_fork_parent();
-    st_stack_capture_after_fork(false);
-    st_guard_leave();
+    if (fork_locked) {
+        st_timer_after_fork_parent();
+        st_thread_after_fork_parent();
+        st_stack_after_fork_parent();
+        st_stack_capture_after_fork(false);
+        st_guard_leave();
+    }
 }
 
+ST_EVERY_FORK
 static void after_fork_child(void)
 {
+    if (!fork_locked)
+        st_guard_enter(); /* the thread's own page: the child writes it anyway */
     st_exit_verdict_after_fork_child(own_pid);
-    own_pid = getpid();
+    own_pid = (pid_t)st_sys_getpid();
     st_clock_after_fork();
     st_stack_after_fork_child();
     st_stack_capture_after_fork(true);
@@ -80,8 +109,10 @@ static void after_fork_child(void)
     st_watchdog_after_fork_child();
     st_lock_reset(&emit_lock); /* a dump under way in the parent stays there */
     st_growth_reset();
-    exit_status = -1;
-    final_done = 0;
+    if (exit_status != -1)
+        exit_status = -1;
+    if (final_done)
+        final_done = 0;
     st_guard_leave();
 }
 
@@ -259,6 +290,7 @@ _Noreturn void st_runtime_exit_wait(void)
 
 int st_runtime_exit_status(void) { return __atomic_load_n(&exit_status, __ATOMIC_ACQUIRE); }
 
+ST_EVERY_PROCESS
 bool st_runtime_foreign_process(void) { return own_pid != 0 && st_sys_getpid() != own_pid; }
 
 

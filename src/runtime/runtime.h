@@ -62,6 +62,10 @@ bool st_runtime_foreign_process(void);
 /* Starts what runs beside the program: the crash handlers and the
  * watchdog. Called from the preload's constructor, once strays is ready. */
 void st_runtime_start_services(void);
+/* prepare runs in the parent before each fork, before strays' own
+ * handlers: the preload resolves there what a child would otherwise look
+ * up again in every child (the real _exit). */
+void st_runtime_on_fork_prepare(void (*prepare)(void));
 /* The crash handler's report (async-signal-safe as far as it can be). */
 void st_runtime_crash_report(int sig, uintptr_t address, void *ucontext);
 

@@ -455,10 +455,18 @@ int st_watchdog_start(void)
 
 static bool fork_from_one_thread;
 
-void st_watchdog_before_fork(void) { fork_from_one_thread = __libc_single_threaded; }
+ST_EVERY_FORK
+void st_watchdog_before_fork(void)
+{
+    /* Written only when it changes: after a fork, the parent's first write
+     * to a page costs a page fault. */
+    if (fork_from_one_thread != __libc_single_threaded)
+        fork_from_one_thread = __libc_single_threaded;
+}
 
 /* The child's own wake-up eventfd, in place of the parent's (the same
  * object after fork: the child's signals would wake the parent's watchdog). */
+ST_EVERY_FORK
 static void new_wake_fd(void)
 {
     int old = st_fd_private(wake_slot);
@@ -469,6 +477,7 @@ static void new_wake_fd(void)
     st_sys_close((int)fd);
 }
 
+ST_EVERY_FORK
 void st_watchdog_after_fork_child(void)
 {
     __atomic_store_n(&watchdog_tid, 0, __ATOMIC_RELAXED);

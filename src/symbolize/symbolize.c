@@ -19,6 +19,7 @@
 #define _GNU_SOURCE
 #include "symbolize/symbolize.h"
 
+#include "base/st.h"
 #include "base/lock.h"
 #include "symbolize/symbolize_elf.h"
 
@@ -213,6 +214,7 @@ void st_symbolize_report(struct st_report *r)
 
 unsigned st_symbolize_sessions(void) { return __atomic_load_n(&lines.sessions, __ATOMIC_RELAXED); }
 
+ST_EVERY_FORK
 void st_symbolize_after_fork_child(void)
 {
     if (lines.busy) {

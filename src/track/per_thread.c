@@ -119,6 +119,7 @@ void st_per_thread_exiting(void)
 
 /* ------------------------------------------------------------------- fork */
 
+ST_EVERY_FORK
 void st_per_thread_after_fork_child(void)
 {
     struct st_per_thread *ts = st_per_thread();

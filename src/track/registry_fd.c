@@ -267,6 +267,7 @@ bool st_fd_is_tracked(int fd)
     return s && __atomic_load_n(&s->live, __ATOMIC_RELAXED);
 }
 
+ST_EVERY_FORK
 static unsigned chunks_in_use(void) { return __atomic_load_n(&chunks_end, __ATOMIC_ACQUIRE); }
 
 ST_EVERY_PROCESS
@@ -326,19 +327,21 @@ void st_fd_ignore_all(void)
     }
 }
 
-
-void st_fd_reset(void)
-{
-    for (unsigned c = 0, end = chunks_in_use(); c < end; c++)
-        if (chunks[c])
-            memset(chunks[c], 0, CHUNK_SLOTS * sizeof(struct slot));
-}
-
 /* Only the forking thread survives, so no slot is being written; a slot a
- * vanished thread held half-written is wiped with the rest. What the parent
- * could not track is not the child's to report either. */
+ * vanished thread held half-written goes with the rest. What the parent
+ * could not track is not the child's to report either. The parent's chunks
+ * are unmapped, not wiped: wiping would copy each of their pages into the
+ * child (a page fault each, in every child a shell forks), most of them
+ * only to exec; the child maps fresh ones for the fds it opens. */
+ST_EVERY_FORK
 void st_fd_after_fork_child(void)
 {
-    st_fd_reset();
+    for (unsigned c = 0, end = chunks_in_use(); c < end; c++)
+        if (chunks[c]) {
+            st_mem_unmap(ST_MEM_FDS, chunks[c], CHUNK_SLOTS * sizeof(struct slot));
+            chunks[c] = NULL;
+        }
+    if (chunks_end)
+        chunks_end = 0;
     st_mem_reset_misses();
 }

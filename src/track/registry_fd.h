@@ -66,7 +66,5 @@ int st_fd_foreach(void (*fn)(const struct st_fd_view *, void *), void *ctx);
 void st_fd_ignore_all(void);
 /* Fork, in the child: fds it inherited are not its leaks. */
 void st_fd_after_fork_child(void);
-/* Forgets everything (tests). */
-void st_fd_reset(void);
 
 #endif

@@ -7,6 +7,7 @@
 #include "base/st.h"
 
 #include "base/options.h"
+#include "base/sys.h"
 
 #include <malloc.h>
 #include <stdbool.h>
@@ -86,7 +87,7 @@ void st_mem_unmap(enum st_mem_pool pool, void *p, size_t size)
 {
     if (!p)
         return;
-    munmap(p, size);
+    st_sys_munmap(p, size);
     unreserve(size);
     __atomic_sub_fetch(&bytes[pool], size, __ATOMIC_RELAXED);
 }
@@ -106,8 +107,10 @@ void st_mem_stats(struct st_mem_stats *out)
     out->limit = st_opt.table_memory_limit;
 }
 
+ST_EVERY_FORK
 void st_mem_reset_misses(void)
 {
     for (int i = 0; i < ST_MEM_POOLS; i++)
-        __atomic_store_n(&misses[i], 0, __ATOMIC_RELAXED);
+        if (__atomic_load_n(&misses[i], __ATOMIC_RELAXED))
+            __atomic_store_n(&misses[i], 0, __ATOMIC_RELAXED);
 }

@@ -466,21 +466,28 @@ unsigned st_thread_count(void)
 /* strays' own threads' tids (see st_thread_own_add, at the end). */
 static int own_tids[ST_OWN_THREADS];
 
+ST_EVERY_FORK
 void st_thread_before_fork(void) { lock_all(); }
 
+ST_EVERY_FORK
 void st_thread_after_fork_parent(void) { unlock_first(SHARDS); }
 
+ST_EVERY_FORK
 void st_thread_after_fork_child(struct st_thread *self)
 {
     /* The parent's threads do not exist here. The forking thread may be a
      * tracked one (self): it is the child's only thread now, not a leak,
      * and its exit path must still find its record, so that one is kept,
-     * marked so the exit path frees it. */
-    for (unsigned i = 0; i < SHARDS; i++) {
+     * marked so the exit path frees it. A process that never had a record
+     * has nothing here to reset, and writes none of these pages (a child
+     * copies each page it writes). */
+    for (unsigned i = 0; i < SHARDS && __atomic_load_n(&any_record, __ATOMIC_RELAXED); i++) {
         struct shard *s = &shards[i];
         st_lock_reset(&s->lock);
         for (uint32_t b = 0; s->buckets && b <= s->mask; b++) {
             struct st_thread *rec = s->buckets[b], *next;
+            if (!rec)
+                continue;
             for (; rec; rec = next) {
                 next = rec->next;
                 rec->in_table = false;
@@ -489,9 +496,12 @@ void st_thread_after_fork_child(struct st_thread *self)
             }
             s->buckets[b] = NULL;
         }
-        s->count = 0;
+        if (s->count)
+            s->count = 0;
     }
-    memset(own_tids, 0, sizeof own_tids); /* they did not come along */
+    for (unsigned i = 0; i < ST_OWN_THREADS; i++) /* they did not come along */
+        if (own_tids[i])
+            own_tids[i] = 0;
     if (self) {
         self->finished = true;
         self->creator_done = true;

@@ -233,11 +233,14 @@ void st_timer_ignore_all(void)
     st_unlock(&lock);
 }
 
+ST_EVERY_FORK
 void st_timer_before_fork(void) { st_lock(&lock); }
 
+ST_EVERY_FORK
 void st_timer_after_fork_parent(void) { st_unlock(&lock); }
 
 /* Records go back to the free list; slabs and the table stay for reuse. */
+ST_EVERY_FORK
 void st_timer_reset(void)
 {
     for (uint32_t i = 0; slots && i <= mask; i++)
@@ -248,6 +251,7 @@ void st_timer_reset(void)
     used = 0;
 }
 
+ST_EVERY_FORK
 void st_timer_after_fork_child(void)
 {
     st_lock_reset(&lock);

@@ -89,6 +89,7 @@ static void unwind_enter(bool wait_for_fork)
 
 static void unwind_leave(void) { __atomic_sub_fetch(&unwinding, 1, __ATOMIC_RELEASE); }
 
+ST_EVERY_FORK
 void st_stack_capture_before_fork(void)
 {
     __atomic_store_n(&fork_pending, 1, __ATOMIC_SEQ_CST);
@@ -98,16 +99,19 @@ void st_stack_capture_before_fork(void)
         sched_yield();
 }
 
+/* Writes only what changes: a forked child copies each page it writes. */
+ST_EVERY_FORK
 void st_stack_capture_after_fork(bool child)
 {
     if (child) {
-        __atomic_store_n(&unwinding, 0, __ATOMIC_RELAXED);
+        if (__atomic_load_n(&unwinding, __ATOMIC_RELAXED))
+            __atomic_store_n(&unwinding, 0, __ATOMIC_RELAXED);
         /* A thread of the parent was loading libunwind: the child tries again. */
-        int loading = LIBUNWIND_LOADING;
-        __atomic_compare_exchange_n(&libunwind_state, &loading, LIBUNWIND_NOT_TRIED, false,
-                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+        if (__atomic_load_n(&libunwind_state, __ATOMIC_RELAXED) == LIBUNWIND_LOADING)
+            __atomic_store_n(&libunwind_state, LIBUNWIND_NOT_TRIED, __ATOMIC_RELAXED);
     }
-    __atomic_store_n(&fork_pending, 0, __ATOMIC_RELEASE);
+    if (__atomic_load_n(&fork_pending, __ATOMIC_RELAXED))
+        __atomic_store_n(&fork_pending, 0, __ATOMIC_RELEASE);
 }
 
 struct raw_walk {
@@ -281,9 +285,11 @@ void st_stack_cache_release(struct st_stack_cache *cache)
     free(cache);
 }
 
+ST_EVERY_FORK
 void st_stack_cache_after_fork_child(const struct st_stack_cache *self)
 {
-    __atomic_store_n(&caches_live, self ? 1u : 0u, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&caches_live, __ATOMIC_RELAXED) != (self ? 1u : 0u))
+        __atomic_store_n(&caches_live, self ? 1u : 0u, __ATOMIC_RELAXED);
 }
 
 /* ld.so's: the stack pointer _start began with. */

@@ -164,10 +164,13 @@ unsigned st_stack_interned_count(void)
     return __atomic_load_n(&count, __ATOMIC_RELAXED);
 }
 
+ST_EVERY_FORK
 void st_stack_before_fork(void) { st_lock(&table_lock); }
 
+ST_EVERY_FORK
 void st_stack_after_fork_parent(void) { st_unlock(&table_lock); }
 
+ST_EVERY_FORK
 void st_stack_after_fork_child(void) { st_lock_reset(&table_lock); }
 
 const struct st_stack *st_stack_standalone(const uintptr_t *frames, int depth)

@@ -192,10 +192,12 @@ int st_wait_foreach(void (*fn)(const struct st_wait_view *, void *), void *ctx)
     return n;
 }
 
+ST_EVERY_FORK
 void st_wait_after_fork_child(struct st_wait_record *self)
 {
     st_lock_reset(&alloc_lock);
-    free_records = NULL;
+    if (free_records)
+        free_records = NULL;
     for (struct st_wait_record *w = all_records; w; w = w->next) {
         if (w == self) {
             w->tid = st_gettid();
