@@ -460,8 +460,9 @@ void st_watchdog_before_fork(void)
 {
     /* Written only when it changes: after a fork, the parent's first write
      * to a page costs a page fault. */
-    if (fork_from_one_thread != __libc_single_threaded)
-        fork_from_one_thread = __libc_single_threaded;
+    bool one = __libc_single_threaded;
+    if (__atomic_load_n(&fork_from_one_thread, __ATOMIC_RELAXED) != one)
+        __atomic_store_n(&fork_from_one_thread, one, __ATOMIC_RELAXED);
 }
 
 /* The child's own wake-up eventfd, in place of the parent's (the same
