@@ -312,15 +312,15 @@ static __attribute__((noinline)) int root_verdict_with_marks(int status, int lea
  * other goes on, a failing one too, so that its marks are taken and none is
  * left behind in the directory. */
 ST_EVERY_PROCESS
-static int root_verdict(int status, int leaks)
+static int root_verdict(int status, int leaks, pid_t self)
 {
-    if (leaks <= 0 && !mark_may_exist((pid_t)st_sys_getpid()))
+    if (leaks <= 0 && !mark_may_exist(self))
         return status;
     return root_verdict_with_marks(status, leaks);
 }
 
 ST_EVERY_PROCESS
-int st_exit_verdict(int status, int leaks)
+int st_exit_verdict(int status, int leaks, pid_t self)
 {
     if (st_opt.exitcode == 0)
         return status;
@@ -331,6 +331,6 @@ int st_exit_verdict(int status, int leaks)
         return status;
     case ST_EXITCODE_FOR_ROOT:
     default:
-        return root_verdict(status, leaks);
+        return root_verdict(status, leaks, self);
     }
 }

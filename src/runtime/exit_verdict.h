@@ -13,10 +13,11 @@
  * did) and exitcode_for says it is one to change. For exitcode_for=root a
  * process that keeps its status passes its leak up to its parent (a mark
  * in strays' private directory, see exit_verdict.c), so the root of the
- * tree still fails. A clean process pays one failed open; only a process
+ * tree still fails. A clean process pays two stats; only a process
  * whose status could change looks in its parent's /proc maps for strays
- * (a fork child knows without looking). */
-int st_exit_verdict(int status, int leaks);
+ * (a fork child knows without looking). self is this process's pid, as
+ * the caller found it (one getpid fewer in every exit). */
+int st_exit_verdict(int status, int leaks, pid_t self);
 /* strays starts in this process (and again in a fork child, with its
  * parent): marks older than this are a previous process's. */
 void st_exit_verdict_start(void);

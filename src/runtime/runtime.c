@@ -455,7 +455,8 @@ int st_runtime_final_report(int status)
                                      .crash_safe = in_handler};
     int leaks = st_runtime_emit(&req, false);
     st_guard_leave();
-    return st_exit_verdict(status, leaks);
+    /* st_runtime_foreign_process found that the pid is own_pid. */
+    return st_exit_verdict(status, leaks, own_pid);
 }
 
 ST_EVERY_PROCESS
