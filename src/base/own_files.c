@@ -222,26 +222,30 @@ int st_own_file_publish(int dirfd, const char *tmp, const char *final, bool repl
             st_sys_unlinkat(dirfd, tmp);
         return (int)rc;
     }
-    /* link() fails rather than replace a name that exists, whatever it is. */
-    rc = st_sys_linkat(dirfd, tmp, dirfd, final);
-    if (rc == 0) {
-        st_sys_unlinkat(dirfd, tmp);
-        return 0;
-    }
-    if (rc == -EEXIST)
-        return -EEXIST;
-    if (no_hard_links(rc)) {
-        rc = st_sys_rename_noreplace(dirfd, tmp, final);
-        if (rc == -EINVAL || rc == -ENOSYS) {
-            /* Neither links nor RENAME_NOREPLACE (some FUSE and network
-             * file systems): rename only onto a name that is free now. */
+    /* Both fail rather than replace a name that exists, whatever it is:
+     * renameat2(RENAME_NOREPLACE) in one system call, else link() and an
+     * unlink of the temporary name. */
+    rc = st_sys_rename_noreplace(dirfd, tmp, final);
+    if (rc == 0 || rc == -EEXIST)
+        return (int)rc;
+    if (rc == -EINVAL || rc == -ENOSYS) {
+        rc = st_sys_linkat(dirfd, tmp, dirfd, final);
+        if (rc == 0) {
+            st_sys_unlinkat(dirfd, tmp);
+            return 0;
+        }
+        if (rc == -EEXIST)
+            return -EEXIST;
+        if (no_hard_links(rc)) {
+            /* Neither RENAME_NOREPLACE nor links (some FUSE and network file
+             * systems): rename only onto a name that is free now. */
             struct stat st;
             rc = st_sys_fstatat(dirfd, final, &st, AT_SYMLINK_NOFOLLOW) == 0
                      ? -EEXIST
                      : st_sys_renameat(dirfd, tmp, final);
+            if (rc == -EEXIST)
+                return -EEXIST;
         }
-        if (rc == -EEXIST)
-            return -EEXIST;
     }
     if (rc != 0)
         st_sys_unlinkat(dirfd, tmp);

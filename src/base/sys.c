@@ -188,6 +188,7 @@ long st_sys_linkat(int from_dir, const char *from, int to_dir, const char *to)
 ST_EVERY_REPORT
 long st_sys_unlinkat(int dirfd, const char *path) { return raw(SYS_unlinkat, dirfd, (long)path, 0, 0); }
 
+ST_EVERY_REPORT
 long st_sys_rename_noreplace(int dirfd, const char *from, const char *to)
 {
     return raw5(SYS_renameat2, dirfd, (long)from, dirfd, (long)to, RENAME_NOREPLACE);

@@ -135,11 +135,26 @@ static bool outlived_run(struct st_sink *s, const char *log_path, bool for_termi
 }
 
 ST_EVERY_REPORT
+/* Every field but the two names, which name_next writes before any use:
+ * zeroing all of it would write the 4 KiB of final_path, a page of stack
+ * touched for nothing in every process under `strays run`. */
+ST_EVERY_REPORT
+static void sink_init(struct st_sink *s)
+{
+    s->fd = -1;
+    s->format = ST_FORMAT_TEXT;
+    s->is_file = s->file_only = false;
+    s->dirfd = -1;
+    s->seq = 0;
+    s->ext = s->prefix = s->base = NULL;
+    s->tmp_name[0] = s->final_path[0] = '\0';
+}
+
+ST_EVERY_REPORT
 int st_sink_open(struct st_sink *s, const char *log_path, enum st_format format,
                  bool for_terminal)
 {
-    memset(s, 0, sizeof *s);
-    s->dirfd = -1;
+    sink_init(s);
     s->format = format;
     if (!strcmp(log_path, "stdout")) {
         s->fd = 1;
@@ -167,8 +182,7 @@ int st_sink_open(struct st_sink *s, const char *log_path, enum st_format format,
 
 int st_sink_open_file(struct st_sink *s, const char *prefix, const char *ext, const char *what)
 {
-    memset(s, 0, sizeof *s);
-    s->dirfd = -1;
+    sink_init(s);
     s->file_only = true;
     char why[1024]; /* for a message: a long path in it is cut */
     why[0] = '\0';

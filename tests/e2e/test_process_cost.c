@@ -131,6 +131,32 @@ Test(process_cost, a_clean_process_reads_nothing_from_proc)
     free(preloaded);
 }
 
+/* Every process under `strays run` writes a report file, and publishes it
+ * with one renameat2(RENAME_NOREPLACE), which never replaces a name that
+ * exists, in place of linkat and unlinkat of the temporary name. */
+Test(process_cost, a_report_file_is_published_with_one_rename)
+{
+    if (!have("strace")) {
+        cr_log_warn("strace is not installed: not checked");
+        return;
+    }
+    char dir[256], options[400];
+    e2e_tmpdir(dir, sizeof dir);
+    snprintf(options, sizeof options, "format=json:log_path=%s/r", dir);
+    char *trace = traced_file_calls(CLEAN, options, true);
+    struct e2e_run loaded = {0};
+    e2e_load_reports(&loaded, dir);
+    cr_assert_geq(loaded.nreports, 1);
+    char found[4096];
+    lines_with(trace, "renameat2(", found, sizeof found);
+    cr_assert_eq(count(trace, "RENAME_NOREPLACE) = 0"), loaded.nreports, "%d reports:\n%s",
+                 loaded.nreports, found);
+    cr_assert_eq(count(trace, "linkat("), 0, "%s", trace);
+    e2e_free(&loaded);
+    e2e_rmdir(dir);
+    free(trace);
+}
+
 /* What fork costs a single-threaded process that leaks nothing: the pages
  * strays' fork handlers write are copied (a page fault each), and a child
  * faults in again each window of code it runs. Before, a fork and a child's
