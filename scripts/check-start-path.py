@@ -14,7 +14,8 @@ strays' start. So:
   (ALLOWED_LIBC): each other one lies on a page of libc's code that a small
   program never touches (strlen, syscall, getrlimit...), and text.h and
   sys.h do their work without them;
-- a clean /bin/true reads nothing from strays' .rodata (found with lackey):
+- a clean /bin/true, and `sh -c true`, read nothing from strays' .rodata
+  (found with lackey):
   the strings and tables the start code reads are ST_EVERY_PROCESS_DATA,
   beside it;
 - strays' small variables (.data and .bss) lie on one page, the one the
@@ -106,8 +107,8 @@ def functions_run(lib, report_file):
         return run, libc_calls
 
 
-def rodata_reads(lib):
-    """Reads of lib's .rodata in a clean /bin/true, from lackey's trace of
+def rodata_reads(lib, argv):
+    """Reads of lib's .rodata in a clean run of argv, from lackey's trace of
     every load: {the lib function that read it, itself or through a libc
     function it called: [offsets in the file]}."""
     secs = sections(lib)
@@ -118,7 +119,7 @@ def rodata_reads(lib):
         env = dict(os.environ, LD_PRELOAD=os.path.abspath(lib))
         env.pop("STRAYS_OPTIONS", None)
         subprocess.run(["valgrind", "--tool=lackey", "--trace-mem=yes", "--trace-syscalls=yes",
-                        "--log-file=" + log, "/bin/true"], check=True, env=env,
+                        "--log-file=" + log] + argv, check=True, env=env,
                        stdout=subprocess.DEVNULL)
         base, lib_fd, opening = None, None, False
         reads, last_ours = {}, None
@@ -183,10 +184,13 @@ def main():
                                     f"page of libc's code a small program never touches (use "
                                     f"src/base/text.h or sys.h)")
 
-    for reader, offsets in sorted(rodata_reads(lib).items()):
-        problems.append(f"{reader} reads .rodata in every clean process ({len(offsets)} loads, "
-                        f"the first at {min(offsets):#x}): make the constant "
-                        f"ST_EVERY_PROCESS_DATA (src/base/st.h)")
+    # /bin/true, and a shell given a command (the shell's check for a script
+    # it keeps open runs too).
+    for argv in (["/bin/true"], ["/bin/sh", "-c", "true"]):
+        for reader, offsets in sorted(rodata_reads(lib, argv).items()):
+            problems.append(f"{reader} reads .rodata in every clean `{' '.join(argv)}` "
+                            f"({len(offsets)} loads, the first at {min(offsets):#x}): make the "
+                            f"constant ST_EVERY_PROCESS_DATA (src/base/st.h)")
 
     data_start = secs[".data"][0]
     bss_start, bss_size = secs[".bss"]

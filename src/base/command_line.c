@@ -63,8 +63,9 @@ long st_command_line_name(char *buf, size_t len)
 ST_EVERY_PROCESS
 static bool is_shell(const char *argv0)
 {
-    static const char *const shells[] = {"sh",   "bash", "dash", "zsh",  "ksh",  "ksh93",
-                                         "mksh", "ash",  "yash", "posh", "busybox"};
+    /* Beside the start code (ST_EVERY_PROCESS_DATA): every shell reads them. */
+    static const char shells[][8] ST_EVERY_PROCESS_DATA = {
+        "sh", "bash", "dash", "zsh", "ksh", "ksh93", "mksh", "ash", "yash", "posh", "busybox"};
     const char *base = argv0;
     for (const char *p = argv0; *p; p++) /* strrchr, by hand: see text.h */
         if (*p == '/')
@@ -94,13 +95,15 @@ const char *st_command_line_script_of(int argc, char *const *argv)
         return NULL;
     for (int i = 1; i < argc && argv[i]; i++) {
         const char *word = argv[i];
-        if (st_text_eq(word, "--"))
+        /* Characters, not strings: a string constant would be read from
+         * .rodata, a window of strays' file touched by every shell. */
+        if (word[0] == '-' && word[1] == '-' && word[2] == '\0')
             return i + 1 < argc ? argv[i + 1] : NULL;
         if (word[0] != '-' && word[0] != '+')
             return word;
-        if (st_text_eq(word, "-") || (word[1] != '-' && has_c_or_s(word + 1)))
+        if ((word[0] == '-' && word[1] == '\0') || (word[1] != '-' && has_c_or_s(word + 1)))
             return NULL; /* commands from -c's string or from stdin */
-        if ((st_text_eq(word + 1, "o") || st_text_eq(word + 1, "O")) && i + 1 < argc)
+        if ((word[1] == 'o' || word[1] == 'O') && word[2] == '\0' && i + 1 < argc)
             i++; /* "-o pipefail": the option's name is no script */
     }
     return NULL;

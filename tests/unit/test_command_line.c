@@ -27,6 +27,8 @@ Test(command_line, a_shell_on_a_script_names_it)
     assert_script(SCRIPT_OF("bash", "--norc", "+e", "s.sh"), "s.sh");
     assert_script(SCRIPT_OF("bash", "-o", "pipefail", "s.sh"), "s.sh");
     assert_script(SCRIPT_OF("zsh", "--", "-odd-name.sh"), "-odd-name.sh");
+    assert_script(SCRIPT_OF("sh", "+", "s.sh"), "s.sh");
+    assert_script(SCRIPT_OF("bash", "-O", "extglob", "s.sh"), "s.sh");
 }
 
 Test(command_line, commands_from_c_or_stdin_and_other_programs_have_none)
