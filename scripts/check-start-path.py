@@ -14,6 +14,8 @@ strays' start. So:
   (ALLOWED_LIBC): each other one lies on a page of libc's code that a small
   program never touches (strlen, syscall, getrlimit...), and text.h and
   sys.h do their work without them;
+- writing the report of nothing to a file touches at most one page of stack
+  more than a clean exit that writes none;
 - a clean /bin/true, and `sh -c true`, read nothing from strays' .rodata
   (found with lackey):
   the strings and tables the start code reads are ST_EVERY_PROCESS_DATA,
@@ -32,6 +34,8 @@ import tempfile
 
 WINDOW = 64 * 1024
 PAGE = 4096
+# Where valgrind puts a program's main stack on x86-64 (below 0x1fff001000).
+VALGRIND_STACK = 0x1F00000000
 # The libc functions a clean process's start and exit call: the process's
 # entry and exit, the fork and quick_exit handlers, the signal actions, the
 # hooks' lookups, and the secure-execution flag. Most lie on pages a program
@@ -107,10 +111,11 @@ def functions_run(lib, report_file):
         return run, libc_calls
 
 
-def rodata_reads(lib, argv):
-    """Reads of lib's .rodata in a clean run of argv, from lackey's trace of
-    every load: {the lib function that read it, itself or through a libc
-    function it called: [offsets in the file]}."""
+def traced_memory(lib, argv, options=None):
+    """A clean run of argv under lackey, which traces every load and store:
+    the reads of lib's .rodata, as {the lib function that read it, itself or
+    through a libc function it called: [offsets in the file]}, and how many
+    pages of the stack the process touched. options: STRAYS_OPTIONS."""
     secs = sections(lib)
     lo, size = secs[".rodata"]
     symbols = sorted((a, n) for n, addrs in functions(lib).items() for a in addrs)
@@ -118,11 +123,13 @@ def rodata_reads(lib, argv):
         log = os.path.join(tmp, "lackey.log")
         env = dict(os.environ, LD_PRELOAD=os.path.abspath(lib))
         env.pop("STRAYS_OPTIONS", None)
+        if options:
+            env["STRAYS_OPTIONS"] = options.replace("TMP", tmp)
         subprocess.run(["valgrind", "--tool=lackey", "--trace-mem=yes", "--trace-syscalls=yes",
                         "--log-file=" + log] + argv, check=True, env=env,
                        stdout=subprocess.DEVNULL)
         base, lib_fd, opening = None, None, False
-        reads, last_ours = {}, None
+        reads, last_ours, stack_pages = {}, None, set()
         for line in open(log, errors="replace"):
             if base is None:
                 # The loader opens the library, then maps it whole first.
@@ -137,12 +144,17 @@ def rodata_reads(lib, argv):
                     base = int(m.group(2), 16)
                 continue
             parts = line.split()
-            if len(parts) != 2 or parts[0] not in ("I", "L", "M"):
+            if len(parts) != 2 or parts[0] not in ("I", "L", "S", "M"):
                 continue
             try:
-                at = int(parts[1].split(",")[0], 16) - base
+                address = int(parts[1].split(",")[0], 16)
             except ValueError:
                 continue
+            if parts[0] != "I" and address >= VALGRIND_STACK:
+                stack_pages.add(address // PAGE)
+            if parts[0] == "S":
+                continue
+            at = address - base
             if parts[0] == "I":
                 if 0 <= at < lo:
                     last_ours = at
@@ -151,7 +163,7 @@ def rodata_reads(lib, argv):
                 reads.setdefault(symbols[i][1] if i >= 0 else "the dynamic loader", []).append(at)
         if base is None:
             sys.exit("check-start-path: lackey's trace shows no mapping of " + lib)
-        return reads
+        return reads, len(stack_pages)
 
 
 def main():
@@ -186,11 +198,21 @@ def main():
 
     # /bin/true, and a shell given a command (the shell's check for a script
     # it keeps open runs too).
+    stack = {}
     for argv in (["/bin/true"], ["/bin/sh", "-c", "true"]):
-        for reader, offsets in sorted(rodata_reads(lib, argv).items()):
+        reads, stack[argv[0]] = traced_memory(lib, argv)
+        for reader, offsets in sorted(reads.items()):
             problems.append(f"{reader} reads .rodata in every clean `{' '.join(argv)}` "
                             f"({len(offsets)} loads, the first at {min(offsets):#x}): make the "
                             f"constant ST_EVERY_PROCESS_DATA (src/base/st.h)")
+    # The report of nothing written to a file (every process under `strays
+    # run`) goes no deeper into the stack than a page more than the exit of a
+    # process that writes none: each page of stack touched first is a fault.
+    _, with_file = traced_memory(lib, ["/bin/true"], "format=json:log_path=TMP/r")
+    if with_file > stack["/bin/true"] + 1:
+        problems.append(f"writing the report file of a clean /bin/true touches {with_file} pages "
+                        f"of stack, {stack['/bin/true']} without it: a frame on that path holds "
+                        f"a large buffer (gcc -fstack-usage says which)")
 
     data_start = secs[".data"][0]
     bss_start, bss_size = secs[".bss"]

@@ -115,12 +115,41 @@ static __attribute__((noinline)) long walk_link(long fd, const char *name, long 
     return fd;
 }
 
+/* The next component of path after *at (past any slashes) into name, and
+ * *at past it; its length: 0 at the end of the path, -ENAMETOOLONG when it
+ * is longer than NAME_MAX. */
+ST_EVERY_REPORT
+static long next_component(const char *path, size_t *at, char name[NAME_MAX + 1])
+{
+    while (path[*at] == '/')
+        (*at)++;
+    size_t len = 0; /* strcspn(path + at, "/"), without two pages of libc's code */
+    while (path[*at + len] && path[*at + len] != '/')
+        len++;
+    if (len > NAME_MAX)
+        return -ENAMETOOLONG;
+    memcpy(name, path + *at, len);
+    name[len] = '\0';
+    *at += len;
+    return (long)len;
+}
+
+/* The directory `name` in fd, opened never through a symlink, with fd
+ * closed; or -errno with fd closed. */
+ST_EVERY_REPORT
+static long step_into(long fd, const char *name)
+{
+    long next = st_sys_openat((int)fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
+    st_sys_close((int)fd);
+    return next;
+}
+
 /* Opens directory `dir` one component at a time, never following a symlink
  * it has not checked. A symlink's target replaces it in what is left of the
  * path, so the walk is a loop over one buffer, without recursion: it runs
  * on whatever thread writes a report, whose stack may be small. */
-ST_EVERY_REPORT
-static int walk(const char *dir, char *why, size_t why_len)
+static __attribute__((noinline)) int walk_with_links(const char *dir, char *why,
+                                                      size_t why_len)
 {
     char path[PATH_MAX];
     if (strlen(dir) >= sizeof path)
@@ -132,38 +161,55 @@ static int walk(const char *dir, char *why, size_t why_len)
     int links = 0;
     size_t at = 0; /* what is left of the path starts at path + at */
     for (;;) {
-        while (path[at] == '/')
-            at++;
-        size_t len = 0; /* strcspn(path + at, "/"), without two pages of libc's code */
-        while (path[at + len] && path[at + len] != '/')
-            len++;
+        char name[NAME_MAX + 1];
+        long len = next_component(path, &at, name);
         if (len == 0)
             return (int)fd;
-        if (len > NAME_MAX) {
+        if (len < 0) {
             st_sys_close((int)fd);
-            return fail(-ENAMETOOLONG, why, why_len);
+            return fail(len, why, why_len);
         }
-        char name[NAME_MAX + 1];
-        memcpy(name, path + at, len);
-        name[len] = '\0';
-        size_t shown_len = at + len; /* the path so far, for messages */
-        at += len;
+        size_t shown_len = at; /* the path so far, for messages */
         if (!strcmp(name, "."))
             continue;
         struct stat st;
         long rc = st_sys_fstatat((int)fd, name, &st, AT_SYMLINK_NOFOLLOW);
         if (rc >= 0 && !S_ISLNK(st.st_mode)) {
-            long next = st_sys_openat((int)fd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0);
-            st_sys_close((int)fd);
-            if (next < 0)
-                return fail(next, why, why_len);
-            fd = next;
+            fd = step_into(fd, name);
+            if (fd < 0)
+                return fail(fd, why, why_len);
             continue;
         }
         fd = walk_link(fd, name, rc, &st, path, sizeof path, &at, shown_len, &links, why, why_len);
         if (fd < 0)
             return (int)fd;
     }
+}
+
+/* The walk of a path with no symlink on it (nearly every one), reading dir
+ * in place: no copy of it in a PATH_MAX buffer, which would be a page of
+ * stack touched in every process under `strays run`. A symlink, or any
+ * error (which the full walk then explains), sends it to walk_with_links,
+ * from the start. */
+ST_EVERY_REPORT
+static int walk(const char *dir, char *why, size_t why_len)
+{
+    long fd = walk_start(dir);
+    size_t at = 0;
+    while (fd >= 0) {
+        char name[NAME_MAX + 1];
+        long len = next_component(dir, &at, name);
+        if (len == 0)
+            return (int)fd;
+        struct stat st;
+        if (len < 0 || st_sys_fstatat((int)fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+            S_ISLNK(st.st_mode)) {
+            st_sys_close((int)fd);
+            break;
+        }
+        fd = step_into(fd, name);
+    }
+    return walk_with_links(dir, why, why_len);
 }
 
 ST_EVERY_REPORT

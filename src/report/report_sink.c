@@ -103,7 +103,7 @@ static int create_file(struct st_sink *s, const char *prefix, const char *ext, c
 {
     s->prefix = prefix;
     s->ext = ext;
-    char dir[PATH_MAX];
+    char dir[ST_OPT_PATH_SIZE]; /* prefix is a path option's value (ST_OPT_PATH_MAX) */
     int rc = st_own_split_path(prefix, dir, sizeof dir, &s->base);
     if (rc == 0) {
         s->dirfd = st_own_dir_open(dir, why, why_len);

@@ -22,7 +22,10 @@ struct st_sink {
     const char *prefix;          /* log_path */
     const char *base;            /* its last component */
     char tmp_name[NAME_MAX + 1]; /* in dir */
-    char final_path[PATH_MAX];   /* DIR/BASE.PID.SEQ.EXT, for messages */
+    /* DIR/BASE.PID.SEQ.EXT, for messages: a path option's value (at most
+     * ST_OPT_PATH_MAX) and its tail. Not PATH_MAX: the sink lives on the
+     * stack of every report, and each 4 KiB of it touched first is a fault. */
+    char final_path[ST_OPT_PATH_SIZE];
 };
 
 /* Opens the destination for one report, in format. When the file cannot be

@@ -323,23 +323,35 @@ void st_runtime_write_report(const struct st_report *r, int fd, bool json, bool 
  * (disk full) is removed and the report written again to stderr: it is
  * never lost. */
 ST_EVERY_REPORT
+/* One writing of the report into the open sink; its result for
+ * st_sink_close. Out of line: its writer's page-sized buffer then takes the
+ * stack that opening the sink used (the directory walk's path), rather than
+ * lying above it. Every process under `strays run` writes a report, and
+ * each 4 KiB of stack it touches first is a page fault. */
+ST_EVERY_REPORT
+static __attribute__((noinline)) int write_report_once(const struct st_report *r,
+                                                        const struct st_sink *sink)
+{
+    struct st_out out;
+    st_out_init(&out, sink->fd);
+    out.to_file = sink->is_file;
+    if (sink->format == ST_FORMAT_JSON)
+        st_report_write_json(r, &out);
+    else
+        st_report_write_text(r, &out);
+    st_out_flush(&out);
+    return out.error;
+}
+
+ST_EVERY_REPORT
 static void write_to_sink(const struct st_report *r, bool crashing, bool for_terminal)
 {
     bool locked = emit_lock_take(crashing);
     struct st_sink sink;
     st_sink_open(&sink, st_opt.log_path, st_opt.format, for_terminal);
     int again = sink.fd < 0 ? 0 : 1;
-    while (again) {
-        struct st_out out;
-        st_out_init(&out, sink.fd);
-        out.to_file = sink.is_file;
-        if (sink.format == ST_FORMAT_JSON)
-            st_report_write_json(r, &out);
-        else
-            st_report_write_text(r, &out);
-        st_out_flush(&out);
-        again = st_sink_close(&sink, out.error) == ST_SINK_WRITE_AGAIN;
-    }
+    while (again)
+        again = st_sink_close(&sink, write_report_once(r, &sink)) == ST_SINK_WRITE_AGAIN;
     if (locked)
         st_unlock(&emit_lock);
 }
