@@ -262,14 +262,6 @@ long st_sys_getrlimit(int resource, struct rlimit *out)
     return raw(SYS_prlimit64, 0, resource, 0, (long)out);
 }
 
-ST_EVERY_PROCESS
-void *st_sys_mmap_anonymous(size_t len)
-{
-    long rc = raw6(SYS_mmap, 0, (long)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
-    return rc < 0 && rc > -4096 ? NULL : (void *)rc;
-}
-
 long st_sys_munmap(void *addr, size_t len) { return raw(SYS_munmap, (long)addr, (long)len, 0, 0); }
 
 ST_EVERY_PROCESS

@@ -68,8 +68,6 @@ long st_sys_gettid(void);
 /* getrlimit(2) of this process, by prlimit64. */
 struct rlimit;
 long st_sys_getrlimit(int resource, struct rlimit *out);
-/* len bytes of fresh zeroed memory (private, anonymous, read and write), or NULL. */
-void *st_sys_mmap_anonymous(size_t len);
 long st_sys_munmap(void *addr, size_t len);
 long st_sys_sigaltstack(const stack_t *ss, stack_t *old);
 /* FUTEX_WAIT_PRIVATE while *word == expected (no timeout), FUTEX_WAKE_PRIVATE. */

@@ -195,15 +195,17 @@ bool st_crash_in_program_handler(void)
     return sigismember(&now, sig) == 1; /* a siglongjmp out would have unblocked it */
 }
 
+/* The main thread's alternate stack: in .lbss, not mapped at start (a system
+ * call and a mapping in every process); its pages are touched only when a
+ * crash handler runs on it. */
+static char alt_stack[ALT_STACK_SIZE] ST_LARGE_BSS __attribute__((aligned(64)));
+
 static void alt_stack_for_this_thread(void)
 {
     stack_t current;
     if (st_sys_sigaltstack(NULL, &current) == 0 && !(current.ss_flags & SS_DISABLE))
-        return; /* the program has one */
-    void *mem = st_sys_mmap_anonymous(ALT_STACK_SIZE);
-    if (!mem)
-        return;
-    stack_t ss = {.ss_sp = mem, .ss_size = ALT_STACK_SIZE, .ss_flags = 0};
+        return; /* the program has one, or this ran before */
+    stack_t ss = {.ss_sp = alt_stack, .ss_size = ALT_STACK_SIZE, .ss_flags = 0};
     st_sys_sigaltstack(&ss, NULL);
 }
 

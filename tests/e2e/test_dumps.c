@@ -255,6 +255,25 @@ Test(crash, segfault_reports_the_crash_and_the_blocked_worker_then_dies_the_same
     e2e_free(&run);
 }
 
+/* The handler has no stack left to run on but the alternate one strays set
+ * up at start (in its .lbss since this test): the report is written, and the
+ * process dies of the SIGSEGV as without strays. */
+Test(crash, stack_overflow_reports_from_the_alternate_stack_then_dies_the_same_way)
+{
+    no_core_files();
+    struct e2e_run run;
+    e2e_run(&run, "fixtures/crash_stack_overflow", NULL, NULL);
+    cr_assert_eq(run.status, 128 + 11, "killed by SIGSEGV as without strays: %d\n%s", run.status,
+                 run.err);
+    cr_assert_eq(run.nreports, 1, "stderr:\n%.3000s", run.err);
+    const struct st_report *r = &run.reports[0];
+    cr_assert_str_eq(r->reason, "crash");
+    cr_assert_eq(r->signal, 11);
+    cr_assert_eq(r->crash_tid, r->pid, "the main thread crashed");
+    cr_assert(e2e_stack_has(r, r->crash_stack, "descend"));
+    e2e_free(&run);
+}
+
 /* Its own handler ends the process with _exit(3): that is its exit, with
  * the report of an exit (built in the handler as a crash report is). */
 Test(crash, program_with_its_own_sigsegv_handler_keeps_it)
