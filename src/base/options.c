@@ -27,7 +27,7 @@ struct st_options st_opt = {.log_path = st_opt_none, .metrics_path = st_opt_none
                             .profile_path = st_opt_none, .suppressions = st_opt_none};
 
 /* Each parser returns NULL on success or what the value should have been. */
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static const char *parse_bool(const char *v, bool *out)
 {
     if (st_text_eq(v, "1") || st_text_eq(v, "true") || st_text_eq(v, "yes")) {
@@ -47,7 +47,7 @@ static const char *parse_bool(const char *v, bool *out)
  * no code or locale table of libc's number parsers, pages a process under
  * strays would otherwise fault in at start only for this. false: leave it
  * to them (a sign, a space, hex, a fraction, an exponent, many digits). */
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static bool plain_digits(const char *v, unsigned long long *n, char **end)
 {
     size_t i = 0;
@@ -66,7 +66,7 @@ static bool plain_digits(const char *v, unsigned long long *n, char **end)
     return true;
 }
 
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static long to_long(const char *v, char **end)
 {
     unsigned long long n;
@@ -79,7 +79,7 @@ static long to_long(const char *v, char **end)
     return strtol(v, end, 10);
 }
 
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static const char *parse_int_range(const char *v, int min, int max, int *out,
                                    const char *expected)
 {
@@ -92,7 +92,7 @@ static const char *parse_int_range(const char *v, int min, int max, int *out,
     return NULL;
 }
 
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static const char *parse_format(const char *v, enum st_format *out)
 {
     if (st_text_eq(v, "text"))
@@ -112,7 +112,7 @@ static char path_store[16384] ST_LARGE_BSS;
 static size_t path_store_used;
 
 /* v's lasting copy, or NULL when the store is full. */
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static const char *keep_path(const char *v)
 {
     static const char *const literals[] = {st_opt_none, st_opt_stderr, st_opt_stdout};
@@ -130,7 +130,7 @@ static const char *keep_path(const char *v)
     return kept;
 }
 
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static const char *set_path(const char *v, st_opt_path_t *out)
 {
     if (st_text_len(v) >= ST_OPT_PATH_MAX)
@@ -142,7 +142,7 @@ static const char *set_path(const char *v, st_opt_path_t *out)
     return NULL;
 }
 
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static const char *parse_path(const char *v, st_opt_path_t *out)
 {
     if (*v == '\0')
@@ -150,31 +150,31 @@ static const char *parse_path(const char *v, st_opt_path_t *out)
     return set_path(v, out);
 }
 
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static const char *parse_exitcode(const char *v, int *out)
 {
     return parse_int_range(v, 0, 255, out, "expected a number from 0 to 255");
 }
 
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static const char *parse_depth(const char *v, int *out)
 {
     return parse_int_range(v, 1, 128, out, "expected a number from 1 to 128");
 }
 
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static const char *parse_verbosity(const char *v, int *out)
 {
     return parse_int_range(v, 0, 2, out, "expected 0, 1 or 2");
 }
 
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static const char *parse_percent(const char *v, int *out)
 {
     return parse_int_range(v, 0, 100, out, "expected a percentage from 0 to 100");
 }
 
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static const char *parse_track(const char *v, unsigned *out)
 {
     static const char *const names[] = {"threads", "timers", "fds"};
@@ -198,7 +198,7 @@ static const char *parse_track(const char *v, unsigned *out)
 }
 
 /* "500ms", "30s", "10m", "1h", "250us", "100ns"; a bare number is seconds. */
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static const char *parse_duration(const char *v, uint64_t *out)
 {
     static const struct {
@@ -228,7 +228,7 @@ static const char *parse_duration(const char *v, uint64_t *out)
 }
 
 /* "64k", "16m", "1g", or bytes; 0: none. */
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static const char *parse_size(const char *v, uint64_t *out)
 {
     const char *expected = "expected a size such as 0, 65536, 64k, 16m or 1g";
@@ -282,7 +282,7 @@ static bool reserved_signal(int sig)
            sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGABRT;
 }
 
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static const char *parse_signal(const char *v, int *out)
 {
     const char *expected = "expected a signal name such as SIGRTMAX-4, SIGUSR2 or USR2, a number, "
@@ -320,13 +320,13 @@ static const char *parse_signal(const char *v, int *out)
     return NULL;
 }
 
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static const char *parse_path_or_none(const char *v, st_opt_path_t *out)
 {
     return set_path(v, out);
 }
 
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static const char *parse_mode(const char *v, unsigned *out)
 {
     unsigned long n = 0;
@@ -339,7 +339,7 @@ static const char *parse_mode(const char *v, unsigned *out)
     return NULL;
 }
 
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static const char *parse_report_when(const char *v, enum st_report_when *out)
 {
     if (st_text_eq(v, "always"))
@@ -353,7 +353,7 @@ static const char *parse_report_when(const char *v, enum st_report_when *out)
 
 static const char *const exitcode_for_names[] = {"root", "every", "run"};
 
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static const char *parse_exitcode_for(const char *v, enum st_exitcode_for *out)
 {
     for (size_t i = 0; i < sizeof exitcode_for_names / sizeof exitcode_for_names[0]; i++)
@@ -365,7 +365,7 @@ static const char *parse_exitcode_for(const char *v, enum st_exitcode_for *out)
 }
 
 /* A list option's value goes on over commas ("track=threads,fds"). */
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static bool is_list_option(const char *key) { return st_text_eq(key, "track"); }
 
 /* Each formatter writes a value back as the parser reads it, for messages. */
@@ -418,7 +418,7 @@ static void format_track(const unsigned *v, char *buf, size_t len)
 }
 
 /* Sets option `key` from `value`; returns NULL or an error message. */
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static const char *set_option(struct st_options *o, const char *key, const char *value,
                               char *msg, size_t msg_len)
 {
@@ -448,12 +448,12 @@ void st_options_defaults(struct st_options *o)
 #undef ST_OPT
 }
 
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static bool is_separator(char c) { return c == ':' || c == ',' || c == ' ' || c == '\t' || c == '\n'; }
 
 /* Copies one token (up to a separator or '='), honouring quotes, into buf.
  * Returns the position after it, or NULL if a quote is not closed. */
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 static const char *read_token(const char *p, char *buf, size_t len, bool stop_at_equals)
 {
     size_t used = 0;
@@ -477,7 +477,7 @@ static const char *read_token(const char *p, char *buf, size_t len, bool stop_at
     return quote ? NULL : p;
 }
 
-ST_EVERY_PROCESS
+ST_EVERY_REPORT
 int st_options_parse(struct st_options *o, const char *text, st_option_error_fn err, void *ctx)
 {
     char key[64], value[1024], msg[2200];
@@ -555,7 +555,8 @@ void st_options_init_from(const char *text)
 {
     __atomic_store_n(&initialised, true, __ATOMIC_RELEASE);
     st_options_defaults(&st_opt);
-    st_options_parse(&st_opt, text, log_option_error, NULL);
+    if (text) /* the parser's code lies with the report's (ST_EVERY_REPORT) */
+        st_options_parse(&st_opt, text, log_option_error, NULL);
     if (st_opt.help)
         st_options_print_help(st_log_fd() >= 0 ? st_log_fd() : 2);
 }

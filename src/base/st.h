@@ -30,10 +30,11 @@
  * pages, so it faults in again each window of code it runs, and shells
  * fork for every command. */
 #define ST_EVERY_FORK ST_EVERY_PROCESS
-/* For the code that writes the report of a process with nothing to report,
- * which every process under `strays run` writes (report files are always
- * written): right after the code above (the linker puts .text.sorted.*
- * after .text.hot), so such a process faults in one window more at most. */
+/* For the code that every process under `strays run` runs and a process
+ * given no options does not: parsing STRAYS_OPTIONS, and writing the report
+ * of a process with nothing to report (report files are always written).
+ * After the code above (preload/start.ld), so such a process faults in one
+ * window more at most. */
 #define ST_EVERY_REPORT __attribute__((section(".text.sorted.st_every_report")))
 /* For the constants that code reads (strings, tables): beside it, in the
  * text (preload/start.ld), not in .rodata's window of its own. A string
