@@ -4,6 +4,8 @@
 #ifndef STRAYS_LOCK_H
 #define STRAYS_LOCK_H
 
+#include "base/st.h"
+
 #include <stdbool.h>
 
 /* 0 unlocked, 1 locked, 2 locked with waiters (Drepper, "Futexes Are Tricky"). */
@@ -45,10 +47,6 @@ bool st_lock_within(st_lock_t *lock, unsigned long long ns);
 
 /* After fork only the forking thread exists: whoever held the lock is gone.
  * A free lock is not written: a forked child copies each page it writes. */
-static inline void st_lock_reset(st_lock_t *lock)
-{
-    if (__atomic_load_n(&lock->state, __ATOMIC_RELAXED) != 0)
-        lock->state = 0;
-}
+static inline void st_lock_reset(st_lock_t *lock) { ST_STORE_IF_CHANGED(lock->state, 0); }
 
 #endif

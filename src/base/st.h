@@ -20,10 +20,10 @@
  * right after a system call has evicted them. */
 #define ST_HOT __attribute__((hot))
 /* For the code every process runs whether it leaks or not: strays' start
- * and a clean exit. Kept beside the hot code at the front of .text, so a
- * process faults in one or two 64 KiB windows of strays' code instead of one
- * per file it passes through (a page fault costs 12-20 us on the VMs CI
- * runs on: docs/performance.md). */
+ * and a clean exit. First in .text (preload/start.ld), beside the headers
+ * the loader reads anyway, so a clean process touches one 32 KiB window of
+ * strays' code instead of one per file it passes through (a window first
+ * touched costs 12-20 us on the VMs CI runs on: docs/performance.md). */
 #define ST_EVERY_PROCESS __attribute__((section(".text.hot.st_every_process")))
 /* For the code of fork's handlers and of what a forked child runs: beside
  * the start code. A child does not inherit its parent's mappings of code
@@ -50,6 +50,16 @@
  * which on some virtual machines costs more than all of strays' start. */
 #define ST_LARGE_BSS __attribute__((section(".lbss")))
 #define ST_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+/* Stores value in var only when it holds something else (with release
+ * order). For fork's handlers: after a fork each page strays writes, in the
+ * parent or the child, is copied at a page fault, and most of what they
+ * reset is already as it should be. */
+#define ST_STORE_IF_CHANGED(var, value)                                                    \
+    do {                                                                                   \
+        __typeof__(var) st_new_ = (value);                                                 \
+        if (__atomic_load_n(&(var), __ATOMIC_RELAXED) != st_new_)                          \
+            __atomic_store_n(&(var), st_new_, __ATOMIC_RELEASE);                           \
+    } while (0)
 
 /* The release, as CHANGELOG.md names it: `strays --version`, every report,
  * strays.pc and the manuals carry this one string (the Makefile reads it). */

@@ -69,8 +69,7 @@ static void before_fork(void)
         fork_prepare();
     st_watchdog_before_fork();
     bool lock = !__libc_single_threaded;
-    if (__atomic_load_n(&fork_locked, __ATOMIC_RELAXED) != lock) /* written only on a change */
-        __atomic_store_n(&fork_locked, lock, __ATOMIC_RELAXED);
+    ST_STORE_IF_CHANGED(fork_locked, lock);
     if (lock) {
         st_guard_enter();
         st_stack_capture_before_fork();
@@ -109,10 +108,8 @@ static void after_fork_child(void)
     st_watchdog_after_fork_child();
     st_lock_reset(&emit_lock); /* a dump under way in the parent stays there */
     st_growth_reset();
-    if (__atomic_load_n(&exit_status, __ATOMIC_RELAXED) != -1)
-        __atomic_store_n(&exit_status, -1, __ATOMIC_RELAXED);
-    if (__atomic_load_n(&final_done, __ATOMIC_RELAXED))
-        __atomic_store_n(&final_done, 0, __ATOMIC_RELAXED);
+    ST_STORE_IF_CHANGED(exit_status, -1);
+    ST_STORE_IF_CHANGED(final_done, 0);
     st_guard_leave();
 }
 

@@ -458,11 +458,7 @@ static bool fork_from_one_thread;
 ST_EVERY_FORK
 void st_watchdog_before_fork(void)
 {
-    /* Written only when it changes: after a fork, the parent's first write
-     * to a page costs a page fault. */
-    bool one = __libc_single_threaded;
-    if (__atomic_load_n(&fork_from_one_thread, __ATOMIC_RELAXED) != one)
-        __atomic_store_n(&fork_from_one_thread, one, __ATOMIC_RELAXED);
+    ST_STORE_IF_CHANGED(fork_from_one_thread, (bool)__libc_single_threaded);
 }
 
 /* The child's own wake-up eventfd, in place of the parent's (the same

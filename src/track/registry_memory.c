@@ -111,6 +111,5 @@ ST_EVERY_FORK
 void st_mem_reset_misses(void)
 {
     for (int i = 0; i < ST_MEM_POOLS; i++)
-        if (__atomic_load_n(&misses[i], __ATOMIC_RELAXED))
-            __atomic_store_n(&misses[i], 0, __ATOMIC_RELAXED);
+        ST_STORE_IF_CHANGED(misses[i], 0);
 }

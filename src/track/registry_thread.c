@@ -496,12 +496,10 @@ void st_thread_after_fork_child(struct st_thread *self)
             }
             s->buckets[b] = NULL;
         }
-        if (s->count)
-            s->count = 0;
+        ST_STORE_IF_CHANGED(s->count, 0);
     }
     for (unsigned i = 0; i < ST_OWN_THREADS; i++) /* they did not come along */
-        if (own_tids[i])
-            own_tids[i] = 0;
+        ST_STORE_IF_CHANGED(own_tids[i], 0);
     if (self) {
         self->finished = true;
         self->creator_done = true;

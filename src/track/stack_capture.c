@@ -99,19 +99,16 @@ void st_stack_capture_before_fork(void)
         sched_yield();
 }
 
-/* Writes only what changes: a forked child copies each page it writes. */
 ST_EVERY_FORK
 void st_stack_capture_after_fork(bool child)
 {
     if (child) {
-        if (__atomic_load_n(&unwinding, __ATOMIC_RELAXED))
-            __atomic_store_n(&unwinding, 0, __ATOMIC_RELAXED);
+        ST_STORE_IF_CHANGED(unwinding, 0);
         /* A thread of the parent was loading libunwind: the child tries again. */
         if (__atomic_load_n(&libunwind_state, __ATOMIC_RELAXED) == LIBUNWIND_LOADING)
             __atomic_store_n(&libunwind_state, LIBUNWIND_NOT_TRIED, __ATOMIC_RELAXED);
     }
-    if (__atomic_load_n(&fork_pending, __ATOMIC_RELAXED))
-        __atomic_store_n(&fork_pending, 0, __ATOMIC_RELEASE);
+    ST_STORE_IF_CHANGED(fork_pending, 0);
 }
 
 struct raw_walk {
@@ -288,8 +285,7 @@ void st_stack_cache_release(struct st_stack_cache *cache)
 ST_EVERY_FORK
 void st_stack_cache_after_fork_child(const struct st_stack_cache *self)
 {
-    if (__atomic_load_n(&caches_live, __ATOMIC_RELAXED) != (self ? 1u : 0u))
-        __atomic_store_n(&caches_live, self ? 1u : 0u, __ATOMIC_RELAXED);
+    ST_STORE_IF_CHANGED(caches_live, self ? 1u : 0u);
 }
 
 /* ld.so's: the stack pointer _start began with. */

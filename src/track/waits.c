@@ -196,8 +196,7 @@ ST_EVERY_FORK
 void st_wait_after_fork_child(struct st_wait_record *self)
 {
     st_lock_reset(&alloc_lock);
-    if (free_records)
-        free_records = NULL;
+    ST_STORE_IF_CHANGED(free_records, NULL);
     for (struct st_wait_record *w = all_records; w; w = w->next) {
         if (w == self) {
             w->tid = st_gettid();
