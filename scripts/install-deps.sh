@@ -5,7 +5,7 @@
 #   build     make, make demo, make install: the compiler and the libraries
 #   test      make test, test-asan, real, soak: Criterion, g++, the checkers
 #             (jsonschema, xmllint, groff), the security and real-program tools,
-#             strace, valgrind (callgrind: which code a clean process runs)
+#             strace, valgrind (callgrind and lackey: what a clean process runs and reads)
 #   bench     make bench: valgrind (callgrind counts the instructions), xz and
 #             git (the whole-program rows)
 #   memcheck  make memcheck: valgrind
