@@ -8,6 +8,7 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <pty.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
@@ -22,6 +23,12 @@
 extern int __libc_start_main(int (*main)(int, char **, char **), int argc, char **argv,
                              void (*init)(void), void (*fini)(void), void (*rtld_fini)(void),
                              void *stack_end);
+
+/* Nor __fork and __register_atfork: glibc's posix/unistd.h (internal) and
+ * the LSB give these. */
+extern pid_t __fork(void);
+extern int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
+                             void *dso_handle);
 
 #define CHECK(type, name)                                                                  \
     _Static_assert(__builtin_types_compatible_p(type, __typeof__(&name)),                  \

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <sys/timerfd.h>
 #include <poll.h>
+#include <pty.h> /* forkpty: struct termios, struct winsize */
 #include <semaphore.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>

@@ -7,23 +7,10 @@
 
 #include "base/command_line.h"
 
-/* Before each fork, in the parent: the real exit functions, found now if
- * not yet, are found for every child too. A child looking them up itself
- * would do it in every child (a dlsym, and the pages of code and data it
- * touches), as a shell's subshells and failed execs do when they exit. */
-ST_EVERY_FORK
-static void resolve_exits_for_children(void)
-{
-    (void)REAL(exit);
-    (void)REAL(_exit);
-    (void)REAL(_Exit);
-}
-
 /* glibc calls constructors with main's arguments. */
 __attribute__((constructor)) static void strays_preload_init(int argc, char **argv, char **envp)
 {
     st_command_line_remember(argc, argv, envp);
-    st_runtime_on_fork_prepare(resolve_exits_for_children);
     if (st_active())
         st_runtime_start_services();
 }

@@ -48,13 +48,8 @@ static pid_t own_pid;
  * interleave their lines. Building is reentrant and happens outside it. */
 static st_lock_t emit_lock = ST_LOCK_INIT;
 
-/* Whether before_fork took the registries' locks, and what the preload
- * wants done in the parent first (st_runtime_on_fork_prepare). */
+/* Whether before_fork took the registries' locks. */
 static bool fork_locked;
-static void (*fork_prepare)(void);
-
-ST_EVERY_PROCESS
-void st_runtime_on_fork_prepare(void (*prepare)(void)) { fork_prepare = prepare; }
 
 /* Only the forking thread comes along into the child: another thread in
  * the middle of a registry update would leave it half done there, so the
@@ -65,8 +60,6 @@ void st_runtime_on_fork_prepare(void (*prepare)(void)) { fork_prepare = prepare;
 ST_EVERY_FORK
 static void before_fork(void)
 {
-    if (fork_prepare)
-        fork_prepare();
     st_watchdog_before_fork();
     bool lock = !__libc_single_threaded;
     ST_STORE_IF_CHANGED(fork_locked, lock);
@@ -111,6 +104,44 @@ static void after_fork_child(void)
     ST_STORE_IF_CHANGED(exit_status, -1);
     ST_STORE_IF_CHANGED(final_done, 0);
     st_guard_leave();
+}
+
+/* ---- registering the fork handlers ----
+ * Not at start: __register_atfork's first call reads a page of libc's
+ * constants that nothing else in a process like /bin/true reads, 20 us on
+ * a virtual machine, and most processes never fork. The preload registers
+ * them on every way in (fork, daemon, forkpty) and in front of every
+ * registration of the program's own (pthread_atfork, __register_atfork),
+ * so strays' handlers are still the first registered:
+ * its prepare runs last, after the program's handlers took their own locks
+ * (a thread holding one of those may be waiting for a registry lock), and
+ * its child handler runs first, before a child handler may start threads. */
+ST_HOT_DATA int st_runtime_fork_handlers_registered;
+static st_lock_t fork_handlers_lock = ST_LOCK_INIT;
+
+/* at_quick_exit is a wrapper that libc_nonshared.a links into the far end
+ * of strays' code, a page fault of its own in every process; this is the
+ * libc function it calls (the C++ ABI), as __register_atfork is
+ * pthread_atfork's. */
+/* NOLINTBEGIN(bugprone-reserved-identifier): glibc's and the ABI's names */
+extern void *__dso_handle;
+int __cxa_at_quick_exit(void (*fn)(void *), void *dso_handle);
+/* NOLINTEND(bugprone-reserved-identifier) */
+
+ST_EVERY_FORK
+void st_runtime_register_fork_handlers(st_register_atfork_fn *register_atfork)
+{
+    if (__atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) == ST_UNINIT)
+        (void)st_runtime_activate();
+    if (__atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) != ST_READY)
+        return; /* off, or another thread is initialising: nothing to keep */
+    st_lock(&fork_handlers_lock);
+    if (!__atomic_load_n(&st_runtime_fork_handlers_registered, __ATOMIC_ACQUIRE)) {
+        if (register_atfork(before_fork, after_fork_parent, after_fork_child, __dso_handle) != 0)
+            st_logf("cannot register the fork handlers; a fork child's report may be wrong");
+        __atomic_store_n(&st_runtime_fork_handlers_registered, 1, __ATOMIC_RELEASE);
+    }
+    st_unlock(&fork_handlers_lock);
 }
 
 static void at_quick_exit_handler(void *unused)
@@ -197,15 +228,6 @@ static bool init_secure_options(void)
     return true;
 }
 
-/* pthread_atfork and at_quick_exit are wrappers that libc_nonshared.a links
- * into the far end of strays' code, a page fault of their own in every
- * process; these are the libc functions they call (LSB, the C++ ABI). */
-/* NOLINTBEGIN(bugprone-reserved-identifier): glibc's and the ABI's names */
-extern void *__dso_handle;
-int __register_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void),
-                      void *dso_handle);
-int __cxa_at_quick_exit(void (*fn)(void *), void *dso_handle);
-/* NOLINTEND(bugprone-reserved-identifier) */
 
 ST_EVERY_PROCESS
 static void initialise(void)
@@ -224,7 +246,6 @@ static void initialise(void)
     st_suppressions_init();
     find_own_code();
     st_exit_verdict_start();
-    __register_atfork(before_fork, after_fork_parent, after_fork_child, __dso_handle);
     if (__cxa_at_quick_exit(at_quick_exit_handler, __dso_handle) != 0)
         st_logf("cannot register a quick_exit handler; quick_exit will write no report");
     if (st_opt.verbosity >= 1)

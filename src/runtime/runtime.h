@@ -62,10 +62,15 @@ bool st_runtime_foreign_process(void);
 /* Starts what runs beside the program: the crash handlers and the
  * watchdog. Called from the preload's constructor, once strays is ready. */
 void st_runtime_start_services(void);
-/* prepare runs in the parent before each fork, before strays' own
- * handlers: the preload resolves there what a child would otherwise look
- * up again in every child (the real _exit). */
-void st_runtime_on_fork_prepare(void (*prepare)(void));
+/* Registers strays' fork handlers with register_atfork (libc's
+ * __register_atfork, which the preload interposes), once strays is ready;
+ * the preload calls it before every fork and every registration of the
+ * program's, so that strays' handlers are the first registered. */
+typedef int st_register_atfork_fn(void (*prepare)(void), void (*parent)(void),
+                                  void (*child)(void), void *dso_handle);
+void st_runtime_register_fork_handlers(st_register_atfork_fn *register_atfork);
+/* Set once the fork handlers are registered. */
+extern int st_runtime_fork_handlers_registered;
 /* The crash handler's report (async-signal-safe as far as it can be). */
 void st_runtime_crash_report(int sig, uintptr_t address, void *ucontext);
 
