@@ -85,10 +85,14 @@ $(B)/obj/tests/%.o: tests/%.c | deps-test
 # The layout: the start code first in .text (preload/start.ld says why), and
 # one read-only segment for headers, code and constants (noseparate-code):
 # the loader reads the headers' window anyway, and the start code shares it.
-# What that gives up is the separate segment's hardening against code-reuse
-# attacks, which a debugging tool preloaded into test runs can do without.
-LIB_LAYOUT = -Wl,-z,noseparate-code
-$(B)/libstrays.ld: preload/start.ld scripts/link-layout.py
+# No RELRO either: the relocated tables, the GOT and the variables every
+# process writes (ST_HOT_DATA) then share one page, which the loader writes
+# anyway, instead of two pages and an mprotect (each page first written
+# costs a fault: docs/performance.md). What the two give up is hardening
+# against code-reuse attacks and GOT overwrites, which a debugging tool
+# preloaded into test runs can do without.
+LIB_LAYOUT = -Wl,-z,noseparate-code -Wl,-z,norelro
+$(B)/libstrays.ld: preload/start.ld scripts/link-layout.py Makefile
 	@mkdir -p $(B)
 	scripts/link-layout.py preload/start.ld $(CC) $(LIB_LAYOUT) > $@.tmp && mv $@.tmp $@
 

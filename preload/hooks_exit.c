@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static int (*program_main)(int, char **, char **);
+ST_HOT_DATA static int (*program_main)(int, char **, char **);
 
 ST_EVERY_PROCESS
 static int main_wrapper(int argc, char **argv, char **envp)

@@ -9,6 +9,17 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The ones every process writes (sh's too), on the page of strays' data
+ * that every process writes anyway (ST_HOT_DATA in st.h); the others,
+ * written by a process's first call through each hook, in .bss. */
+#define EVERY_PROCESS(name) extern st_real_##name##_t st_real_##name ST_HOT_DATA;
+EVERY_PROCESS(__libc_start_main)
+EVERY_PROCESS(exit)
+EVERY_PROCESS(_exit)
+EVERY_PROCESS(_Exit)
+EVERY_PROCESS(sigaction)
+#undef EVERY_PROCESS
+
 #define HOOK(ret, name, params) st_real_##name##_t st_real_##name;
 #define VHOOK(ret, name, tag, version, params) st_real_##name##_##tag##_t st_real_##name##_##tag;
 #include "hooks.def"

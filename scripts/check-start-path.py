@@ -20,8 +20,9 @@ strays' start. So:
   (found with lackey):
   the strings and tables the start code reads are ST_EVERY_PROCESS_DATA,
   beside it;
-- strays' small variables (.data and .bss) lie on one page, the one the
-  dynamic loader writes anyway; large tables go to ST_LARGE_BSS.
+- a clean /bin/true, and `sh -c true`, write one page of strays' data, the
+  one the dynamic loader writes anyway (relocations): the variables every
+  process writes are ST_HOT_DATA, and the library has no RELRO (Makefile).
 
 Usage: check-start-path.py LIBSTRAYS.so
 """
@@ -37,12 +38,12 @@ PAGE = 4096
 # Where valgrind puts a program's main stack on x86-64 (below 0x1fff001000).
 VALGRIND_STACK = 0x1F00000000
 # The libc functions a clean process's start and exit call: the process's
-# entry and exit, the fork and quick_exit handlers, the signal actions, the
+# entry and exit, the quick_exit handler, the signal actions, the
 # hooks' lookups, and the secure-execution flag. Most lie on pages a program
 # runs anyway (exit, sigaction); the others cost what they must.
 ALLOWED_LIBC = {
     "__libc_start_main", "exit", "_exit", "_Exit", "quick_exit", "__cxa_finalize",
-    "__register_atfork", "__cxa_at_quick_exit", "__errno_location",
+    "__cxa_at_quick_exit", "__errno_location",
     "sigaction", "__sigaction", "__libc_sigaction", "__libc_current_sigrtmax",
     "__libc_current_sigrtmin", "dlsym", "dlvsym", "dl_iterate_phdr", "getauxval",
 }
@@ -67,6 +68,16 @@ def functions(lib):
         if len(parts) == 3 and parts[1] in "tT":
             found.setdefault(parts[2], []).append(int(parts[0], 16))
     return found
+
+
+def data_objects(lib):
+    """(name, address) of lib's variables."""
+    out = subprocess.run(["nm", "--defined-only", lib], check=True, capture_output=True,
+                         text=True).stdout
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) == 3 and parts[1] in "dDbB":
+            yield parts[2], int(parts[0], 16)
 
 
 def functions_run(lib, report_file):
@@ -114,10 +125,14 @@ def functions_run(lib, report_file):
 def traced_memory(lib, argv, options=None):
     """A clean run of argv under lackey, which traces every load and store:
     the reads of lib's .rodata, as {the lib function that read it, itself or
-    through a libc function it called: [offsets in the file]}, and how many
-    pages of the stack the process touched. options: STRAYS_OPTIONS."""
+    through a libc function it called: [offsets in the file]}, how many
+    pages of the stack the process touched, and the pages of lib's data
+    (from .init_array to the end of .lbss) it wrote, as {page offset: first
+    offset written}. options: STRAYS_OPTIONS."""
     secs = sections(lib)
     lo, size = secs[".rodata"]
+    data_lo = secs[".init_array"][0]
+    data_hi = max(a + n for name, (a, n) in secs.items() if name in (".bss", ".lbss"))
     symbols = sorted((a, n) for n, addrs in functions(lib).items() for a in addrs)
     with tempfile.TemporaryDirectory() as tmp:
         log = os.path.join(tmp, "lackey.log")
@@ -129,7 +144,7 @@ def traced_memory(lib, argv, options=None):
                         "--log-file=" + log] + argv, check=True, env=env,
                        stdout=subprocess.DEVNULL)
         base, lib_fd, opening = None, None, False
-        reads, last_ours, stack_pages = {}, None, set()
+        reads, last_ours, stack_pages, data_pages = {}, None, set(), {}
         for line in open(log, errors="replace"):
             if base is None:
                 # The loader opens the library, then maps it whole first.
@@ -152,9 +167,11 @@ def traced_memory(lib, argv, options=None):
                 continue
             if parts[0] != "I" and address >= VALGRIND_STACK:
                 stack_pages.add(address // PAGE)
+            at = address - base
+            if parts[0] in ("S", "M") and data_lo <= at < data_hi:
+                data_pages.setdefault(at // PAGE * PAGE, at)
             if parts[0] == "S":
                 continue
-            at = address - base
             if parts[0] == "I":
                 if 0 <= at < lo:
                     last_ours = at
@@ -163,7 +180,7 @@ def traced_memory(lib, argv, options=None):
                 reads.setdefault(symbols[i][1] if i >= 0 else "the dynamic loader", []).append(at)
         if base is None:
             sys.exit("check-start-path: lackey's trace shows no mapping of " + lib)
-        return reads, len(stack_pages)
+        return reads, len(stack_pages), data_pages
 
 
 def main():
@@ -199,8 +216,17 @@ def main():
     # /bin/true, and a shell given a command (the shell's check for a script
     # it keeps open runs too).
     stack = {}
+    data_symbols = sorted((a, n) for n, a in data_objects(lib))
     for argv in (["/bin/true"], ["/bin/sh", "-c", "true"]):
-        reads, stack[argv[0]] = traced_memory(lib, argv)
+        reads, stack[argv[0]], written = traced_memory(lib, argv)
+        if len(written) > 1:
+            firsts = []
+            for page, first in sorted(written.items()):
+                i = bisect.bisect_right(data_symbols, (first, "\uffff")) - 1
+                firsts.append(f"{page:#x} ({data_symbols[i][1] if i >= 0 else 'a table'})")
+            problems.append(f"a clean `{' '.join(argv)}` writes {len(written)} pages of strays' "
+                            f"data, first written at {', '.join(firsts)}: make the variables "
+                            f"every process writes ST_HOT_DATA (src/base/st.h)")
         for reader, offsets in sorted(reads.items()):
             problems.append(f"{reader} reads .rodata in every clean `{' '.join(argv)}` "
                             f"({len(offsets)} loads, the first at {min(offsets):#x}): make the "
@@ -208,18 +234,11 @@ def main():
     # The report of nothing written to a file (every process under `strays
     # run`) goes no deeper into the stack than a page more than the exit of a
     # process that writes none: each page of stack touched first is a fault.
-    _, with_file = traced_memory(lib, ["/bin/true"], "format=json:log_path=TMP/r")
+    _, with_file, _ = traced_memory(lib, ["/bin/true"], "format=json:log_path=TMP/r")
     if with_file > stack["/bin/true"] + 1:
         problems.append(f"writing the report file of a clean /bin/true touches {with_file} pages "
                         f"of stack, {stack['/bin/true']} without it: a frame on that path holds "
                         f"a large buffer (gcc -fstack-usage says which)")
-
-    data_start = secs[".data"][0]
-    bss_start, bss_size = secs[".bss"]
-    if (bss_start + bss_size - 1) // PAGE != data_start // PAGE:
-        problems.append(f".data and .bss span {bss_start + bss_size - data_start} bytes from "
-                        f"{data_start:#x}, past one page: move a large table to ST_LARGE_BSS "
-                        f"(src/base/st.h)")
 
     for p in problems:
         print("check-start-path:", p, file=sys.stderr)
@@ -228,7 +247,7 @@ def main():
     print(f"check-start-path: the {counts[0]} strays functions a clean process runs lie in the "
           f"first {WINDOW // 1024} KiB of its code and call only the libc functions allowed, "
           f"the {counts[1]} it runs to write a report file in the first {2 * WINDOW // 1024} "
-          f"KiB; it reads nothing from .rodata; its small variables lie on one page")
+          f"KiB; it reads nothing from .rodata and writes one page of strays' data")
 
 
 if __name__ == "__main__":

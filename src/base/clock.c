@@ -12,7 +12,7 @@
 
 ST_TLS int st_guard_depth;
 ST_TLS int st_cached_tid;
-uint64_t st_start_ns;
+ST_HOT_DATA uint64_t st_start_ns;
 
 ST_HOT uint64_t st_now_ns(void)
 {

@@ -12,9 +12,9 @@
 #include <stdbool.h>
 #include <string.h>
 
-static const char *name_start;
-static const char *strings_end; /* one past the last string's NUL at start */
-static const char *shell_script; /* found at start: argv may be rewritten later */
+ST_HOT_DATA static const char *name_start;
+ST_HOT_DATA static const char *strings_end; /* one past the last string's NUL at start */
+ST_HOT_DATA static const char *shell_script; /* found at start: argv may be rewritten later */
 
 /* One past the NUL of the string that lies highest of those in list, among
  * those above floor: the strings lie in order, so one string is measured,

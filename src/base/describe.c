@@ -17,7 +17,7 @@
 
 const char *st_describe_clock(int clock)
 {
-    static const char *const names[] = {
+    static const char names[][28] = { /* characters, not relocated pointers */
         [CLOCK_REALTIME] = "CLOCK_REALTIME",
         [CLOCK_MONOTONIC] = "CLOCK_MONOTONIC",
         [CLOCK_PROCESS_CPUTIME_ID] = "CLOCK_PROCESS_CPUTIME_ID",
@@ -31,7 +31,7 @@ const char *st_describe_clock(int clock)
         [CLOCK_TAI] = "CLOCK_TAI",
     };
     if (clock < 0) return "CPU clock"; /* clock_getcpuclockid / pthread_getcpuclockid */
-    if ((size_t)clock < ST_ARRAY_LEN(names) && names[clock]) return names[clock];
+    if ((size_t)clock < ST_ARRAY_LEN(names) && names[clock][0]) return names[clock];
     return "unknown clock";
 }
 
@@ -74,7 +74,7 @@ static bool starts_with(const char *s, const char *prefix)
 enum st_fd_kind st_describe_fd_kind(int fd, const char *link, enum st_fd_kind recorded)
 {
     static const struct {
-        const char *prefix;
+        char prefix[24]; /* characters, not a relocated pointer */
         enum st_fd_kind kind;
     } anon[] = {
         {"socket:[", ST_FD_SOCKET},
@@ -96,7 +96,7 @@ enum st_fd_kind st_describe_fd_kind(int fd, const char *link, enum st_fd_kind re
 
 const char *st_describe_fd_kind_name(enum st_fd_kind kind)
 {
-    static const char *const names[ST_FD_KIND_COUNT] = {
+    static const char names[ST_FD_KIND_COUNT][12] = {
         [ST_FD_ANY] = "other",     [ST_FD_FILE] = "file",         [ST_FD_DIR] = "dir",
         [ST_FD_SOCKET] = "socket", [ST_FD_PIPE] = "pipe",         [ST_FD_EVENTFD] = "eventfd",
         [ST_FD_EPOLL] = "epoll",   [ST_FD_SIGNALFD] = "signalfd", [ST_FD_INOTIFY] = "inotify",

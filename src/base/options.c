@@ -202,7 +202,7 @@ ST_EVERY_REPORT
 static const char *parse_duration(const char *v, uint64_t *out)
 {
     static const struct {
-        const char *unit;
+        char unit[3]; /* characters, not a relocated pointer */
         uint64_t ns;
     } units[] = {{"ns", 1},           {"us", 1000},           {"ms", 1000000},
                  {"s", 1000000000ull}, {"m", 60000000000ull}, {"h", 3600000000000ull},
@@ -539,7 +539,7 @@ static void log_option_error(void *ctx, const char *message)
     st_logf("%s", message);
 }
 
-static bool initialised;
+ST_HOT_DATA static bool initialised;
 
 /* st_opt holds the defaults before st_options_init runs (the core linked
  * into a program, or a hook asking before strays is ready). A hook in

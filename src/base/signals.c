@@ -54,9 +54,9 @@ static struct sigaction unpacked(const struct action *a)
  * rather than one entry per signal keep the table on the page of variables
  * every process writes at start (st.h), not on three pages of its own. */
 #define SLOTS 12
-static struct taken slots[SLOTS];
-static unsigned char slot_of[NSIG]; /* 1 + index into slots; 0: never taken */
-static unsigned slots_given;
+ST_HOT_DATA static struct taken slots[SLOTS];
+ST_HOT_DATA static unsigned char slot_of[NSIG]; /* 1 + index into slots; 0: never taken */
+ST_HOT_DATA static unsigned slots_given;
 
 static bool valid(int sig) { return sig > 0 && sig < NSIG; }
 

@@ -40,9 +40,13 @@
  * text (preload/start.ld), not in .rodata's window of its own. A string
  * literal cannot be placed, so such strings are named arrays. */
 #define ST_EVERY_PROCESS_DATA __attribute__((section(".rodata.st_every_process")))
-/* The same for the few variables every hooked call reads: in .data, on the
- * page with the real functions' addresses and the options, rather than
- * wherever .bss puts them. */
+/* The same for the variables every hooked call reads and every process
+ * writes (strays' start, a clean exit): in .data, on the one page of
+ * strays' data that the dynamic loader writes anyway (relocations, the
+ * GOT), rather than wherever .bss puts them, a page fault more.
+ * scripts/check-start-path.py checks that a clean process writes no other;
+ * tables of pointers are relocated, so written too: arrays of characters
+ * keep them in .rodata. */
 #define ST_HOT_DATA __attribute__((section(".data.st_hot")))
 /* For large zeroed tables that most processes never touch: after all of
  * .bss (the linker's .lbss), so the small variables every process writes at

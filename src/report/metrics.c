@@ -136,7 +136,7 @@ static void write_all(struct st_out *o, const struct st_report *r)
     sample(o, "strays_stuck_threads", NULL, NULL, stuck);
     header(o, "strays_timers", "POSIX timers and timerfds alive.");
     sample(o, "strays_timers", NULL, NULL, r->ntimers);
-    static const char *const kinds[] = {"file",     "dir",     "socket", "pipe",
+    static const char kinds[][12] = {"file",     "dir",     "socket", "pipe",
                                         "eventfd",  "epoll",   "signalfd", "inotify",
                                         "memfd",    "other"};
     header(o, "strays_fds", "File descriptors the program opened that are open.");

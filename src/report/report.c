@@ -34,7 +34,7 @@ void st_report_free(struct st_report *r)
 
 const char *st_report_signal_name(int signo)
 {
-    static const char *const names[] = {
+    static const char names[][8] = { /* characters, not relocated pointers */
         [SIGHUP] = "SIGHUP",   [SIGINT] = "SIGINT",     [SIGQUIT] = "SIGQUIT",
         [SIGILL] = "SIGILL",   [SIGTRAP] = "SIGTRAP",   [SIGABRT] = "SIGABRT",
         [SIGBUS] = "SIGBUS",   [SIGFPE] = "SIGFPE",     [SIGKILL] = "SIGKILL",
@@ -42,7 +42,7 @@ const char *st_report_signal_name(int signo)
         [SIGPIPE] = "SIGPIPE", [SIGALRM] = "SIGALRM",   [SIGTERM] = "SIGTERM",
         [SIGSYS] = "SIGSYS",   [SIGXCPU] = "SIGXCPU",   [SIGXFSZ] = "SIGXFSZ",
     };
-    if (signo > 0 && (size_t)signo < sizeof names / sizeof names[0] && names[signo])
+    if (signo > 0 && (size_t)signo < sizeof names / sizeof names[0] && names[signo][0])
         return names[signo];
     return "signal";
 }

@@ -50,7 +50,7 @@ static ST_TLS struct {
 } in_handler;
 
 /* glibc's abort(): [lo, hi). */
-static uintptr_t abort_lo, abort_hi;
+ST_HOT_DATA static uintptr_t abort_lo, abort_hi;
 
 static bool is_fault(int sig)
 {

@@ -42,8 +42,8 @@
 
 ST_HOT_DATA int st_runtime_state = ST_UNINIT;
 static int exit_status = -1;
-static int final_done;
-static pid_t own_pid;
+ST_HOT_DATA static int final_done;
+ST_HOT_DATA static pid_t own_pid;
 /* One report is written at a time: two writers to one terminal would
  * interleave their lines. Building is reentrant and happens outside it. */
 static st_lock_t emit_lock = ST_LOCK_INIT;
@@ -282,7 +282,7 @@ void st_runtime_note_exit(int status)
 
 /* The process and thread that called exit or quick_exit first, as
  * pid << 32 | tid (the pid tells a fork child from its parent). */
-static uint64_t first_exiter;
+ST_HOT_DATA static uint64_t first_exiter;
 
 ST_EVERY_PROCESS
 bool st_runtime_exit_claim(void)
@@ -451,7 +451,7 @@ void st_runtime_crash_report(int sig, uintptr_t address, void *ucontext)
 ST_EVERY_PROCESS
 void st_runtime_start_services(void)
 {
-    static int started;
+    ST_HOT_DATA static int started;
     if (__atomic_load_n(&st_runtime_state, __ATOMIC_ACQUIRE) != ST_READY ||
         __atomic_exchange_n(&started, 1, __ATOMIC_ACQ_REL))
         return;

@@ -50,7 +50,7 @@ static int running; /* 0 no thread, 1 starting or running (or never, in a fork c
 ST_HOT_DATA int st_watchdog_wanted;
 
 /* The dump signal, 0 when off; given_back once it is the program's. */
-static int dump_sig;
+ST_HOT_DATA static int dump_sig;
 static int given_back;
 
 /* What the watchdog is woken for (bits of asked). */
@@ -66,7 +66,7 @@ static int mask_settled, takes, blocks;
 
 /* glibc's signal trampoline (__restore_rt): the return address of every
  * handler it runs, so a stack holding it is inside a signal handler. */
-static uintptr_t restorer;
+ST_HOT_DATA static uintptr_t restorer;
 
 /* Async-signal-safe. Without a watchdog yet (a single-threaded program),
  * the next hooked call outside a signal handler starts it, and it finds

@@ -54,7 +54,7 @@ static int split(const char *s, struct element *out, int max)
 }
 
 static const struct {
-    const char *code;
+    char code[3]; /* characters, not a relocated pointer */
     char c;
 } escapes[] = {{"SP", '@'}, {"BP", '*'}, {"RF", '&'}, {"LT", '<'},
                {"GT", '>'}, {"LP", '('}, {"RP", ')'}, {"C", ','}};

@@ -51,7 +51,7 @@ typedef int (*unw_backtrace_fn)(void **buffer, int size);
 static unw_backtrace_fn unw_backtrace_ptr; /* NULL until libunwind is loaded */
 enum { LIBUNWIND_NOT_TRIED, LIBUNWIND_LOADING, LIBUNWIND_TRIED };
 static int libunwind_state;
-static uintptr_t own_lo, own_hi;
+ST_HOT_DATA static uintptr_t own_lo, own_hi;
 
 ST_EVERY_PROCESS
 void st_stack_set_own_range(uintptr_t lo, uintptr_t hi)

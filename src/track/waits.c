@@ -36,7 +36,9 @@ static struct st_wait_record *all_records;
 static struct st_wait_record *free_records;
 static st_lock_t alloc_lock = ST_LOCK_INIT;
 
-static const char *const call_names[] = {
+/* Arrays of characters, not pointers: a table of pointers is relocated,
+ * written, in every process that loads strays (see st.h, ST_HOT_DATA). */
+static const char call_names[][32] = {
 #define ST_WAIT_NAME(name, text) text,
     ST_WAIT_CALLS(ST_WAIT_NAME)
 #undef ST_WAIT_NAME
