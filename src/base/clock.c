@@ -65,7 +65,7 @@ static int tid_from_clock(pthread_t thread)
 }
 
 /* 0 unchecked, 1 the clock id is right, -1 it is not: use the syscall. */
-static int clock_ok;
+ST_HOT_DATA static int clock_ok;
 
 /* Checks the encoding on the calling thread, once. Not on the way of a
  * process's first tid (its exit claims one): pthread_self and

@@ -32,7 +32,7 @@
 static pid_t forked_from;
 
 /* When strays started here, on the clock file times are written with. */
-static struct timespec watch_started;
+ST_HOT_DATA static struct timespec watch_started;
 
 ST_EVERY_PROCESS
 void st_exit_verdict_start(void) { st_sys_clock_gettime(CLOCK_REALTIME_COARSE, &watch_started); }

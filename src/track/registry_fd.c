@@ -39,7 +39,7 @@ struct slot {
 static struct slot *chunks[CHUNK_COUNT] ST_LARGE_BSS;
 /* One past the highest chunk ever mapped: walks of the table stop there
  * (most processes use the first chunk only, or none). */
-static unsigned chunks_end;
+ST_HOT_DATA static unsigned chunks_end;
 
 /* The slot of fd, mapping its chunk first; NULL if fd is out of range or
  * there is no memory. The slow half of slot_of. */

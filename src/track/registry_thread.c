@@ -35,7 +35,7 @@ static struct shard {
 /* Set by the first record: a process that never had one (most do not) has
  * st_thread_count and st_thread_foreach read no shard, so neither a clean
  * exit nor its report touches a page of them. */
-static bool any_record;
+ST_HOT_DATA static bool any_record;
 
 #define MIN_BUCKETS 16u
 #define MAX_BUCKETS (1u << 20)

@@ -34,7 +34,7 @@ struct timer_record {
 
 static struct timer_record **slots; /* NULL or a record */
 static uint32_t mask;               /* slots - 1 */
-static uint32_t used;
+ST_HOT_DATA static uint32_t used;
 static struct timer_record *free_list;
 static st_lock_t lock = ST_LOCK_INIT;
 
