@@ -19,7 +19,8 @@ strays' start. So:
 - a clean /bin/true, and `sh -c true`, read nothing from strays' .rodata
   (found with lackey):
   the strings and tables the start code reads are ST_EVERY_PROCESS_DATA,
-  beside it;
+  beside it; nor does its report of nothing written to a file, whose files'
+  constants preload/start.ld puts beside their code;
 - a clean /bin/true, and `sh -c true`, touch one page of strays' data, the
   one the dynamic loader writes anyway (relocations): the variables every
   process writes are ST_HOT_DATA, and the library has no RELRO (Makefile).
@@ -244,7 +245,11 @@ def main():
     # The report of nothing written to a file (every process under `strays
     # run`) goes no deeper into the stack than a page more than the exit of a
     # process that writes none: each page of stack touched first is a fault.
-    _, with_file, _ = traced_memory(lib, ["/bin/true"], "format=json:log_path=TMP/r")
+    reads, with_file, _ = traced_memory(lib, ["/bin/true"], "format=json:log_path=TMP/r")
+    for reader, offsets in sorted(reads.items()):
+        problems.append(f"{reader} reads .rodata in every report file of a clean process "
+                        f"({len(offsets)} loads, the first at {min(offsets):#x}): list its "
+                        f"file's constants in preload/start.ld")
     if with_file > stack["/bin/true"] + 1:
         problems.append(f"writing the report file of a clean /bin/true touches {with_file} pages "
                         f"of stack, {stack['/bin/true']} without it: a frame on that path holds "
