@@ -188,9 +188,10 @@ static __attribute__((noinline)) int walk_with_links(const char *dir, char *why,
 
 /* The walk of a path with no symlink on it (nearly every one), reading dir
  * in place: no copy of it in a PATH_MAX buffer, which would be a page of
- * stack touched in every process under `strays run`. A symlink, or any
- * error (which the full walk then explains), sends it to walk_with_links,
- * from the start. */
+ * stack touched in every process under `strays run`. One system call per
+ * component: step_into's open fails on a symlink (O_NOFOLLOW with O_PATH
+ * and O_DIRECTORY gives ENOTDIR), and a symlink, or any error (which the
+ * full walk then explains), sends it to walk_with_links, from the start. */
 ST_EVERY_REPORT
 static int walk(const char *dir, char *why, size_t why_len)
 {
@@ -201,9 +202,7 @@ static int walk(const char *dir, char *why, size_t why_len)
         long len = next_component(dir, &at, name);
         if (len == 0)
             return (int)fd;
-        struct stat st;
-        if (len < 0 || st_sys_fstatat((int)fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-            S_ISLNK(st.st_mode)) {
+        if (len < 0) {
             st_sys_close((int)fd);
             break;
         }

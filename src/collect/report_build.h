@@ -21,6 +21,9 @@ struct st_report_request {
      * another thread may hold for good. A crash report always is. */
     bool crash_safe;
     const struct st_report_limit *limit; /* "exhausted", "fd_warn": the limit hit */
+    /* The process ends after this report (its exit, a crash): its memory is
+     * left to the kernel, which unmaps it all at once anyway. */
+    bool process_ends;
     /* A crash report: the signal, the fault address, the crashing thread
      * and its stack at the crash. signal 0: not a crash. Built without
      * waiting for a lock another thread may hold for ever. */

@@ -71,14 +71,9 @@ static const char *final_name(const struct st_sink *s)
     return s->final_path + (s->base - s->prefix);
 }
 
-static bool name_taken(const struct st_sink *s, const char *name)
-{
-    struct stat st;
-    return st_sys_fstatat(s->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != -ENOENT;
-}
-
-/* Creates BASE.PID.SEQ.EXT.tmp exclusively, for a SEQ whose final name is
- * free too (whatever is there, a symlink included, is left alone). */
+/* Creates BASE.PID.SEQ.EXT.tmp exclusively. Whether the final name is free
+ * is publish's to find (its rename replaces nothing): whatever is there, a
+ * symlink included, is left alone, and the report takes the next SEQ. */
 static int open_new_file(struct st_sink *s)
 {
     long fd = -EEXIST;
@@ -86,8 +81,7 @@ static int open_new_file(struct st_sink *s)
         int rc = name_next(s);
         if (rc != 0)
             return rc;
-        if (!name_taken(s, final_name(s)))
-            fd = st_own_file_create(s->dirfd, s->tmp_name, st_opt.file_mode);
+        fd = st_own_file_create(s->dirfd, s->tmp_name, st_opt.file_mode);
     }
     if (fd < 0)
         return (int)fd;

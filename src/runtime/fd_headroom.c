@@ -36,7 +36,11 @@ void st_fd_note_emfile(void)
 ST_EVERY_REPORT
 long st_fd_headroom_begin(void)
 {
-    long probe = st_sys_open("/dev/null", O_RDONLY | O_CLOEXEC, 0);
+    /* One fd more for the program? A copy of strays' own stderr tells (no
+     * path to look up), else /dev/null. */
+    int log = st_log_fd();
+    long probe = log >= 0 ? st_sys_fcntl(log, F_DUPFD_CLOEXEC, 0)
+                          : st_sys_open("/dev/null", O_RDONLY | O_CLOEXEC, 0);
     if (probe >= 0) {
         st_sys_close((int)probe);
         return -1;

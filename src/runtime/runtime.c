@@ -403,7 +403,8 @@ static int emit_now(const struct st_report_request *req, bool force)
         st_metrics_write(&r, st_opt.metrics_path);
     if (st_opt.profile_path[0] && r.growth)
         st_profile_file_write(&r, st_opt.profile_path);
-    st_report_free(&r);
+    if (!req->process_ends)
+        st_report_free(&r);
     return leaks;
 }
 
@@ -440,7 +441,7 @@ void st_runtime_crash_report(int sig, uintptr_t address, void *ucontext)
     depth = st_stack_from_interrupted_pc(frames, depth, ucontext);
     if (depth > st_opt.stack_depth)
         depth = st_opt.stack_depth;
-    struct st_report_request req = {.reason = "crash", .exit_status = -1};
+    struct st_report_request req = {.reason = "crash", .exit_status = -1, .process_ends = true};
     req.crash.signal = sig;
     req.crash.address = address;
     req.crash.tid = st_gettid();
@@ -482,7 +483,7 @@ int st_runtime_final_report(int status)
     bool in_handler = st_crash_in_program_handler();
     struct st_report_request req = {.reason = "exit", .exit_status = status,
                                      .symbolize = st_opt.symbolize && !in_handler,
-                                     .crash_safe = in_handler};
+                                     .crash_safe = in_handler, .process_ends = true};
     int leaks = st_runtime_emit(&req, false);
     st_guard_leave();
     /* st_runtime_foreign_process found that the pid is own_pid. */
