@@ -378,6 +378,41 @@ Test(report_sink, a_report_that_cannot_be_written_whole_leaves_no_file_and_goes_
     rmtree(dir);
 }
 
+/* A name taken before the report (a symlink planted at PREFIX.PID.0.json,
+ * or a previous process's report of the same pid) is left alone: the
+ * publishing rename replaces nothing, and the report takes SEQ 1. */
+Test(report_sink, a_final_name_already_taken_is_left_alone_and_the_next_is_used)
+{
+    char dir[64], prefix[128], taken[160], next[160], victim[160];
+    tmpdir(dir, sizeof dir);
+    snprintf(prefix, sizeof prefix, "%s/r", dir);
+    snprintf(taken, sizeof taken, "%s.%d.0.json", prefix, (int)getpid());
+    snprintf(next, sizeof next, "%s.%d.1.json", prefix, (int)getpid());
+    snprintf(victim, sizeof victim, "%s/victim", dir);
+    FILE *f = fopen(victim, "w");
+    fputs("victim", f);
+    fclose(f);
+    cr_assert_eq(symlink(victim, taken), 0);
+    st_log_init();
+    struct st_sink s;
+    cr_assert_eq(st_sink_open(&s, prefix, ST_FORMAT_JSON, true), 0);
+    cr_assert(s.is_file);
+    cr_assert_eq(write(s.fd, "{}", 2), 2);
+    cr_assert_eq(st_sink_close(&s, 0), 0);
+    struct stat st;
+    cr_assert_eq(lstat(taken, &st), 0);
+    cr_assert(S_ISLNK(st.st_mode), "the symlink is still there");
+    char text[16] = "";
+    f = fopen(victim, "r");
+    cr_assert_not_null(fgets(text, sizeof text, f));
+    fclose(f);
+    cr_assert_str_eq(text, "victim", "its target untouched");
+    cr_assert_eq(lstat(next, &st), 0, "the report took the next number");
+    cr_assert(S_ISREG(st.st_mode));
+    cr_assert_eq(st.st_size, 2);
+    rmtree(dir);
+}
+
 /* ------------------------------------------------------ file_mode */
 
 static char option_error[600];
