@@ -15,7 +15,8 @@ strays' start. So:
   program never touches (strlen, syscall, getrlimit...), and text.h and
   sys.h do their work without them;
 - writing the report of nothing to a file touches at most one page of stack
-  more than a clean exit that writes none;
+  more than a clean exit that writes none, and maps no memory (its arena
+  fits in the first chunk on the stack);
 - a clean /bin/true, and `sh -c true`, read nothing from strays' .rodata
   (found with lackey):
   the strings and tables the start code reads are ST_EVERY_PROCESS_DATA,
@@ -147,7 +148,7 @@ def traced_memory(lib, argv, options=None):
                         "--log-file=" + log] + argv, check=True, env=env,
                        stdout=subprocess.DEVNULL)
         base, lib_fd, opening = None, None, False
-        reads, last_ours, stack_pages, data_pages = {}, None, set(), {}
+        reads, last_ours, stack_pages, data_pages, mmaps = {}, None, set(), {}, 0
         for line in open(log, errors="replace"):
             if base is None:
                 # The loader opens the library, then maps it whole first.
@@ -162,6 +163,7 @@ def traced_memory(lib, argv, options=None):
                     base = int(m.group(2), 16)
                 continue
             if line.startswith("SYSCALL["):
+                mmaps += " sys_mmap " in line
                 if re.search(r"sys_(mmap|munmap|mprotect|madvise|brk) ", line):
                     continue  # addresses of mappings, not memory read or written
                 for pointer in re.findall(r"0x[0-9a-f]+", line.split("-->")[0]):
@@ -191,7 +193,7 @@ def traced_memory(lib, argv, options=None):
                 reads.setdefault(symbols[i][1] if i >= 0 else "the dynamic loader", []).append(at)
         if base is None:
             sys.exit("check-start-path: lackey's trace shows no mapping of " + lib)
-        return reads, len(stack_pages), data_pages
+        return reads, len(stack_pages), data_pages, mmaps
 
 
 def main():
@@ -228,8 +230,9 @@ def main():
     # it keeps open runs too).
     stack = {}
     data_symbols = sorted((a, n) for n, a in data_objects(lib))
+    mmaps = {}
     for argv in (["/bin/true"], ["/bin/sh", "-c", "true"]):
-        reads, stack[argv[0]], written = traced_memory(lib, argv)
+        reads, stack[argv[0]], written, mmaps[argv[0]] = traced_memory(lib, argv)
         if len(written) > 1:
             firsts = []
             for page, first in sorted(written.items()):
@@ -245,7 +248,12 @@ def main():
     # The report of nothing written to a file (every process under `strays
     # run`) goes no deeper into the stack than a page more than the exit of a
     # process that writes none: each page of stack touched first is a fault.
-    reads, with_file, _ = traced_memory(lib, ["/bin/true"], "format=json:log_path=TMP/r")
+    reads, with_file, _, mmaps_with_file = traced_memory(lib, ["/bin/true"],
+                                                         "format=json:log_path=TMP/r")
+    if mmaps_with_file > mmaps["/bin/true"]:
+        problems.append(f"writing the report file of a clean /bin/true maps memory "
+                        f"({mmaps_with_file - mmaps['/bin/true']} mmap more than without it): its "
+                        f"arena outgrew REPORT_FIRST_CHUNK (src/runtime/runtime.c)")
     for reader, offsets in sorted(reads.items()):
         problems.append(f"{reader} reads .rodata in every report file of a clean process "
                         f"({len(offsets)} loads, the first at {min(offsets):#x}): list its "

@@ -2,6 +2,8 @@
 #include "base/arena.h"
 #include "base/st.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -9,10 +11,25 @@ struct st_arena_chunk {
     struct st_arena_chunk *next;
     size_t size;
     size_t used;
+    bool borrowed; /* the caller's memory (st_arena_init_with): never unmapped */
     max_align_t data[];
 };
 
 #define CHUNK_MIN (256u * 1024u)
+
+ST_EVERY_REPORT
+void st_arena_init_with(struct st_arena *a, void *buf, size_t len)
+{
+    a->head = NULL;
+    if (((uintptr_t)buf & 15) || len < sizeof(struct st_arena_chunk) + 64)
+        return; /* the first allocation maps a chunk, as without buf */
+    struct st_arena_chunk *c = buf;
+    c->next = NULL;
+    c->size = len - sizeof *c;
+    c->used = 0;
+    c->borrowed = true;
+    a->head = c;
+}
 
 ST_EVERY_REPORT
 void *st_arena_alloc(struct st_arena *a, size_t size)
@@ -26,6 +43,7 @@ void *st_arena_alloc(struct st_arena *a, size_t size)
             return NULL;
         c->size = want - sizeof *c;
         c->used = 0;
+        c->borrowed = false;
         c->next = a->head;
         a->head = c;
     }
@@ -57,7 +75,8 @@ void st_arena_free(struct st_arena *a)
     struct st_arena_chunk *c = a->head;
     while (c) {
         struct st_arena_chunk *next = c->next;
-        munmap(c, sizeof *c + c->size);
+        if (!c->borrowed)
+            munmap(c, sizeof *c + c->size);
         c = next;
     }
     a->head = NULL;

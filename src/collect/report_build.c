@@ -359,6 +359,8 @@ int st_report_build(struct st_report *r, const struct st_report_request *req)
     if ((!strcmp(reason, "exit") || !strcmp(reason, "verify")) && !crash_safe)
         st_threads_settle();
     memset(r, 0, sizeof *r);
+    if (req->arena_first)
+        st_arena_init_with(&r->arena, req->arena_first, req->arena_first_len);
     r->crash_safe = crash_safe;
     fill_header(r, reason, req->exit_status);
     fill_tracking(r);

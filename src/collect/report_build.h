@@ -24,6 +24,10 @@ struct st_report_request {
     /* The process ends after this report (its exit, a crash): its memory is
      * left to the kernel, which unmaps it all at once anyway. */
     bool process_ends;
+    /* Zeroed memory for the report's first arena chunk (st_arena_init_with),
+     * or NULL. */
+    void *arena_first;
+    size_t arena_first_len;
     /* A crash report: the signal, the fault address, the crashing thread
      * and its stack at the crash. signal 0: not a crash. Built without
      * waiting for a lock another thread may hold for ever. */

@@ -374,10 +374,22 @@ static void write_to_sink(const struct st_report *r, bool crashing, bool for_ter
         st_unlock(&emit_lock);
 }
 
+/* What a report with nothing in it takes of its arena, with room to spare
+ * (its exe path and command line); scripts/check-start-path.py checks that
+ * such a report maps no memory. */
+#define REPORT_FIRST_CHUNK 2048
+
 ST_EVERY_REPORT
 static int emit_now(const struct st_report_request *req, bool force)
 {
     bool crashing = req->crash_safe || req->crash.signal != 0;
+    /* The report of nothing (every process's under `strays run`) fits in
+     * this: no mmap, and no fresh page of memory written. */
+    _Alignas(16) char first_chunk[REPORT_FIRST_CHUNK] = {0};
+    struct st_report_request with_chunk = *req;
+    with_chunk.arena_first = first_chunk;
+    with_chunk.arena_first_len = sizeof first_chunk;
+    req = &with_chunk;
     struct st_report r;
     int rc = st_report_build(&r, req);
     /* Without libdw (a crash, a secure-execution process): names from the
