@@ -113,11 +113,13 @@ static bool same_build_id(Dwfl_Module *mod, const char *want)
     return true;
 }
 
-/* A session for m's file when it has a line table of its own and is still
- * the file the process loaded (same build-id). */
+/* A session for m's file when it has a line table of its own, small enough
+ * to read here (ST_LINES_IN_PROCESS_MAX), and is still the file the
+ * process loaded (same build-id). */
 static void open_lines(struct line_module *m)
 {
-    if (!st_elf_has_debug_lines(m->path))
+    unsigned long long info = st_elf_own_debug_info_size(m->path);
+    if (info == 0 || info > ST_LINES_IN_PROCESS_MAX)
         return;
     if (!lines.looked_up) {
         lines.looked_up = true;

@@ -7,6 +7,13 @@
 
 #include "report/report.h"
 
+/* The largest .debug_info of a module whose files and lines are read in
+ * the process. libdw reads much of it to find one line: libpython's 9 MB
+ * cost a Python built with -g 10 MB of memory and 50 ms at its exit report.
+ * A larger one's frames keep their names; `strays run` and `strays report
+ * --symbolize` add their files and lines, reading each module once. */
+#define ST_LINES_IN_PROCESS_MAX (4ull << 20)
+
 /* Fills in function, file and line of r's frames where known. libdw is
  * loaded when the first module with its own line table shows up in a
  * report, and what it reads is kept for the next reports. Thread-safe; not

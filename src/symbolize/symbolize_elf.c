@@ -272,26 +272,38 @@ void st_symbolize_elf(struct st_report *r)
                 r->stacks[i].frames[j].function = NULL;
 }
 
-bool st_elf_has_debug_lines(const char *path)
+/* Whether section sh of a file is the non-empty PROGBITS section `want`
+ * (its name given with its NUL, as sizeof gives it). */
+static bool section_is(int fd, const Elf64_Shdr *names, const Elf64_Shdr *sh, const char *want,
+                       size_t want_size)
+{
+    char name[16];
+    return want_size <= sizeof name && sh->sh_type == SHT_PROGBITS && sh->sh_size > 0 &&
+           sh->sh_name < names->sh_size && names->sh_size - sh->sh_name >= want_size &&
+           read_all(fd, name, want_size, names->sh_offset + sh->sh_name) &&
+           !memcmp(name, want, want_size);
+}
+
+unsigned long long st_elf_own_debug_info_size(const char *path)
 {
     int fd = open_file(path);
     if (fd < 0)
-        return false;
+        return 0;
     struct st_arena arena = {NULL};
     Elf64_Ehdr eh;
     const Elf64_Shdr *sh = read_sections(fd, &arena, &eh);
-    bool found = false;
+    bool lines = false;
+    unsigned long long info = 0;
     if (sh && eh.e_shstrndx < eh.e_shnum) {
         const Elf64_Shdr *names = &sh[eh.e_shstrndx];
-        char name[sizeof ".debug_line"];
-        for (unsigned i = 0; i < eh.e_shnum && !found; i++)
-            found = sh[i].sh_type == SHT_PROGBITS && sh[i].sh_size > 0 &&
-                    sh[i].sh_name < names->sh_size &&
-                    names->sh_size - sh[i].sh_name >= sizeof name &&
-                    read_all(fd, name, sizeof name, names->sh_offset + sh[i].sh_name) &&
-                    !memcmp(name, ".debug_line", sizeof name);
+        for (unsigned i = 0; i < eh.e_shnum; i++) {
+            if (section_is(fd, names, &sh[i], ".debug_line", sizeof ".debug_line"))
+                lines = true;
+            else if (section_is(fd, names, &sh[i], ".debug_info", sizeof ".debug_info"))
+                info = sh[i].sh_size;
+        }
     }
     st_arena_free(&arena);
     st_sys_close(fd);
-    return found;
+    return !lines ? 0 : info ? info : 1;
 }

@@ -13,8 +13,9 @@
  * Async-signal-safe: memory comes from r's arena. */
 void st_symbolize_elf(struct st_report *r);
 
-/* Whether the ELF file at path carries its own line table (.debug_line):
- * a program or library built with -g and not stripped. */
-bool st_elf_has_debug_lines(const char *path);
+/* When the ELF file at path carries its own line table (.debug_line), a
+ * program or library built with -g and not stripped: the size of its
+ * .debug_info (at least 1). 0 when it carries none. */
+unsigned long long st_elf_own_debug_info_size(const char *path);
 
 #endif

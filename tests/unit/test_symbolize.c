@@ -7,12 +7,16 @@
 #include <criterion/criterion.h>
 
 #include "symbolize/symbolize.h"
+#include "symbolize/symbolize_elf.h"
 #include "symbolize/symbolize_offline.h"
 #include "track/modules.h"
 #include "track/stack.h"
 
 #include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 TestSuite(symbolize, .timeout = 30);
 
@@ -140,4 +144,47 @@ Test(symbolize, a_modules_session_is_kept_across_reports)
     cr_assert_eq(second.stacks[0].frames[0].line, first.stacks[0].frames[0].line);
     st_report_free(&first);
     st_report_free(&second);
+}
+
+/* A module with more debug info than ST_LINES_IN_PROCESS_MAX: a copy of
+ * this test program whose .debug_info is followed by 5 MiB of zeros (libdw
+ * still finds its lines through .debug_aranges). Its frames keep their
+ * names and get no file or line; this program's own, small, still do. */
+Test(symbolize, a_module_with_more_debug_info_than_the_cap_keeps_names_and_gets_no_lines)
+{
+    char dir[] = "/tmp/strays-symbolize.XXXXXX", zeros[64], copy[64], cmd[8800], self[4096];
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(zeros, sizeof zeros, "%s/zeros", dir);
+    snprintf(copy, sizeof copy, "%s/big-debug", dir);
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    cr_assert_gt(n, 0);
+    self[n] = '\0';
+    snprintf(cmd, sizeof cmd,
+             "objcopy --dump-section .debug_info='%s' '%s' /dev/null && "
+             "head -c 5242880 /dev/zero >> '%s' && "
+             "objcopy --update-section .debug_info='%s' '%s' '%s'",
+             zeros, self, zeros, zeros, self, copy);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    cr_assert_gt(st_elf_own_debug_info_size(copy), ST_LINES_IN_PROCESS_MAX);
+    unsigned long long own = st_elf_own_debug_info_size(self);
+    cr_assert(own > 0 && own <= ST_LINES_IN_PROCESS_MAX, "this program's: %llu bytes", own);
+    cr_assert_eq(st_elf_own_debug_info_size("/nonexistent"), 0);
+
+    struct captured c;
+    thread_stack(&c);
+    struct st_report r;
+    report_of(&r, c.pcs, c.n);
+    r.stacks[0].frames[0].module = copy;
+    st_symbolize_report(&r);
+    const struct st_frame *big = &r.stacks[0].frames[0];
+    cr_assert_str_eq(big->function, "capture_here");
+    cr_assert_null(big->file, "a file from the big module: %s", big->file);
+    st_report_free(&r);
+
+    report_of(&r, c.pcs, c.n);
+    st_symbolize_report(&r);
+    cr_assert_not_null(r.stacks[0].frames[0].file, "the small module still has its lines");
+    st_report_free(&r);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
 }
