@@ -14,7 +14,6 @@
 #define _GNU_SOURCE
 #include "interpose.h"
 
-#include <pty.h>
 #include <unistd.h>
 
 /* One load when the handlers are registered, as they are after the first

@@ -128,7 +128,6 @@ static bool outlived_run(struct st_sink *s, const char *log_path, bool for_termi
     return for_terminal;
 }
 
-ST_EVERY_REPORT
 /* Every field but the two names, which name_next writes before any use:
  * zeroing all of it would write the 4 KiB of final_path, a page of stack
  * touched for nothing in every process under `strays run`. */

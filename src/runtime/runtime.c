@@ -228,7 +228,6 @@ static bool init_secure_options(void)
     return true;
 }
 
-
 ST_EVERY_PROCESS
 static void initialise(void)
 {
@@ -337,10 +336,6 @@ void st_runtime_write_report(const struct st_report *r, int fd, bool json, bool 
         st_unlock(&emit_lock);
 }
 
-/* Writes r to the log_path sink. A report file that could not be completed
- * (disk full) is removed and the report written again to stderr: it is
- * never lost. */
-ST_EVERY_REPORT
 /* One writing of the report into the open sink; its result for
  * st_sink_close. Out of line: its writer's page-sized buffer then takes the
  * stack that opening the sink used (the directory walk's path), rather than
@@ -361,6 +356,9 @@ static __attribute__((noinline)) int write_report_once(const struct st_report *r
     return out.error;
 }
 
+/* Writes r to the log_path sink. A report file that could not be completed
+ * (disk full) is removed and the report written again to stderr: it is
+ * never lost. */
 ST_EVERY_REPORT
 static void write_to_sink(const struct st_report *r, bool crashing, bool for_terminal)
 {

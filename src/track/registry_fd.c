@@ -341,7 +341,6 @@ void st_fd_after_fork_child(void)
             st_mem_unmap(ST_MEM_FDS, chunks[c], CHUNK_SLOTS * sizeof(struct slot));
             chunks[c] = NULL;
         }
-    if (chunks_end)
-        chunks_end = 0;
+    ST_STORE_IF_CHANGED(chunks_end, 0u);
     st_mem_reset_misses();
 }

@@ -481,7 +481,8 @@ void st_thread_after_fork_child(struct st_thread *self)
      * marked so the exit path frees it. A process that never had a record
      * has nothing here to reset, and writes none of these pages (a child
      * copies each page it writes). */
-    for (unsigned i = 0; i < SHARDS && __atomic_load_n(&any_record, __ATOMIC_RELAXED); i++) {
+    unsigned shards_to_reset = __atomic_load_n(&any_record, __ATOMIC_RELAXED) ? SHARDS : 0;
+    for (unsigned i = 0; i < shards_to_reset; i++) {
         struct shard *s = &shards[i];
         st_lock_reset(&s->lock);
         for (uint32_t b = 0; s->buckets && b <= s->mask; b++) {
